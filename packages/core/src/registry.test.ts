@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { isRnodeError, RnodeError } from './errors.js';
+import { has, list, register, resolve, unregister, type PluginBase } from './registry.js';
+
+const mk = (name: string): PluginBase<'solver'> => ({ kind: 'solver', name });
+
+describe('registry', () => {
+  it('resolves names and passes plugin objects through', () => {
+    const p = mk('test-resolve');
+    register(p);
+    expect(resolve('solver', 'test-resolve')).toBe(p);
+    expect(resolve('solver', p)).toBe(p);
+    expect(has('solver', 'test-resolve')).toBe(true);
+    expect(unregister('solver', p)).toBe(true);
+    expect(has('solver', 'test-resolve')).toBe(false);
+  });
+
+  it('lists the registered names when a name is unknown', () => {
+    const a = mk('test-known-a');
+    register(a);
+    try {
+      resolve('solver', 'no-such-solver');
+      expect.unreachable();
+    } catch (e) {
+      expect(isRnodeError(e, 'PLUGIN_NOT_FOUND')).toBe(true);
+      expect((e as Error).message).toContain('unknown solver "no-such-solver"');
+      expect((e as Error).message).toContain('test-known-a');
+    } finally {
+      unregister('solver', a);
+    }
+  });
+
+  it('rejects a different plugin under a taken name, accepts the same object twice', () => {
+    const a = mk('test-conflict');
+    register(a);
+    register(a);
+    expect(() => register(mk('test-conflict'))).toThrowError(/solver:test-conflict is already registered/);
+    try {
+      register(mk('test-conflict'));
+    } catch (e) {
+      expect(isRnodeError(e, 'PLUGIN_CONFLICT')).toBe(true);
+    }
+    unregister('solver', a);
+  });
+
+  it('flattens presets, skips falsy items and checks kinds and names', () => {
+    const a = mk('test-flat-a');
+    const b = mk('test-flat-b');
+    register([a, false, [null, b]], undefined);
+    expect(list('solver').filter((p) => p.name.startsWith('test-flat'))).toEqual([a, b]);
+    unregister('solver', a);
+    unregister('solver', b);
+    expect(() => register({ kind: 'nope', name: 'x' } as unknown as PluginBase)).toThrowError(/unknown kind/);
+    expect(() => register({ kind: 'solver', name: 'Bad Name' })).toThrowError(/kebab-case/);
+    expect(() => resolve('solver', { kind: 'regularizer', name: 'x' } as never)).toThrowError(/expected a solver plugin/);
+  });
+
+  it('brands errors so copies of the class are recognised', () => {
+    const e = new RnodeError('INVALID_OPTIONS', 'bad', { source: 'option:rtol' });
+    expect(e.message).toBe('[rnode] [option:rtol] bad');
+    expect(isRnodeError(e)).toBe(true);
+    expect(isRnodeError(new Error('x'))).toBe(false);
+    expect(isRnodeError({ name: 'RnodeError', code: 'X' })).toBe(true);
+  });
+});
