@@ -1,0 +1,4 @@
+import { defineConfig } from 'tsup';
+import { rnodeTsup } from '../../tsup.shared.js';
+
+export default defineConfig(rnodeTsup({ entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' } }));
