@@ -1,2 +1,277 @@
-/** Kernels tfjs-backend-wasm lacks for training; filled in by the wasm-kernels work. */
-export function registerWasmKernels(): void {}
+import * as tf from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, registerKernel } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+
+/**
+ * Kernels tfjs-backend-wasm 4.22 lacks for training, registered for the `wasm`
+ * backend by `registerWasmKernels()` (called from the wasm plugin's `init`):
+ *
+ * - `Conv2DBackpropFilter` (the filter gradient of `tf.conv2d`, and the
+ *   second-order path of its input gradient): a composite of the wasm kernels
+ *   Transpose, Conv2D (XNNPACK) and Slice. The filter gradient is itself a
+ *   convolution: with the channels of `x` as batch and the batch of `x` as
+ *   channels, `x` convolved with `dy` (dilation = forward stride, stride =
+ *   forward dilation) gives `dW`.
+ * - `DepthwiseConv2dNativeBackpropInput` / `...BackpropFilter` (the gradients
+ *   of `tf.depthwiseConv2d`): direct loops over the wasm heap in JavaScript.
+ *   Depthwise layers are small in rnode's models, so correctness comes first.
+ *
+ * Each kernel is registered only if tfjs has none for `wasm`, so a future
+ * tfjs-backend-wasm that ships its own wins. Kernels run below the engine: under
+ * `tf.tidy` and the gradient tape they are one kernel call, and every
+ * intermediate they make is freed before they return.
+ *
+ * tfjs-core registers no gradient for the backprop kernels themselves, on any
+ * backend: differentiating `dW` again (e.g. a penalty on the filter gradient)
+ * fails with "gradient function not found for Conv2DBackpropFilter". Gradients
+ * of the *input* gradient (Conv2DBackpropInput) are registered and work.
+ */
+
+const BACKEND = 'wasm';
+
+/** The slice of tfjs-backend-wasm's BackendWasm these kernels use. */
+interface WasmBackendLike {
+  readSync(dataId: object): backend_util.BackendValues;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: backend_util.BackendValues): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+type Attrs = NamedAttrMap & Record<string, unknown>;
+
+function wasmKernel(name: string): KernelFunc {
+  const k = getKernel(name, BACKEND);
+  if (!k) throw new Error(`[rnode] wasm kernel ${name} is missing; rnode's wasm training kernels need it`);
+  return k.kernelFunc;
+}
+
+/** Run a wasm kernel on TensorInfos; the result is owned by the caller (free it with `free`). */
+function run(name: string, backend: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs: Attrs): TensorInfo {
+  const out = wasmKernel(name)({ inputs, backend: backend as unknown as tf.KernelBackend, attrs });
+  return Array.isArray(out) ? (out[0] as TensorInfo) : out;
+}
+
+function free(backend: WasmBackendLike, ...infos: TensorInfo[]): void {
+  for (const t of infos) backend.disposeData(t.dataId);
+}
+
+function pair(v: unknown, fallback = 1): [number, number] {
+  if (v == null) return [fallback, fallback];
+  if (typeof v === 'number') return [v, v];
+  const a = v as number[];
+  return [a[0] ?? fallback, a[1] ?? fallback];
+}
+
+/**
+ * dW[i,j,ci,co] = Σ_{n,oh,ow} x[n, oh·sh + i·dh − top, ow·sw + j·dw − left, ci] · dy[n,oh,ow,co].
+ *
+ * As a convolution: X' = xᵀ [Cin,H,W,N] (zero-padded), F' = dyᵀ [Ho,Wo,N,Cout];
+ * conv2d(X', F', strides = forward dilations, dilations = forward strides)
+ * gives [Cin, ≥fh, ≥fw, Cout]; slice to [Cin,fh,fw,Cout] and transpose.
+ * tfjs never has strides > 1 together with dilations > 1, and neither do we.
+ */
+export function conv2DBackpropFilterWasm(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const filterShape = attrs['filterShape'] as [number, number, number, number];
+  const dataFormat = (attrs['dataFormat'] as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC';
+  const strides = pair(attrs['strides']);
+  // TensorFlow's Conv2DBackpropFilter has a dilations attribute; tfjs's op does not pass one (= 1).
+  const dilations = pair(attrs['dilations']);
+  if (strides.some((s) => s > 1) && dilations.some((d) => d > 1)) {
+    throw new Error('[rnode] wasm Conv2DBackpropFilter: strides > 1 together with dilations > 1 are not supported (nor by tfjs)');
+  }
+  const owned: TensorInfo[] = [];
+  try {
+    let xh = x;
+    let dyh = dy;
+    if (dataFormat === 'NCHW') {
+      xh = run('Transpose', backend, { x }, { perm: [0, 2, 3, 1] });
+      owned.push(xh);
+      dyh = run('Transpose', backend, { x: dy }, { perm: [0, 2, 3, 1] });
+      owned.push(dyh);
+    }
+    const info = backend_util.computeConv2DInfo(
+      xh.shape as [number, number, number, number],
+      filterShape,
+      strides,
+      dilations,
+      attrs['pad'] as 'same' | 'valid' | number | backend_util.ExplicitPadding,
+      attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
+      false,
+      'channelsLast',
+    );
+    const [fh, fw, cin, cout] = filterShape;
+    const [, H, W] = xh.shape as [number, number, number, number];
+    const { outHeight: Ho, outWidth: Wo } = info;
+    if (dyh.shape[1] !== Ho || dyh.shape[2] !== Wo) {
+      throw new Error(
+        `[rnode] wasm Conv2DBackpropFilter: dy has spatial shape ${dyh.shape.slice(1, 3)}, the convolution gives ${Ho},${Wo}`,
+      );
+    }
+    const top = info.padInfo.top;
+    const left = info.padInfo.left;
+    // The padded input must reach the last tap of the last output: (fh−1)·dh + (Ho−1)·sh + 1 rows.
+    const needH = (fh - 1) * dilations[0] + (Ho - 1) * strides[0] + 1;
+    const needW = (fw - 1) * dilations[1] + (Wo - 1) * strides[1] + 1;
+    const bottom = Math.max(0, needH - top - H);
+    const right = Math.max(0, needW - left - W);
+
+    const xT = run('Transpose', backend, { x: xh }, { perm: [3, 1, 2, 0] }); // [Cin,H,W,N]
+    owned.push(xT);
+    const dyT = run('Transpose', backend, { x: dyh }, { perm: [1, 2, 0, 3] }); // [Ho,Wo,N,Cout]
+    owned.push(dyT);
+    const conv = run(
+      'Conv2D',
+      backend,
+      { x: xT, filter: dyT },
+      {
+        strides: dilations,
+        dilations: strides,
+        pad: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+      },
+    ); // [Cin, ≥fh, ≥fw, Cout]
+    owned.push(conv);
+    let cut = conv;
+    if (conv.shape[1] !== fh || conv.shape[2] !== fw) {
+      cut = run('Slice', backend, { x: conv }, { begin: [0, 0, 0, 0], size: [cin, fh, fw, cout] });
+      owned.push(cut);
+    }
+    return run('Transpose', backend, { x: cut }, { perm: [1, 2, 0, 3] }); // [fh,fw,Cin,Cout]
+  } finally {
+    free(backend, ...owned);
+  }
+}
+
+function depthwiseInfo(xShape: number[], filterShape: number[], attrs: Attrs): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    pair(attrs['strides']),
+    pair(attrs['dilations']),
+    attrs['pad'] as 'same' | 'valid' | number | backend_util.ExplicitPadding,
+    attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
+    true,
+  );
+}
+
+function floats(backend: WasmBackendLike, t: TensorInfo, what: string): Float32Array {
+  if (t.dtype !== 'float32') throw new Error(`[rnode] wasm ${what}: expected float32, got ${t.dtype}`);
+  return backend.readSync(t.dataId) as Float32Array; // a copy of the heap bytes
+}
+
+/** dW[i,j,c,m] = Σ_{b,oh,ow} x[b, oh·sh + i·dh − top, ow·sw + j·dw − left, c] · dy[b,oh,ow,c·M+m]. */
+export function depthwiseBackpropFilterWasm(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const filterShape = attrs['filterShape'] as number[];
+  const ci = depthwiseInfo(x.shape, filterShape, attrs);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, outChannels: CM } = ci;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = ci;
+  const M = CM / C;
+  const top = ci.padInfo.top;
+  const left = ci.padInfo.left;
+  const xv = floats(backend, x, 'DepthwiseConv2dNativeBackpropFilter');
+  const dyv = floats(backend, dy, 'DepthwiseConv2dNativeBackpropFilter');
+  const acc = new Float64Array(fh * fw * CM); // [fh,fw,C,M] flat = [fh,fw,C·M]
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < Ho; oh++) {
+      for (let i = 0; i < fh; i++) {
+        const h = oh * sh + i * dh - top;
+        if (h < 0 || h >= H) continue;
+        for (let ow = 0; ow < Wo; ow++) {
+          const dyOff = ((b * Ho + oh) * Wo + ow) * CM;
+          for (let j = 0; j < fw; j++) {
+            const w = ow * sw + j * dw - left;
+            if (w < 0 || w >= W) continue;
+            const xOff = ((b * H + h) * W + w) * C;
+            const accOff = (i * fw + j) * CM;
+            for (let c = 0; c < C; c++) {
+              const xval = xv[xOff + c] as number;
+              const base = c * M;
+              for (let m = 0; m < M; m++) acc[accOff + base + m]! += xval * (dyv[dyOff + base + m] as number);
+            }
+          }
+        }
+      }
+    }
+  }
+  return backend.makeOutput(filterShape, 'float32', undefined, Float32Array.from(acc));
+}
+
+/** dx[b,h,w,c] = Σ over taps (oh·sh + i·dh − top = h, …) of dy[b,oh,ow,c·M+m] · f[i,j,c,m]. */
+export function depthwiseBackpropInputWasm(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const inputShape = attrs['inputShape'] as number[];
+  const ci = depthwiseInfo(inputShape, filter.shape, attrs);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, outChannels: CM } = ci;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = ci;
+  const M = CM / C;
+  const top = ci.padInfo.top;
+  const left = ci.padInfo.left;
+  const dyv = floats(backend, dy, 'DepthwiseConv2dNativeBackpropInput');
+  const fv = floats(backend, filter, 'DepthwiseConv2dNativeBackpropInput');
+  const acc = new Float64Array(B * H * W * C);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < Ho; oh++) {
+      for (let i = 0; i < fh; i++) {
+        const h = oh * sh + i * dh - top;
+        if (h < 0 || h >= H) continue;
+        for (let ow = 0; ow < Wo; ow++) {
+          const dyOff = ((b * Ho + oh) * Wo + ow) * CM;
+          for (let j = 0; j < fw; j++) {
+            const w = ow * sw + j * dw - left;
+            if (w < 0 || w >= W) continue;
+            const dxOff = ((b * H + h) * W + w) * C;
+            const fOff = (i * fw + j) * CM;
+            for (let c = 0; c < C; c++) {
+              const base = c * M;
+              let s = 0;
+              for (let m = 0; m < M; m++) s += (dyv[dyOff + base + m] as number) * (fv[fOff + base + m] as number);
+              acc[dxOff + c]! += s;
+            }
+          }
+        }
+      }
+    }
+  }
+  return backend.makeOutput(inputShape, 'float32', undefined, Float32Array.from(acc));
+}
+
+/** The kernel configs rnode adds to the wasm backend. */
+export const wasmKernelConfigs: readonly KernelConfig[] = [
+  { kernelName: tf.Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: conv2DBackpropFilterWasm as unknown as KernelFunc },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+    backendName: BACKEND,
+    kernelFunc: depthwiseBackpropFilterWasm as unknown as KernelFunc,
+  },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+    backendName: BACKEND,
+    kernelFunc: depthwiseBackpropInputWasm as unknown as KernelFunc,
+  },
+];
+
+/**
+ * Register rnode's wasm training kernels. Idempotent; never overrides a kernel
+ * tfjs (or the user) already registered for `wasm`. Returns the names it added.
+ */
+export function registerWasmKernels(): string[] {
+  const added: string[] = [];
+  for (const k of wasmKernelConfigs) {
+    if (getKernel(k.kernelName, k.backendName)) continue;
+    registerKernel(k);
+    added.push(k.kernelName);
+  }
+  return added;
+}

@@ -1,0 +1,295 @@
+// rnode's wasm training kernels (Conv2DBackpropFilter, depthwise backprops)
+// against tfjs's cpu kernels. Runs in the wasm project: it switches between
+// cpu and wasm itself and restores the project's backend afterwards.
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's main bundle registers no gradients; the union package @tensorflow/tfjs would.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from './index.js';
+import { registerWasmKernels } from './wasm-kernels.js';
+import { leakedTensors, testBackendName } from '../testing/index.js';
+
+/** float32, sums of up to a few thousand products: error relative to the largest |reference| entry. */
+const TOL = 2e-5;
+const worst: Record<string, number> = {};
+
+type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const t4 = (shape: number[], seed: number) => tf.tensor4d(values(size(shape), seed), shape as [number, number, number, number]);
+
+function scaledError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
+  expect(a.length).toBe(ref.length);
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i] as number));
+  for (let i = 0; i < ref.length; i++) {
+    const e = Math.abs((a[i] as number) - (ref[i] as number));
+    err = Number.isNaN(e) ? Infinity : Math.max(err, e);
+  }
+  return err / Math.max(scale, 1e-30);
+}
+
+function expectClose(label: string, a: ArrayLike<number>, ref: ArrayLike<number>): void {
+  const e = scaledError(a, ref);
+  worst[label] = Math.max(worst[label] ?? 0, e);
+  expect(e, label).toBeLessThan(TOL);
+}
+
+/** Run `fn` on `backend`, return its results as arrays, and check it leaked nothing there. */
+async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  let out: Float32Array[] = [];
+  const leaked = await leakedTensors(() => {
+    const r = fn();
+    const list = Array.isArray(r) ? r : [r];
+    out = list.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(list);
+  });
+  expect(leaked, `${backend} leaked tensors`).toBe(0);
+  return out;
+}
+
+async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+  const ref = await on('cpu', fn);
+  const got = await on('wasm', fn);
+  expect(got.length).toBe(ref.length);
+  got.forEach((g, i) => expectClose(label, g, ref[i]!));
+}
+
+interface ConvCase {
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  strides: [number, number];
+  pad: Pad;
+}
+const convCases: ConvCase[] = [
+  { x: [2, 8, 8, 3], f: [3, 3, 3, 8], strides: [1, 1], pad: 'same' }, // the paper's 3x3 conv layers
+  { x: [2, 7, 7, 8], f: [1, 1, 8, 65], strides: [1, 1], pad: 'valid' },
+  { x: [2, 9, 9, 3], f: [3, 3, 3, 8], strides: [2, 2], pad: 'valid' },
+  { x: [1, 10, 10, 1], f: [3, 3, 1, 3], strides: [2, 2], pad: 'same' },
+  { x: [2, 6, 6, 65], f: [3, 3, 65, 8], strides: [1, 1], pad: 'same' },
+  { x: [1, 8, 9, 3], f: [4, 2, 3, 4], strides: [2, 3], pad: 'same' },
+  { x: [1, 8, 8, 3], f: [3, 3, 3, 4], strides: [1, 1], pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  { x: [2, 9, 8, 3], f: [3, 3, 3, 4], strides: [2, 2], pad: [[0, 0], [0, 1], [1, 1], [0, 0]] },
+];
+const name = (c: ConvCase) => `x${c.x.join('x')} f${c.f.join('x')} s${c.strides.join('x')} ${typeof c.pad === 'string' ? c.pad : 'explicit'}`;
+
+const run = testBackendName() === 'wasm';
+
+describe.runIf(run)('wasm training kernels', () => {
+  const project = testBackendName();
+  beforeAll(async () => {
+    await useBackend('cpu');
+    await useBackend('wasm');
+  });
+  afterAll(async () => {
+    await useBackend(project);
+    console.log('[wasm-kernels] worst error / max|ref|:', JSON.stringify(worst));
+  });
+
+  it('registers idempotently and never replaces an existing kernel', () => {
+    for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {
+      expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
+    }
+    const before = tf.getKernel('Conv2DBackpropFilter', 'wasm');
+    expect(registerWasmKernels()).toEqual([]);
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBe(before);
+  });
+
+  it.each(convCases)('Conv2DBackpropFilter, direct kernel call: $x $f $strides $pad', async (c) => {
+    const dyShape = tf.tidy(() => tf.conv2d(t4(c.x, 1), t4(c.f, 2), c.strides, c.pad).shape);
+    await compare('conv2d dW (kernel)', () => {
+      const x = t4(c.x, 3);
+      const dy = t4(dyShape, 4);
+      const out = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+        strides: c.strides,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        filterShape: c.f,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      tf.dispose([x, dy]);
+      return out;
+    });
+  });
+
+  it.each(convCases)('conv2d gradients through tf.grads: $x $f $strides $pad', async (c) => {
+    await compare(`conv2d grads`, () =>
+      tf.tidy(() => {
+        const x = t4(c.x, 5);
+        const f = t4(c.f, 6);
+        const w = tf.tidy(() => t4(tf.conv2d(x, f, c.strides, c.pad).shape, 7));
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), w)),
+        )([x, f]);
+        return [dx!, df!];
+      }),
+    );
+  });
+
+  it('Conv2DBackpropFilter with NCHW data format (direct kernel call)', async () => {
+    await compare('conv2d dW NCHW', () => {
+      const x = t4([2, 3, 7, 7], 8);
+      const dy = t4([2, 4, 7, 7], 9);
+      const out = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+        strides: [1, 1],
+        pad: 'same',
+        dataFormat: 'NCHW',
+        filterShape: [3, 3, 3, 4],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      tf.dispose([x, dy]);
+      return out;
+    });
+  });
+
+  // tfjs's gradients never pass dilations to the backprop kernels (they assert
+  // dilations = 1), and cpu's kernels ignore them, so dilated cases are checked
+  // by the adjoint identity <dy, conv(x, f)> = <dW(x, dy), f> (and
+  // <dy, dconv(x, f)> = <dx(dy, f), x> for depthwise), on wasm against cpu's forward.
+  it.each([
+    { x: [1, 9, 9, 3], f: [3, 3, 3, 4], pad: 'same', d: [2, 2] },
+    { x: [2, 10, 8, 2], f: [2, 3, 2, 3], pad: 'valid', d: [3, 2] },
+  ] as const)('dilated Conv2DBackpropFilter satisfies the adjoint identity: $x $f $d $pad', async (c) => {
+    const fwd = await on('cpu', () =>
+      tf.tidy(() => {
+        const y = tf.conv2d(t4([...c.x], 10), t4([...c.f], 11), 1, c.pad, 'NHWC', [...c.d]);
+        return [tf.sum(tf.mul(y, t4(y.shape, 12))), tf.tensor1d(y.shape)];
+      }),
+    );
+    const dyShape = Array.from(fwd[1]!);
+    const [lhs] = await on('wasm', () =>
+      tf.tidy(() => {
+        const dW = tf.engine().runKernel('Conv2DBackpropFilter', { x: t4([...c.x], 10), dy: t4(dyShape, 12) }, {
+          strides: [1, 1],
+          dilations: [...c.d],
+          pad: c.pad,
+          dataFormat: 'NHWC',
+          filterShape: [...c.f],
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return tf.sum(tf.mul(dW, t4([...c.f], 11)));
+      }),
+    );
+    expectClose('conv2d dW dilated (adjoint)', lhs!, fwd[0]!);
+  });
+
+  it('second order: gradient w.r.t. the filter of a function of the input gradient', async () => {
+    for (const c of [convCases[0]!, convCases[2]!, convCases[3]!]) {
+      await compare('conv2d grad-of-grad', () =>
+        tf.tidy(() => {
+          const x = t4(c.x, 13);
+          const f = t4(c.f, 14);
+          const w = tf.tidy(() => t4(tf.conv2d(x, f, c.strides, c.pad).shape, 15));
+          // d/df Σ (∂/∂x Σ conv(x,f)·w)² runs the gradient of Conv2DBackpropInput,
+          // whose filter part is Conv2DBackpropFilter(ddx, dy).
+          const g = tf.grad((ff: tf.Tensor) => {
+            const gx = tf.grad((xx: tf.Tensor) =>
+              tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, c.strides, c.pad), w)),
+            )(x);
+            return tf.sum(tf.square(gx));
+          })(f);
+          return g;
+        }),
+      );
+    }
+  });
+
+  it('Conv2DBackpropFilter has no gradient of its own in tfjs (documented limitation)', async () => {
+    // Differentiating the filter gradient again (a penalty on dW) needs a gradient
+    // for Conv2DBackpropFilter, which tfjs-core 4.22 does not register on any
+    // backend. (tfjs leaves the tape's tensors alive when a gradient throws, so
+    // this test does not count tensors.)
+    await tf.setBackend('wasm');
+    const x = t4([1, 4, 4, 2], 16);
+    const f = t4([3, 3, 2, 2], 17);
+    expect(() =>
+      tf.tidy(() =>
+        tf.grad((ff: tf.Tensor) => {
+          const df = tf.grad((f2: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, f2 as tf.Tensor4D, 1, 'same'))))(ff);
+          return tf.sum(tf.square(df));
+        })(f),
+      ),
+    ).toThrow(/gradient function not found for Conv2DBackpropFilter/i);
+    tf.dispose([x, f]);
+  });
+
+  const dwCases = [
+    { x: [2, 8, 8, 3], f: [3, 3, 3, 2], strides: [1, 1], pad: 'same' },
+    { x: [1, 9, 9, 8], f: [3, 3, 8, 1], strides: [2, 2], pad: 'valid' },
+    { x: [2, 5, 5, 65], f: [1, 1, 65, 1], strides: [1, 1], pad: 'valid' },
+    { x: [1, 7, 7, 1], f: [3, 3, 1, 4], strides: [2, 2], pad: 'same' },
+    { x: [1, 6, 7, 3], f: [3, 2, 3, 2], strides: [1, 2], pad: [[0, 0], [1, 0], [2, 1], [0, 0]] },
+  ] as Array<{ x: number[]; f: number[]; strides: [number, number]; pad: Pad }>;
+
+  it.each(dwCases)('depthwise gradients through tf.grads: $x $f $strides $pad', async (c) => {
+    await compare('depthwise grads', () =>
+      tf.tidy(() => {
+        const x = t4(c.x, 18);
+        const f = t4(c.f, 19);
+        const w = tf.tidy(() => t4(tf.depthwiseConv2d(x, f, c.strides, c.pad).shape, 20));
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), w)),
+        )([x, f]);
+        return [dx!, df!];
+      }),
+    );
+  });
+
+  it.each(dwCases)('depthwise backprops, direct kernel calls: $x $f $strides $pad', async (c) => {
+    const dyShape = tf.tidy(() => tf.depthwiseConv2d(t4(c.x, 1), t4(c.f, 2), c.strides, c.pad).shape);
+    await compare('depthwise dW/dx (kernel)', () => {
+      const x = t4(c.x, 21);
+      const f = t4(c.f, 22);
+      const dy = t4(dyShape, 23);
+      const attrs = { strides: c.strides, pad: c.pad, dilations: [1, 1] };
+      const dW = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, {
+        ...attrs,
+        filterShape: c.f,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, {
+        ...attrs,
+        inputShape: c.x,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      tf.dispose([x, f, dy]);
+      return [dW, dx];
+    });
+  });
+
+  it('dilated depthwise backprops satisfy the adjoint identities', async () => {
+    const c = { x: [1, 9, 9, 3], f: [3, 3, 3, 2], pad: 'same' as const, d: [2, 2] as [number, number] };
+    const fwd = await on('cpu', () =>
+      tf.tidy(() => {
+        const y = tf.depthwiseConv2d(t4(c.x, 24), t4(c.f, 25), 1, c.pad, 'NHWC', c.d);
+        return [tf.sum(tf.mul(y, t4(y.shape, 26))), tf.tensor1d(y.shape)];
+      }),
+    );
+    const dyShape = Array.from(fwd[1]!);
+    const [viaFilter, viaInput] = await on('wasm', () =>
+      tf.tidy(() => {
+        const x = t4(c.x, 24);
+        const f = t4(c.f, 25);
+        const dy = t4(dyShape, 26);
+        const attrs = { strides: [1, 1], pad: c.pad, dilations: c.d };
+        const dW = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, {
+          ...attrs,
+          filterShape: c.f,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, {
+          ...attrs,
+          inputShape: c.x,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return [tf.sum(tf.mul(dW, f)), tf.sum(tf.mul(dx, x))];
+      }),
+    );
+    expectClose('depthwise dilated (adjoint)', viaFilter!, fwd[0]!);
+    expectClose('depthwise dilated (adjoint)', viaInput!, fwd[0]!);
+  });
+});
