@@ -8,7 +8,10 @@ import { webgpuBackend } from './webgpu.js';
 import { tensorflowBackend, tensorflowGpuBackend } from './tensorflow.js';
 
 export type { BackendPlugin, BackendInitContext } from './types.js';
+export type { WebgpuBackendOptions } from './webgpu.js';
 export { cpuBackend, wasmBackend, webgpuBackend, tensorflowBackend, tensorflowGpuBackend };
+export { createWebgpuBackend } from './webgpu.js';
+export { registerWasmKernels } from './wasm-kernels.js';
 
 declare module '../registry.js' {
   interface BackendRegistry {

@@ -1,14 +1,214 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkOptions, RnodeError } from '../errors.js';
+import { importOptional } from '../internal/import.js';
+import { importPeer } from './optional.js';
 import type { BackendPlugin } from './types.js';
 
-/** WebGPU: filled in by the backends work. */
-export const webgpuBackend: BackendPlugin<'webgpu'> = {
-  kind: 'backend',
-  name: 'webgpu',
-  tfjsName: 'webgpu',
-  priority: 40,
-  syncRead: false,
-  async isAvailable() {
-    return false;
-  },
-  async init() {},
-};
+/**
+ * WebGPU through @tensorflow/tfjs-backend-webgpu.
+ *
+ * - Browser: uses `navigator.gpu`; the `webgpu` package is never imported.
+ * - Node: imports the optional peer `webgpu` (dawn.node), installs its globals
+ *   and `navigator.gpu` *before* tfjs-backend-webgpu is imported (that package
+ *   registers its backend at import time only if `navigator.gpu` exists).
+ *   Without a GPU, Dawn's Vulkan backend can run on SwiftShader: point
+ *   `VK_ICD_FILENAMES` at a SwiftShader ICD (Debian's `chromium` package ships
+ *   `/usr/lib/chromium/vk_swiftshader_icd.json`; `libvulkan1` is needed too).
+ *   Such a software adapter works but is slow, so `auto` never picks it.
+ * - Synchronous reads (`dataSync`) need OffscreenCanvas, which Node lacks:
+ *   `syncRead` is false there and code must use `data()` / `odeintAsync`.
+ *
+ * The navigator, the Dawn instance and tfjs's `webgpu` backend are
+ * process-wide, so the first plugin instance to set them up wins; options of
+ * later instances that would need a different Dawn instance are reported by
+ * `ctx.warn` at init.
+ */
+export interface WebgpuBackendOptions {
+  /** Dawn toggles for `create()` of the `webgpu` package, e.g. `['enable-dawn-features=allow_unsafe_apis']` (Node only). */
+  readonly dawnFlags?: readonly string[];
+  /**
+   * Path of a Vulkan ICD JSON file (e.g. SwiftShader's) for Dawn in Node. Sets
+   * `process.env.VK_ICD_FILENAMES` before Dawn starts. Without it, an existing
+   * `VK_ICD_FILENAMES` is left as it is.
+   */
+  readonly icd?: string;
+  /** Passed to `requestAdapter`. */
+  readonly powerPreference?: 'low-power' | 'high-performance';
+}
+
+const OPTION_KEYS = ['dawnFlags', 'icd', 'powerPreference'] as const;
+
+interface AdapterFacts {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+}
+
+interface GpuLike {
+  requestAdapter(o?: { powerPreference?: string }): Promise<AdapterLike | null>;
+}
+interface AdapterLike {
+  info?: Partial<AdapterFacts>;
+  isFallbackAdapter?: boolean;
+  requestAdapterInfo?(): Promise<Partial<AdapterFacts>>;
+}
+
+/** Process-wide: the Dawn instance is created at most once. */
+let dawn: { promise: Promise<GpuLike | undefined>; options: WebgpuBackendOptions } | undefined;
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+function navigatorGpu(): GpuLike | undefined {
+  const nav = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator;
+  return nav?.gpu ?? undefined;
+}
+
+/** Install dawn.node as `navigator.gpu` (Node only; once per process). */
+async function installDawn(o: WebgpuBackendOptions): Promise<GpuLike | undefined> {
+  const r = await importPeer<{ create(flags: string[]): GpuLike; globals: Record<string, unknown> }>('webgpu', 'backend:webgpu');
+  if (!r.ok) {
+    throw new Error(
+      r.missing
+        ? 'backend "webgpu" in Node needs the package "webgpu" (dawn.node), which is not installed: npm install webgpu'
+        : `backend "webgpu": the package "webgpu" (dawn.node) failed to load: ${r.message}`,
+    );
+  }
+  const mod = r.module;
+  if (o.icd !== undefined) process.env['VK_ICD_FILENAMES'] = o.icd; // read when Dawn creates its instance
+  const g = globalThis as Record<string, unknown>;
+  for (const [k, v] of Object.entries(mod.globals)) if (!(k in g)) g[k] = v; // GPUBufferUsage, …
+  const gpu = mod.create([...(o.dawnFlags ?? [])]);
+  const nav = g['navigator'] as { gpu?: unknown } | undefined;
+  if (nav === undefined) {
+    g['navigator'] = { gpu };
+  } else if (!nav.gpu) {
+    Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, enumerable: true, writable: true });
+  }
+  return navigatorGpu();
+}
+
+async function getGpu(o: WebgpuBackendOptions): Promise<GpuLike | undefined> {
+  const existing = navigatorGpu();
+  if (existing) return existing;
+  if (!isNode()) return undefined;
+  dawn ??= { promise: installDawn(o), options: o };
+  return dawn.promise;
+}
+
+function readFacts(a: AdapterLike, info: Partial<AdapterFacts> | undefined): AdapterFacts {
+  return {
+    vendor: String(info?.vendor ?? ''),
+    architecture: String(info?.architecture ?? ''),
+    device: String(info?.device ?? ''),
+    description: String(info?.description ?? ''),
+    isFallbackAdapter: Boolean(info?.isFallbackAdapter ?? a.isFallbackAdapter ?? false),
+  };
+}
+
+/** Software rasterisers that expose WebGPU/Vulkan: correct, but far slower than wasm. */
+const SOFTWARE_RE = /swiftshader|llvmpipe|lavapipe|softpipe|warp|microsoft basic render/i;
+
+export function isSoftwareAdapter(f: AdapterFacts): boolean {
+  return f.isFallbackAdapter || SOFTWARE_RE.test(`${f.vendor} ${f.architecture} ${f.device} ${f.description}`);
+}
+
+/**
+ * Make a WebGPU backend plugin. The built-in `webgpuBackend` is
+ * `createWebgpuBackend()`; pass options for Dawn in Node, and hand the object
+ * to `useBackend` directly (it is not registered under a name).
+ */
+export function createWebgpuBackend(options: WebgpuBackendOptions = {}): BackendPlugin<'webgpu'> & {
+  /** The adapter facts found by `isAvailable()` (undefined before, or when none). */
+  adapterInfo(): Readonly<AdapterFacts> | undefined;
+} {
+  const o = checkOptions(options, OPTION_KEYS, 'backend:webgpu');
+  let probe: Promise<boolean> | undefined;
+  let reason: string | undefined;
+  let facts: AdapterFacts | undefined;
+
+  async function check(): Promise<boolean> {
+    let gpu: GpuLike | undefined;
+    try {
+      gpu = await getGpu(o);
+    } catch (e) {
+      reason = (e as Error)?.message ?? String(e);
+      return false;
+    }
+    if (!gpu) {
+      reason = 'backend "webgpu" needs WebGPU: this runtime has no navigator.gpu (in Node, install the "webgpu" package)';
+      return false;
+    }
+    let adapter: AdapterLike | null = null;
+    try {
+      adapter = await gpu.requestAdapter(o.powerPreference ? { powerPreference: o.powerPreference } : undefined);
+    } catch (e) {
+      reason = `backend "webgpu": requestAdapter failed: ${(e as Error)?.message ?? e}`;
+      return false;
+    }
+    if (!adapter) {
+      reason = isNode()
+        ? 'backend "webgpu": Dawn found no GPU adapter. Without a GPU, install libvulkan1 and a SwiftShader Vulkan ICD ' +
+          '(Debian: apt-get install chromium libvulkan1) and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json ' +
+          '(or pass createWebgpuBackend({ icd })) before the first use'
+        : 'backend "webgpu": navigator.gpu.requestAdapter() returned no adapter (WebGPU disabled or blocklisted)';
+      return false;
+    }
+    let info = adapter.info;
+    if (!info && typeof adapter.requestAdapterInfo === 'function') {
+      try {
+        info = await adapter.requestAdapterInfo();
+      } catch {
+        info = undefined;
+      }
+    }
+    facts = readFacts(adapter, info);
+    reason = undefined;
+    return true;
+  }
+
+  return {
+    kind: 'backend',
+    name: 'webgpu',
+    tfjsName: 'webgpu',
+    priority: 40,
+    description: 'WebGPU compute shaders (@tensorflow/tfjs-backend-webgpu; dawn.node in Node)',
+    // tfjs-backend-webgpu reads synchronously through OffscreenCanvas (browsers, not Node).
+    syncRead: () => typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined',
+    isAvailable() {
+      probe ??= check().catch((e: unknown) => {
+        reason = `backend "webgpu": ${(e as Error)?.message ?? e}`;
+        return false;
+      });
+      return probe;
+    },
+    unavailableReason: () => reason,
+    isSoftware: () => (facts ? isSoftwareAdapter(facts) : false),
+    adapterInfo: () => facts,
+    async init(ctx) {
+      if (!(await this.isAvailable())) {
+        throw new RnodeError('BACKEND_UNAVAILABLE', reason ?? 'backend "webgpu" is not available', { source: 'backend:webgpu' });
+      }
+      if (dawn && dawn.options !== o && (o.icd !== undefined || o.dawnFlags !== undefined)) {
+        if (JSON.stringify(dawn.options) !== JSON.stringify(o)) {
+          ctx?.warn('[backend:webgpu] Dawn was already started with other options; icd/dawnFlags of this plugin are ignored');
+        }
+      }
+      await importOptional('@tensorflow/tfjs-backend-webgpu', 'backend:webgpu', 'npm install @tensorflow/tfjs-backend-webgpu@4.22.0');
+      if (!tf.findBackendFactory('webgpu')) {
+        throw new RnodeError(
+          'BACKEND_UNAVAILABLE',
+          '@tensorflow/tfjs-backend-webgpu registered no "webgpu" backend: it was imported before navigator.gpu existed. ' +
+            'In Node, let useBackend("webgpu") import it (do not import it yourself first)',
+          { source: 'backend:webgpu' },
+        );
+      }
+    },
+  };
+}
+
+/** The built-in WebGPU plugin (default options). */
+export const webgpuBackend = createWebgpuBackend();
