@@ -16,14 +16,18 @@ const conditions = ['@rnode/source', 'module', 'node', 'import', 'default'];
 export function rnodeVitest(root, o = {}) {
   const wanted = (process.env.RNODE_BACKENDS ?? '').split(',').filter(Boolean);
   const backends = o.backends ?? (wanted.length ? wanted : ['cpu', 'wasm', 'webgpu']);
+  // `include` is set per project only: with `extends: true`, Vitest concatenates
+  // a project's `include` with the root's, so a root-level include would make the
+  // webgpu project run every test file.
   const projects = backends.map((b) => ({
     extends: true,
     test: {
       name: b,
       env: { RNODE_BACKEND: b },
-      ...(b === 'webgpu'
-        ? { include: o.webgpuInclude ?? ['src/**/*.webgpu.test.ts', 'src/**/*.backends.test.ts', 'test/**/*.webgpu.test.ts'] }
-        : {}),
+      include:
+        b === 'webgpu'
+          ? (o.webgpuInclude ?? ['src/**/*.webgpu.test.ts', 'src/**/*.backends.test.ts', 'test/**/*.webgpu.test.ts'])
+          : ['src/**/*.test.ts', 'test/**/*.test.ts'],
     },
   }));
   return defineConfig({
@@ -31,7 +35,6 @@ export function rnodeVitest(root, o = {}) {
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: ['node', 'import', 'default'] } },
     test: {
-      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       setupFiles: [setup],
       testTimeout: o.testTimeout ?? 120_000,
       hookTimeout: 120_000,
