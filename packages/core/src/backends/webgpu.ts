@@ -170,7 +170,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): Backend
     return true;
   }
 
-  return {
+  const plugin: BackendPlugin<'webgpu'> & { adapterInfo(): Readonly<AdapterFacts> | undefined } = {
     kind: 'backend',
     name: 'webgpu',
     tfjsName: 'webgpu',
@@ -189,7 +189,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): Backend
     isSoftware: () => (facts ? isSoftwareAdapter(facts) : false),
     adapterInfo: () => facts,
     async init(ctx) {
-      if (!(await this.isAvailable())) {
+      if (!(await plugin.isAvailable())) {
         throw new RnodeError('BACKEND_UNAVAILABLE', reason ?? 'backend "webgpu" is not available', { source: 'backend:webgpu' });
       }
       if (dawn && dawn.options !== o && (o.icd !== undefined || o.dawnFlags !== undefined)) {
@@ -208,6 +208,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): Backend
       }
     },
   };
+  return plugin;
 }
 
 /** The built-in WebGPU plugin (default options). */
