@@ -1,0 +1,87 @@
+import { RnodeError, checkNumber, perLeaf, type StateSpec } from '@rnode/core';
+import type { OdeintAdjointOptions } from '../types.js';
+import { DEFAULT_ATOL, DEFAULT_RTOL, isAdaptive, type OdeintOptions } from './solvers.js';
+
+export const ADJOINT_KEYS = [
+  'adjointMethod',
+  'adjointRtol',
+  'adjointAtol',
+  'adjointStepSize',
+  'seminorm',
+  'onBackward',
+] as const;
+
+type AdjointKey = (typeof ADJOINT_KEYS)[number];
+
+export interface SplitOptions {
+  /** What the forward `odeint` gets (validated there: unknown keys are its error). */
+  forward: OdeintOptions;
+  adjoint: Pick<OdeintAdjointOptions, AdjointKey>;
+}
+
+const isNumber = (x: unknown): x is number => typeof x === 'number';
+const isBoolean = (x: unknown): x is boolean => typeof x === 'boolean';
+
+/** Separate the adjoint keys from the solver options and check the adjoint ones. */
+export function splitOptions(options: OdeintAdjointOptions | undefined, source: string): SplitOptions {
+  const o = (options ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw new RnodeError('INVALID_OPTIONS', 'options must be an object', { source });
+  }
+  const forward: Record<string, unknown> = {};
+  const adjoint: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    if ((ADJOINT_KEYS as readonly string[]).includes(k)) adjoint[k] = v;
+    else forward[k] = v;
+  }
+  if (adjoint.adjointRtol !== undefined) checkNumber(adjoint.adjointRtol, 'adjointRtol', source, 'non-negative');
+  if (adjoint.adjointAtol !== undefined) checkNumber(adjoint.adjointAtol, 'adjointAtol', source, 'non-negative');
+  if (adjoint.adjointStepSize !== undefined) checkNumber(adjoint.adjointStepSize, 'adjointStepSize', source, 'positive');
+  if (adjoint.seminorm !== undefined && typeof adjoint.seminorm !== 'boolean') {
+    throw new RnodeError('INVALID_OPTIONS', `option "seminorm" must be a boolean`, { source: 'option:seminorm' });
+  }
+  if (adjoint.onBackward !== undefined && typeof adjoint.onBackward !== 'function') {
+    throw new RnodeError('INVALID_OPTIONS', `option "onBackward" must be a function`, { source: 'option:onBackward' });
+  }
+  return { forward: forward as OdeintOptions, adjoint: adjoint as SplitOptions['adjoint'] };
+}
+
+/**
+ * Options of the backward solve of the augmented tuple state [y…, a_y…, a_θ…]:
+ * - y keeps the forward per-component rtol/atol/errorControl;
+ * - a_y[k] takes `adjointRtol/Atol` or else y[k]'s forward tolerance, and y[k]'s errorControl;
+ * - a_θ takes `adjointRtol/Atol` or else the tightest forward tolerance, and is left out of
+ *   the error norm under `seminorm`.
+ */
+export function backwardOptions(split: SplitOptions, spec: StateSpec, nParams: number): OdeintOptions {
+  const { forward, adjoint } = split;
+  const rtol = perLeaf(forward.rtol, spec, DEFAULT_RTOL, 'rtol', isNumber);
+  const atol = perLeaf(forward.atol, spec, DEFAULT_ATOL, 'atol', isNumber);
+  const ec = perLeaf(forward.errorControl, spec, true, 'errorControl', isBoolean);
+  const aR = (k: number) => adjoint.adjointRtol ?? (rtol[k] as number);
+  const aA = (k: number) => adjoint.adjointAtol ?? (atol[k] as number);
+  const pR = adjoint.adjointRtol ?? Math.min(...rtol);
+  const pA = adjoint.adjointAtol ?? Math.min(...atol);
+  const n = rtol.length;
+  const idx = Array.from({ length: n }, (_, k) => k);
+  const params = Array.from({ length: nParams }, () => 0);
+  const out: OdeintOptions = {
+    ...forward,
+    rtol: [...rtol, ...idx.map(aR), ...params.map(() => pR)],
+    atol: [...atol, ...idx.map(aA), ...params.map(() => pA)],
+    errorControl: [...ec, ...ec, ...params.map(() => !adjoint.seminorm)],
+    // A failed backward solve cannot be reported through a status: it throws.
+    throw: true,
+  };
+  const method = adjoint.adjointMethod ?? forward.method;
+  if (method !== undefined) out.method = method;
+  // The forward grid step carries over unless the backward method is adaptive (it takes no stepSize).
+  delete out.stepSize;
+  if (adjoint.adjointStepSize !== undefined) out.stepSize = adjoint.adjointStepSize;
+  else if (forward.stepSize !== undefined) {
+    const same = adjoint.adjointMethod === undefined || adjoint.adjointMethod === forward.method;
+    if (same || !isAdaptive(adjoint.adjointMethod, 'adjointMethod')) out.stepSize = forward.stepSize;
+  }
+  return out;
+}
