@@ -52,6 +52,21 @@ export function rationalProblem(t0 = 0, t1 = 2): TestProblem {
   };
 }
 
+/**
+ * The convergence-order problem of `checkSolver`: y' = y², y(0) = 1 on [0, 0.75], y = 1/(1 − t)
+ * (errors decrease monotonically at float32-friendly step sizes). Past t = 1 it blows up.
+ */
+export function quadraticProblem(t0 = 0, t1 = 0.75): TestProblem {
+  return {
+    name: 'quadratic',
+    t0,
+    t1,
+    y0: [1 / (1 - t0)],
+    f: (_t, y) => tf.square(y),
+    exact: (t) => Float64Array.of(1 / (1 - t)),
+  };
+}
+
 /** exp(M) of a dense n×n row-major matrix, float64, by scaling and squaring with a Taylor series. */
 export function expm(m: ArrayLike<number>, n: number): Float64Array {
   let norm = 0;
