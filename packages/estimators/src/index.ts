@@ -1,1 +1,30 @@
-export {};
+export type {
+  VectorField,
+  EstimatorPlugin,
+  EstimatorResult,
+  EstimatorOutput,
+  RegularizerPlugin,
+  RegularizerContext,
+  RegularizerInput,
+} from './types.js';
+export { vjp, jvp } from './vjp.js';
+export { exact, hutchinson, hutchinsonGaussian, hutchinsonRademacher } from './estimators.js';
+export type { HutchinsonOptions } from './estimators.js';
+export {
+  defineRegularizer,
+  kineticEnergy,
+  jacobianFrobenius,
+  kineticEnergyRegularizer,
+  jacobianFrobeniusRegularizer,
+} from './regularizers.js';
+export type { RegularizerDefinition, KineticEnergyOptions, JacobianFrobeniusOptions, Reduction } from './regularizers.js';
+export {
+  registerBuiltinEstimators,
+  resolveEstimator,
+  resolveRegularizer,
+  builtinEstimators,
+  builtinRegularizers,
+} from './builtins.js';
+export type { EstimatorRef, RegularizerRef } from './builtins.js';
+export { cnfDynamics, cnfInitialState } from './dynamics.js';
+export type { CnfDynamicsOptions, CnfState, CnfOdeFunc } from './dynamics.js';

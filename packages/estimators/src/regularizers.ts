@@ -1,0 +1,132 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import { meanPerSample, sumPerSample } from './internal/util.js';
+import type { RegularizerContext, RegularizerInput, RegularizerPlugin } from './types.js';
+
+const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
+const INPUTS: readonly RegularizerInput[] = ['eps-vjp'];
+
+export interface RegularizerDefinition<N extends string = string> {
+  /** Lowercase kebab-case; also the key of the regularizer's state in cnfDynamics. */
+  name: N;
+  /** 'eps-vjp': needs ctx.eps and ctx.epsJ from a Hutchinson estimator (no extra pass). */
+  uses?: readonly RegularizerInput[];
+  /** rate also works from ctx.sqJacobianNorm when the estimator is exact (default false). */
+  exactFallback?: boolean;
+  /** The per-sample integrand, [batch]. */
+  rate: (ctx: RegularizerContext) => tf.Tensor;
+  description?: string;
+  version?: string;
+}
+
+/**
+ * Define a regularizer plugin: a per-sample rate r(t, z) integrated as extra
+ * ODE state, d reg/dt = r (FFJORD/RNODE). The definition is validated here,
+ * once: unknown keys, a bad name, an unknown input in `uses` or a missing
+ * `rate` throw INVALID_PLUGIN / INVALID_OPTIONS.
+ */
+export function defineRegularizer<N extends string>(def: RegularizerDefinition<N>): RegularizerPlugin<N> {
+  const source = `regularizer:${typeof def?.name === 'string' ? def.name : '?'}`;
+  checkOptions(def, ['name', 'uses', 'exactFallback', 'rate', 'description', 'version'], source);
+  if (typeof def.name !== 'string' || !NAME_RE.test(def.name)) {
+    throw new RnodeError('INVALID_PLUGIN', `regularizer name ${JSON.stringify(def.name)} is not a lowercase kebab-case name`, { source });
+  }
+  if (def.name === 'z' || def.name === 'logp') {
+    throw new RnodeError('INVALID_PLUGIN', `regularizer name "${def.name}" is reserved for the CNF state`, { source });
+  }
+  if (typeof def.rate !== 'function') {
+    throw new RnodeError('INVALID_PLUGIN', `"rate" must be a function (ctx) => [batch] tensor`, { source });
+  }
+  const uses = def.uses ?? [];
+  if (!Array.isArray(uses) || uses.some((u) => !INPUTS.includes(u))) {
+    throw new RnodeError('INVALID_OPTIONS', `"uses" must be a list of ${INPUTS.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(uses)}`, {
+      source,
+    });
+  }
+  if (def.exactFallback !== undefined && typeof def.exactFallback !== 'boolean') {
+    throw new RnodeError('INVALID_OPTIONS', `"exactFallback" must be a boolean`, { source });
+  }
+  return Object.freeze({
+    kind: 'regularizer' as const,
+    name: def.name,
+    uses: Object.freeze([...uses]),
+    exactFallback: def.exactFallback ?? false,
+    rate: def.rate,
+    ...(def.description !== undefined ? { description: def.description } : {}),
+    ...(def.version !== undefined ? { version: def.version } : {}),
+  });
+}
+
+export type Reduction = 'mean' | 'sum';
+
+function checkReduction(r: unknown, source: string): Reduction {
+  if (r === undefined) return 'mean';
+  if (r !== 'mean' && r !== 'sum') {
+    throw new RnodeError('INVALID_OPTIONS', `option "reduction" must be 'mean' or 'sum', got ${JSON.stringify(r)}`, { source });
+  }
+  return r;
+}
+
+export interface KineticEnergyOptions {
+  /**
+   * Multiplies the rate. 1 (default) is the paper's Eq. 17, mean‖f‖²; the RNODE
+   * reference code (`quadratic_cost`) uses 0.5·mean(f²): pass `scale: 0.5` to
+   * match its logged values and λ.
+   */
+  scale?: number;
+  /** Over the dimensions of z: 'mean' (default, paper and RNODE code) or 'sum' (‖f‖²). */
+  reduction?: Reduction;
+  name?: string;
+}
+
+/** Kinetic energy: scale · reduce_dims(f²) per sample (RNODE Eq. 17). */
+export function kineticEnergy(options?: KineticEnergyOptions): RegularizerPlugin {
+  const source = 'regularizer:kinetic-energy';
+  const o = checkOptions(options, ['scale', 'reduction', 'name'], source);
+  const scale = o.scale === undefined ? 1 : checkNumber(o.scale, 'scale', source, 'non-negative');
+  const reduction = checkReduction(o.reduction, source);
+  const reduce = reduction === 'mean' ? meanPerSample : sumPerSample;
+  return defineRegularizer({
+    name: o.name ?? 'kinetic-energy',
+    description: `kinetic energy ${scale === 1 ? '' : `${scale}·`}${reduction}(f²) (RNODE Eq. 17)`,
+    rate: ({ f }) => (scale === 1 ? reduce(tf.square(f)) : tf.mul(reduce(tf.square(f)), scale)),
+  });
+}
+
+export interface JacobianFrobeniusOptions {
+  /** Over the dimensions of z: 'mean' (default, RNODE) or 'sum' (‖εᵀJ‖²). */
+  reduction?: Reduction;
+  name?: string;
+}
+
+/**
+ * Jacobian Frobenius norm: reduce_dims((εᵀ∂f/∂z)²) per sample, from the VJP the
+ * Hutchinson estimator already made (no extra pass), an unbiased estimate of
+ * ‖∂f/∂z‖²_F / D (mean) or ‖∂f/∂z‖²_F (sum). With the exact estimator there is
+ * no ε; the rate is then the exact value ‖∂f/∂z‖²_F / D (mean) or ‖∂f/∂z‖²_F
+ * (sum), from the Jacobian rows the exact divergence computes anyway.
+ */
+export function jacobianFrobenius(options?: JacobianFrobeniusOptions): RegularizerPlugin {
+  const source = 'regularizer:jacobian-frobenius';
+  const o = checkOptions(options, ['reduction', 'name'], source);
+  const reduction = checkReduction(o.reduction, source);
+  const name = o.name ?? 'jacobian-frobenius';
+  return defineRegularizer({
+    name,
+    uses: ['eps-vjp'],
+    exactFallback: true,
+    description: `Jacobian Frobenius norm, ${reduction} over dims of (εᵀ∂f/∂z)²`,
+    rate: ({ epsJ, sqJacobianNorm, z }) => {
+      if (epsJ) return reduction === 'mean' ? meanPerSample(tf.square(epsJ)) : sumPerSample(tf.square(epsJ));
+      if (sqJacobianNorm) return reduction === 'mean' ? tf.div(sqJacobianNorm, z.size / z.shape[0]!) : tf.clone(sqJacobianNorm);
+      throw new RnodeError('INVALID_ARGUMENT', 'needs epsJ (a Hutchinson estimator) or sqJacobianNorm (the exact estimator)', {
+        source: `regularizer:${name}`,
+      });
+    },
+  });
+}
+
+/** Registered as 'kinetic-energy': mean over dims of f², scale 1 (the paper's Eq. 17). */
+export const kineticEnergyRegularizer: RegularizerPlugin = kineticEnergy();
+/** Registered as 'jacobian-frobenius': mean over dims of (εᵀ∂f/∂z)². */
+export const jacobianFrobeniusRegularizer: RegularizerPlugin = jacobianFrobenius();
