@@ -4,9 +4,9 @@ import { defineRegularizer, jvp } from '@rnode/estimators';
 /**
  * Directional-derivative penalty: mean over dimensions of ((∂f/∂z) f)², the
  * squared Jacobian-vector product J·f (the spatial part of df/dt along the flow).
- * J·f is computed with the double-VJP trick in `jvp`, one extra pass. (RNODE's
- * `--directional-penalty` code takes the VJP fᵀJ instead; that is a different
- * quantity unless J is symmetric.)
+ * J·f is computed with the double-VJP trick in `jvp`, one extra pass. A single
+ * autodiff call grad(f, z, f) would give the VJP fᵀJ instead, a different
+ * quantity unless J is symmetric.
  */
 export const directionalDerivative = defineRegularizer({
   name: 'directional-derivative',
