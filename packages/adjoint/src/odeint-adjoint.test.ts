@@ -187,3 +187,80 @@ describe('structured states', () => {
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2);
   });
 });
+
+describe('backward options', () => {
+  test('seminorm on and off: both match backprop; seminorm takes no more backward steps', () => {
+    const before = tf.memory().numTensors;
+    const net = neuralOde(3, 16, 61);
+    const y0 = mkVar(tf.tensor2d(randn(12, 8), [4, 3]), 'y0_semi');
+    const vars = [y0, ...net.params];
+    const ts = [0, 0.5, 1.5];
+    const opts = { method: 'dopri5', rtol: 1e-5, atol: 1e-6 } as const;
+    const bp = gradsOf(vars, () => weightedLoss(odeint(net.f, y0 as tf.Tensor, ts, opts).ys));
+    const figures: Record<string, unknown> = {};
+    const nfe: Record<string, number> = {};
+    for (const seminorm of [false, true]) {
+      let bw: BackwardStats | undefined;
+      let fwd = 0;
+      const adj = gradsOf(vars, () => {
+        const sol = odeintAdjoint(net.f, y0 as tf.Tensor, ts, net.params, { ...opts, seminorm, onBackward: (s) => (bw = s) });
+        fwd = sol.stats.nfe;
+        return weightedLoss(sol.ys);
+      });
+      const err = relErr(adj.grads, bp.grads);
+      nfe[String(seminorm)] = bw?.nfe ?? NaN;
+      figures[`seminorm=${seminorm}`] = { errVsBackprop: err, nfeForward: fwd, nfeBackward: bw?.nfe, rejected: bw?.rejected };
+      expect(err).toBeLessThan(5e-3);
+      tf.dispose(adj.grads);
+    }
+    report.seminorm = figures;
+    expect(nfe.true).toBeLessThanOrEqual(nfe.false as number);
+    tf.dispose([...bp.grads, y0]);
+    net.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('adjointMethod / adjointStepSize / adjointRtol; the sol.backward stats object fills in', () => {
+    const before = tf.memory().numTensors;
+    const net = neuralOde(2, 8, 71);
+    const y0 = mkVar(tf.tensor2d(randn(4, 6), [2, 2]), 'y0_opts');
+    const vars = [y0, ...net.params];
+    const ts = [0, 1];
+    const bp = gradsOf(vars, () => weightedLoss(odeint(net.f, y0 as tf.Tensor, ts, RK4).ys));
+    const cases: Array<[string, OdeintAdjointOptions, number]> = [
+      ['rk4 → dopri5 backward', { ...RK4, adjointMethod: 'dopri5', adjointRtol: 1e-6, adjointAtol: 1e-6 }, 1e-3],
+      ['rk4 → rk4 at h/2 backward', { ...RK4, adjointStepSize: 0.025 }, 1e-3],
+      ['rk4 → rk38 backward', { ...RK4, adjointMethod: 'rk38' }, 1e-3],
+    ];
+    for (const [name, o, tol] of cases) {
+      let stats: BackwardStats | null = null;
+      const adj = gradsOf(vars, () => {
+        const sol = odeintAdjoint(net.f, y0 as tf.Tensor, ts, net.params, o);
+        stats = sol.backward;
+        expect(sol.backward?.done).toBe(false);
+        return weightedLoss(sol.ys);
+      });
+      const s = stats as BackwardStats | null;
+      expect(s?.done).toBe(true);
+      const err = relErr(adj.grads, bp.grads);
+      report[`options: ${name}`] = { errVsBackprop: err, nfeBackward: s?.nfe };
+      expect(err).toBeLessThan(tol);
+      tf.dispose(adj.grads);
+    }
+    tf.dispose([...bp.grads, y0]);
+    net.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('invalid arguments and options', () => {
+    const y0 = tf.tensor1d([1]);
+    const f = (_t: number, y: tf.Tensor) => y;
+    expect(() => odeintAdjoint(f, y0, [0, 1], [], { seminorm: 1 as unknown as boolean })).toThrow(/seminorm/);
+    expect(() => odeintAdjoint(f, y0, [0, 1], [], { adjointRtol: -1 })).toThrow(/adjointRtol/);
+    expect(() => odeintAdjoint(f, y0, [0, 1], [3 as unknown as tf.Tensor])).toThrow(/params\[0\]/);
+    expect(() => odeintAdjoint(f, y0, [0, 1], [], { rtoll: 1 } as OdeintAdjointOptions)).toThrow(/rtoll/);
+    const i = tf.tensor1d([1], 'int32');
+    expect(() => odeintAdjoint(f, i, [0, 1], [])).toThrow(/float32/);
+    tf.dispose([y0, i]);
+  });
+});

@@ -19,7 +19,7 @@ export function relErr(a: readonly tf.Tensor[], b: readonly tf.Tensor[]): number
 }
 
 /** A trainable variable from a fresh tensor (the tensor is disposed: no leak). */
-export function mkVar(x: tf.Tensor, name: string): tf.Variable {
+export function mkVar(x: tf.Tensor, name?: string): tf.Variable {
   const v = tf.variable(x, true, name);
   x.dispose();
   return v;
@@ -36,11 +36,11 @@ export function randn(n: number, seed: number, scale = 1): Float32Array {
 
 /** f(t, y) = W2·softplus(W1·y + b1 + t·c) + b2 (row-vector convention, y: [batch, d]). */
 export function neuralOde(d: number, hidden: number, seed: number) {
-  const W1 = mkVar(tf.tensor2d(randn(d * hidden, seed, 0.6), [d, hidden]), `W1_${seed}`);
-  const b1 = mkVar(tf.tensor1d(randn(hidden, seed + 1, 0.3)), `b1_${seed}`);
-  const c = mkVar(tf.tensor1d(randn(hidden, seed + 2, 0.3)), `c_${seed}`);
-  const W2 = mkVar(tf.tensor2d(randn(hidden * d, seed + 3, 0.6), [hidden, d]), `W2_${seed}`);
-  const b2 = mkVar(tf.tensor1d(randn(d, seed + 4, 0.3)), `b2_${seed}`);
+  const W1 = mkVar(tf.tensor2d(randn(d * hidden, seed, 0.6), [d, hidden]));
+  const b1 = mkVar(tf.tensor1d(randn(hidden, seed + 1, 0.3)));
+  const c = mkVar(tf.tensor1d(randn(hidden, seed + 2, 0.3)));
+  const W2 = mkVar(tf.tensor2d(randn(hidden * d, seed + 3, 0.6), [hidden, d]));
+  const b2 = mkVar(tf.tensor1d(randn(d, seed + 4, 0.3)));
   const params = [W1, b1, c, W2, b2];
   const f = (t: number, y: tf.Tensor): tf.Tensor =>
     tf.tidy(() => tf.add(tf.matMul(tf.softplus(tf.add(tf.add(tf.matMul(y, W1), b1), tf.mul(c, t))), W2), b2));
