@@ -1,4 +1,68 @@
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 import { rnodeTsup } from '../../tsup.shared.js';
 
-export default defineConfig(rnodeTsup({ entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' } }));
+/** The side-effect entries of tfjs-core that its Node bundle lacks: gradients and chained ops. */
+const INLINED = /^@tensorflow\/tfjs-core\/dist\/(register_all_gradients|public\/chained_ops\/register_all_chained_ops)$/;
+const require = createRequire(import.meta.url);
+const tfMain = require.resolve('@tensorflow/tfjs-core');
+const tfDist = dirname(tfMain);
+const tf = require('@tensorflow/tfjs-core') as Record<string, Record<string, unknown> | undefined>;
+const namespaces = ['', 'backend_util', 'broadcast_util', 'util'] as const;
+const isPublic = (name: string) =>
+  name === 'ENGINE' || namespaces.some((ns) => (ns ? tf[ns]?.[name] : (tf as Record<string, unknown>)[name]) !== undefined);
+
+function exportedNames(file: string, names = new Set<string>()): string[] {
+  const src = readFileSync(file, 'utf8');
+  for (const m of src.matchAll(/export\s*\*\s*from\s*'(\.[^']+)'/g)) exportedNames(resolvePath(dirname(file), m[1]!) + '.js', names);
+  for (const m of src.matchAll(/export\s+(?:const|let|var|function\*?|class|async\s+function)\s+([A-Za-z_$][\w$]*)/g)) names.add(m[1]!);
+  for (const m of src.matchAll(/export\s*\{([^}]*)\}/g)) {
+    for (const part of m[1]!.split(',')) {
+      const n = part.trim().split(/\s+as\s+/).pop();
+      if (n) names.add(n);
+    }
+  }
+  return [...names];
+}
+
+/**
+ * Inline tfjs-core's gradient configs (dist/register_all_gradients.js and
+ * dist/gradients/*) and map every other tfjs-core internal module they import
+ * to the public API of the one @tensorflow/tfjs-core the user installed. An
+ * internal module that exports something the public API lacks (a few backprop
+ * op wrappers) is inlined too, recursively under the same rule.
+ */
+const tfjsGradients: Plugin = {
+  name: 'rnode-tfjs-gradients',
+  setup(build) {
+    build.onResolve({ filter: INLINED }, (args) => ({ path: join(dirname(tfMain), '..', args.path.replace('@tensorflow/tfjs-core/', '') + '.js') }));
+    build.onResolve({ filter: /^\./ }, (args) => {
+      if (!args.importer.startsWith(tfDist)) return undefined;
+      const target = resolvePath(dirname(args.importer), args.path) + '.js';
+      const rel = relative(tfDist, target);
+      if (rel.startsWith('gradients/') || rel.startsWith('public/chained_ops/')) return { path: target };
+      const inlined = exportedNames(target).some((n) => !isPublic(n));
+      return inlined ? { path: target } : { path: target, namespace: 'tfjs-public' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'tfjs-public' }, (args) => {
+      const names = exportedNames(args.path);
+      const lines = [
+        `import * as tf from '@tensorflow/tfjs-core';`,
+        `const pick = (n) => { if (n === 'ENGINE') return tf.engine(); for (const o of [tf, tf.backend_util, tf.broadcast_util, tf.util]) if (o && o[n] !== undefined) return o[n]; return undefined; };`,
+        ...names.map((n) => `export const ${n} = /* @__PURE__ */ pick(${JSON.stringify(n)});`),
+      ];
+      return { contents: lines.join('\n'), loader: 'js' };
+    });
+  },
+};
+
+export default defineConfig({
+  ...rnodeTsup({ entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' } }),
+  // Everything from @tensorflow stays external except the gradient registration, inlined above.
+  external: [/^@rnode\//, 'webgpu', 'vitest', (/^@tensorflow\/(?!tfjs-core\/dist\/(register_all_gradients|public\/chained_ops\/register_all_chained_ops)$)/)],
+  noExternal: [INLINED],
+  esbuildPlugins: [tfjsGradients],
+});

@@ -1,3 +1,4 @@
+import './internal/register-gradients.js';
 export * from './errors.js';
 export * from './registry.js';
 export * from './random.js';
