@@ -264,3 +264,26 @@ describe('backward options', () => {
     tf.dispose([y0, i]);
   });
 });
+
+describe('f that takes gradients itself (as a CNF divergence does)', () => {
+  test('gradient flow f = −∇_y E(y), E = Σ (yW)⁴/4 + b·y, via tf.grads inside f', () => {
+    const before = tf.memory().numTensors;
+    const W = mkVar(tf.tensor2d(randn(6, 13, 0.5), [2, 3]));
+    const b = mkVar(tf.tensor1d([0.2, -0.1]));
+    const y0 = mkVar(tf.tensor2d(randn(4, 17), [2, 2]));
+    const vars = [y0, W, b];
+    const f = (_t: number, y: tf.Tensor) =>
+      tf.tidy(() => {
+        const g = tf.grad((x: tf.Tensor) => tf.add(tf.div(tf.sum(tf.pow(tf.matMul(x, W), 4)), 4), tf.sum(tf.mul(x, b))))(y);
+        return tf.neg(g);
+      });
+    const ts = [0, 0.5, 1];
+    const adj = gradsOf(vars, () => weightedLoss(odeintAdjoint(f, y0 as tf.Tensor, ts, [W, b], DOPRI).ys));
+    const bp = gradsOf(vars, () => weightedLoss(odeint(f, y0 as tf.Tensor, ts, DOPRI).ys));
+    const err = relErr(adj.grads, bp.grads);
+    report['nested-grads-dopri5'] = { errVsBackprop: err };
+    expect(err).toBeLessThan(2e-3);
+    tf.dispose([...adj.grads, ...bp.grads, ...vars]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -3,7 +3,7 @@ import { RnodeError, describe, flattenState, unflattenState, type OdeState, type
 import type { AdjointSolution, BackwardStats, OdeintAdjointOptions } from './types.js';
 import { backwardOptions, splitOptions, type SplitOptions } from './internal/options.js';
 import { emptyBackwardStats, runBackward } from './internal/backward.js';
-import { packFlat, unpackFlat } from './internal/tape.js';
+import { packFlat, unpackFlat, withIsolatedTape } from './internal/tape.js';
 import { odeint, type OdeFunc, type OdeSolution } from './internal/solvers.js';
 
 const SOURCE = 'adjoint:backsolve';
@@ -69,8 +69,9 @@ export function odeintAdjoint<S extends OdeState>(
 
   const op = tf.customGrad(((...args: unknown[]) => {
     const save = args.pop() as tf.GradSaveFunc;
-    // Runs inside the engine's kernel scope: nothing here is recorded on the tape.
-    const sol = odeint(f, y0, times, split.forward);
+    // Runs inside the engine's kernel scope, isolated: nothing is recorded on the caller's
+    // tape, and gradients taken inside f (divergence VJPs) still work.
+    const sol = withIsolatedTape(() => odeint(f, y0, times, split.forward));
     forward = sol;
     nOut = sol.ys.length;
     const packed = packFlat(sol.ys.flatMap((s) => flattenState(s, 'ys').leaves));

@@ -9,20 +9,20 @@ interface EngineState {
 }
 
 /**
- * `tf.engine().gradients` run on a tape of its own.
+ * Run `fn` from a clean tape state (no gradient recording, kernel depth 0), restoring the
+ * engine's tape state afterwards.
  *
- * tfjs 4.22 cannot nest a gradient computation inside a `customGrad` gradient function:
- * the outer `gradients()` is past its forward pass (gradientDepth 0), so the inner call's
- * `startTape` replaces the outer `activeTape`, the inner cleanup sets it to null, and the
- * outer cleanup then fails with "Cannot read properties of null (reading 'forEach')".
- * We save the engine's tape state, run the inner computation from a clean state (also
- * with kernelDepth 0, so it records even when called from inside a kernel), and restore.
+ * tfjs 4.22 needs this twice here:
+ * - The forward solve runs inside `customGrad`'s forward function, where kernelDepth is 1:
+ *   a `tf.grads` inside `f` (a CNF's divergence VJP) would record nothing and fail. With
+ *   gradientDepth 0 and kernelDepth 0 the solve records nothing on the caller's tape, while
+ *   gradients taken inside `f` work.
+ * - Gradients inside a `customGrad` gradient function: the outer `gradients()` is past its
+ *   forward pass (gradientDepth 0), so an inner call's `startTape` replaces the outer
+ *   `activeTape`, the inner cleanup sets it to null, and the outer cleanup then fails with
+ *   "Cannot read properties of null (reading 'forEach')".
  */
-export function isolatedGradients(
-  fn: () => tf.Tensor,
-  xs: tf.Tensor[],
-  dy: tf.Tensor,
-): { value: tf.Tensor; grads: Array<tf.Tensor | null> } {
+export function withIsolatedTape<T>(fn: () => T): T {
   const st = tf.engine().state as unknown as EngineState;
   const tape = st.activeTape;
   const depth = st.gradientDepth;
@@ -30,13 +30,24 @@ export function isolatedGradients(
   st.gradientDepth = 0;
   st.kernelDepth = 0;
   try {
-    const r = tf.engine().gradients(fn, xs, dy, true);
-    return { value: r.value, grads: r.grads as Array<tf.Tensor | null> };
+    return fn();
   } finally {
     st.activeTape = tape;
     st.gradientDepth = depth;
     st.kernelDepth = kernelDepth;
   }
+}
+
+/** `tf.engine().gradients` (missing gradients allowed) on a tape of its own; see `withIsolatedTape`. */
+export function isolatedGradients(
+  fn: () => tf.Tensor,
+  xs: tf.Tensor[],
+  dy: tf.Tensor,
+): { value: tf.Tensor; grads: Array<tf.Tensor | null> } {
+  return withIsolatedTape(() => {
+    const r = tf.engine().gradients(fn, xs, dy, true);
+    return { value: r.value, grads: r.grads as Array<tf.Tensor | null> };
+  });
 }
 
 /** Concatenate tensors into one flat float32 vector. */
