@@ -52,7 +52,7 @@ describe('registry', () => {
     unregister('solver', b);
     expect(() => register({ kind: 'nope', name: 'x' } as unknown as PluginBase)).toThrowError(/unknown kind/);
     expect(() => register({ kind: 'solver', name: 'Bad Name' })).toThrowError(/kebab-case/);
-    expect(() => resolve('solver', { kind: 'regularizer', name: 'x' } as never)).toThrowError(/expected a solver plugin/);
+    expect(() => resolve<PluginBase<'solver'>>('solver', { kind: 'regularizer', name: 'x' } as never)).toThrowError(/expected a solver plugin/);
   });
 
   it('brands errors so copies of the class are recognised', () => {
