@@ -79,10 +79,10 @@ describe('fixed-grid methods', () => {
 
   it('tuple and record states (record keys in any order from f)', () => {
     const before = tf.memory().numTensors;
-    const x = tf.scalar(1);
-    const v = tf.scalar(0);
+    const x: tf.Tensor = tf.scalar(1);
+    const v: tf.Tensor = tf.scalar(0);
     // harmonic oscillator x'' = −x
-    const sol = odeint((_t: number, s: Record<string, tf.Tensor>) => ({ v: tf.neg(s.x), x: s.v }) as Record<string, tf.Tensor>, { x, v }, [0, Math.PI / 2], { method: 'rk4', stepSize: 0.01 });
+    const sol = odeint((_t: number, s: Record<string, tf.Tensor>) => ({ v: tf.neg(s.x as tf.Tensor), x: s.v as tf.Tensor }) as Record<string, tf.Tensor>, { x, v }, [0, Math.PI / 2], { method: 'rk4', stepSize: 0.01 });
     const end = sol.ys[1] as Record<string, tf.Tensor>;
     expect(read(end.x as tf.Tensor)[0]).toBeCloseTo(0, 5);
     expect(read(end.v as tf.Tensor)[0]).toBeCloseTo(-1, 5);
