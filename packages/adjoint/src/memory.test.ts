@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { describe, expect, test } from 'vitest';
 import { odeint } from '@rnode/solvers';
 import { odeintAdjoint } from './index.js';

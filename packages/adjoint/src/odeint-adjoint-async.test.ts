@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { describe, expect, test } from 'vitest';
 import { odeintAdjoint, odeintAdjointAsync, type BackwardStats } from './index.js';
 import { mkVar, neuralOde, randn, relErr, weightedLoss } from './internal/test-problems.js';

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { isRnodeError, list, register, unregister } from '@rnode/core';
 import { describe, expect, test } from 'vitest';
 import {
