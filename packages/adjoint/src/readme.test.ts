@@ -15,7 +15,7 @@ test.each(['backsolve', 'backprop'] as const)('README training step (%s): loss d
   const x = tf.randomNormal([64, 2], 0, 1, 'float32', 3);
   const target = tf.randomNormal([64, 2], 0, 1, 'float32', 4);
   const before = tf.memory().numTensors;
-  const opt = tf.train.adam(1e-2);
+  const opt: tf.Optimizer = tf.train.adam(1e-2);
   const losses: number[] = [];
   for (let it = 0; it < 8; it++) {
     let nfeForward = 0;
