@@ -286,3 +286,28 @@ describe('f that takes gradients itself (as a CNF divergence does)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('edge cases', () => {
+  test('y0 computed inside the gradient closure: the gradient flows upstream', () => {
+    const before = tf.memory().numTensors;
+    const x = mkVar(tf.tensor2d([[0.4, -0.3]]));
+    const a = tf.tensor1d([-0.5, 0.25]);
+    const f = (_t: number, y: tf.Tensor) => tf.mul(a, y);
+    const r = tf.variableGrads(() => {
+      const y0 = tf.mul(x, 3); // intermediate: disposed before the backward pass runs
+      return tf.sum(odeintAdjoint(f, y0, [0, 1], [a], DOPRI).ys[1] as tf.Tensor) as tf.Scalar;
+    }, [x]);
+    const want = tf.tensor2d([[3 * Math.exp(-0.5), 3 * Math.exp(0.25)]]);
+    expect(relErr([r.grads[x.name] as tf.Tensor], [want])).toBeLessThan(1e-4);
+    tf.dispose([r.value, ...Object.values(r.grads), want, x, a]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('times follow the solvers\' rule (≥ 2, strictly monotonic), checked before solving', () => {
+    const y0 = tf.tensor1d([1, 2]);
+    const f = (_t: number, y: tf.Tensor) => y;
+    expect(() => odeintAdjoint(f, y0, [0.3], [], DOPRI)).toThrow(/at least 2 times/);
+    expect(() => odeintAdjoint(f, y0, [0, 1, 1], [], DOPRI)).toThrow(/strictly/);
+    y0.dispose();
+  });
+});

@@ -4,7 +4,7 @@ import type { AdjointSolution, BackwardStats, OdeintAdjointOptions } from './typ
 import { backwardOptions, splitOptions, type SplitOptions } from './internal/options.js';
 import { emptyBackwardStats, runBackward } from './internal/backward.js';
 import { packFlat, unpackFlat, withIsolatedTape } from './internal/tape.js';
-import { odeint, type OdeFunc, type OdeSolution } from './internal/solvers.js';
+import { checkTimes, odeint, type OdeFunc, type OdeSolution } from './internal/solvers.js';
 
 const SOURCE = 'adjoint:backsolve';
 
@@ -21,11 +21,7 @@ export function prepare<S extends OdeState>(
       throw new RnodeError('INVALID_ARGUMENT', `y0 leaf ${i} has dtype ${x.dtype}; the adjoint needs float32`, { source: SOURCE });
     }
   });
-  if (t === null || typeof t !== 'object' || typeof t.length !== 'number') {
-    throw new RnodeError('INVALID_ARGUMENT', `t must be an array of numbers, got ${describe(t)}`, { source: SOURCE });
-  }
-  const times = Array.from(t, Number);
-  if (times.length === 0) throw new RnodeError('INVALID_ARGUMENT', 't is empty', { source: SOURCE });
+  const times = checkTimes(t); // the solvers' rule: ≥ 2 finite, strictly monotonic times
   if (!Array.isArray(params)) {
     throw new RnodeError('INVALID_ARGUMENT', `params must be an array of tensors, got ${describe(params)}`, { source: SOURCE });
   }

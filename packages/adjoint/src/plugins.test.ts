@@ -11,6 +11,7 @@ import {
   resolveAdjoint,
   type AdjointPlugin,
 } from './index.js';
+import { checkAdjoint } from './testing/index.js';
 import { mkVar, neuralOde, randn, relErr, weightedLoss } from './internal/test-problems.js';
 
 describe('adjoint plugins', () => {
@@ -68,5 +69,13 @@ describe('adjoint plugins', () => {
 
   test('defineAdjoint checks the plugin', () => {
     expect(() => defineAdjoint({ name: 'broken' } as unknown as AdjointPlugin)).toThrow(/odeint/);
+  });
+
+  test.each(['backsolve', 'backprop'])('checkAdjoint conformance: %s', (name) => {
+    const r = checkAdjoint(resolveAdjoint(name));
+    console.log(`[checkAdjoint ${process.env.RNODE_BACKEND}] ${name}`, r);
+    expect(r.gradientError).toBeLessThan(1e-4);
+    expect(r.leakedTensors).toBe(0);
+    if (name === 'backsolve') expect(r.nfeBackward).toBe(r.nfeForward);
   });
 });

@@ -5,7 +5,7 @@
 import { resolve } from '@rnode/core';
 import { DEFAULTS, registerBuiltinSolvers, type SolverPlugin, type SolverRef } from '@rnode/solvers';
 
-export { odeint, odeintAsync } from '@rnode/solvers';
+export { checkTimes, odeint, odeintAsync } from '@rnode/solvers';
 export type { OdeFunc, OdeintOptions, OdeSolution, OdeStats, SolverRef } from '@rnode/solvers';
 
 export const DEFAULT_RTOL: number = DEFAULTS.rtol;
