@@ -30,7 +30,7 @@ const rtol = Number(values.rtol);
 const atol = Number(values.atol);
 const stepSize = Number(values['step-size']);
 const fixed = ['euler', 'midpoint', 'heun', 'rk4', 'rk38'];
-const adaptive = ['bosh3', 'dopri5', 'tsit5', 'dopri8'];
+const adaptive = ['bosh3', 'dopri5', 'tsit5'];
 const problems = [linearProblem(10, 0), sineProblem(), polynomialProblem()];
 
 interface Row extends MeasureResult {
