@@ -26,6 +26,7 @@ export async function odeintAdjointAsync<S extends OdeState>(
   options?: OdeintAdjointOptions,
 ): Promise<AsyncAdjointSolution<S>> {
   const { spec, times, params: ps, split } = prepare(y0, t, params, options);
+  const bwdOptions = backwardOptions(split, spec, ps.length); // resolved now: bad options fail at the call
   const sol = await odeintAsync(f, y0, times, split.forward);
   let stored: tf.Tensor[][] | null = sol.ys.map((s) => flattenState(s, 'ys').leaves.map((x) => tf.clone(x)));
   const release = () => {
@@ -69,7 +70,7 @@ export async function odeintAdjointAsync<S extends OdeState>(
       const stats = emptyBackwardStats();
       try {
         const r = await runBackwardAsync(
-          { f, spec, times: times.slice(0, nOut), params: ps, ys, gradYs, options: backwardOptions(split, spec, ps.length), stats },
+          { f, spec, times: times.slice(0, nOut), params: ps, ys, gradYs, options: bwdOptions, stats },
           (g, a, tt, o) => odeintAsync(g, a, tt, o),
         );
         split.adjoint.onBackward?.({ ...stats });

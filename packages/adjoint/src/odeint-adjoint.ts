@@ -59,6 +59,7 @@ export function odeintAdjoint<S extends OdeState>(
 ): AdjointSolution<S> {
   const { leaves, spec, times, params: ps, split } = prepare(y0, t, params, options);
   const shapes = leaves.map((x) => x.shape);
+  const bwdOptions = backwardOptions(split, spec, ps.length); // resolved now: bad options fail at the call
   const backward: BackwardStats = emptyBackwardStats();
   let forward: OdeSolution<S> | undefined;
   let nOut = 0;
@@ -94,7 +95,7 @@ export function odeintAdjoint<S extends OdeState>(
           params: ps,
           ys,
           gradYs,
-          options: backwardOptions(split, spec, ps.length),
+          options: bwdOptions,
           stats: backward,
         },
         (g, a, tt, o) => odeint(g, a, tt, o),

@@ -76,12 +76,11 @@ export function backwardOptions(split: SplitOptions, spec: StateSpec, nParams: n
   };
   const method = adjoint.adjointMethod ?? forward.method;
   if (method !== undefined) out.method = method;
+  // Resolved here so that an unknown adjointMethod fails at the call, not in the backward pass.
+  const adaptiveBackward = adjoint.adjointMethod === undefined ? undefined : isAdaptive(adjoint.adjointMethod, 'adjointMethod');
   // The forward grid step carries over unless the backward method is adaptive (it takes no stepSize).
   delete out.stepSize;
   if (adjoint.adjointStepSize !== undefined) out.stepSize = adjoint.adjointStepSize;
-  else if (forward.stepSize !== undefined) {
-    const same = adjoint.adjointMethod === undefined || adjoint.adjointMethod === forward.method;
-    if (same || !isAdaptive(adjoint.adjointMethod, 'adjointMethod')) out.stepSize = forward.stepSize;
-  }
+  else if (forward.stepSize !== undefined && adaptiveBackward !== true) out.stepSize = forward.stepSize;
   return out;
 }
