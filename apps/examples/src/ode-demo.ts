@@ -15,7 +15,7 @@ function flag(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
 }
 
-const iterations = Number(flag('iterations', '200'));
+const iterations = Number(flag('iterations', '400'));
 const backendName = flag('backend', 'wasm');
 const seed = Number(flag('seed', '0'));
 
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   // Ground truth: the spiral of torchdiffeq's ode_demo.py, solved with dopri5 at tight tolerance.
   const A = tf.tensor2d([[-0.1, 2.0], [-2.0, -0.1]]);
   const trueY0 = tf.tensor2d([[2, 0]]);
-  const nT = 400;
+  const nT = Number(flag('points', '1000'));
   const times = Array.from({ length: nT }, (_, i) => (25 * i) / (nT - 1));
   const truth = odeint((_t, y: tf.Tensor) => tf.matMul(tf.pow(y, 3), A), trueY0, times, {
     method: 'dopri5',
@@ -45,8 +45,8 @@ async function main(): Promise<void> {
   const params = [W1, b1, W2, b2];
   const f = (_t: number, y: tf.Tensor) => tf.add(tf.matMul(safeTanh(tf.add(tf.matMul(tf.pow(y, 3), W1), b1)), W2), b2);
 
-  const optimizer = tf.train.adam(1e-3 * 10);
-  const batchTime = 10;
+  const optimizer = tf.train.adam(Number(flag('lr', '3e-3')));
+  const batchTime = Number(flag('batch-time', '10'));
   const batchSize = 20;
   const t0 = performance.now();
   let nfeF = 0;
@@ -61,9 +61,9 @@ async function main(): Promise<void> {
       const losses = (sol.ys as tf.Tensor[]).map((y, k) =>
         tf.mean(tf.abs(tf.sub(y, tf.concat(starts.map((s) => trueYs[s + k] as tf.Tensor))))),
       );
-      return tf.addN(losses).div(batchTime) as tf.Scalar;
+      return tf.div(tf.addN(losses), batchTime) as tf.Scalar;
     }, true, params);
-    if (it % 20 === 0 || it === 1) {
+    if (it % 100 === 0 || it === 1) {
       // Evaluate on the whole trajectory with dopri5.
       const evalLoss = tf.tidy(() => {
         const sol = odeint(f, trueY0, times, { method: 'dopri5', rtol: 1e-5, atol: 1e-6 });
