@@ -1,0 +1,22 @@
+import { checkBackendName } from '../plugins.js';
+import { plotFigures } from '../figures.js';
+import type { CommandContext } from '../context.js';
+import type { PlotFlags } from '../commands/plot.js';
+
+export async function runPlot(f: PlotFlags, ctx: CommandContext): Promise<void> {
+  const backend = f.backend ?? 'wasm';
+  checkBackendName(backend);
+  const files = await plotFigures({
+    checkpoint: f.checkpoint,
+    backend,
+    seed: f.seed ?? 0,
+    grid: f.grid ?? 100,
+    samples: f.samples ?? 2000,
+    particles: f.particles ?? 200,
+    ...(f.out !== undefined ? { out: f.out } : {}),
+    ...(f.compare !== undefined ? { compare: f.compare } : {}),
+    ...(f.data !== undefined ? { data: f.data } : {}),
+  });
+  if (f.json) ctx.io.stdout.write(`${JSON.stringify({ files })}\n`);
+  else ctx.io.stdout.write(files.map((p) => `wrote ${p}\n`).join(''));
+}

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { addCommonFlags, addSolveFlags, int } from '../flags.js';
+import type { CommandContext } from '../context.js';
+
+export interface SampleFlags {
+  checkpoint: string;
+  num?: number;
+  out?: string;
+  solver?: string;
+  stepSize?: number;
+  rtol?: number;
+  atol?: number;
+  seed?: number;
+  backend?: string;
+  json?: boolean;
+}
+
+export function sampleCommand(program: Command, ctx: CommandContext): void {
+  const cmd = program
+    .command('sample')
+    .description('draw samples from a trained flow (base noise integrated from base to data)')
+    .requiredOption('-c, --checkpoint <file>', 'checkpoint.json written by rnode train')
+    .option('-n, --num <n>', 'number of samples (default: 1000)', int())
+    .option('--out <file>', 'samples.csv, samples.npy or samples.png (default: CSV on stdout)');
+  addSolveFlags(cmd).option('--seed <n>', 'random seed (default: 0)', int('any'));
+  addCommonFlags(cmd)
+    .addHelpText('after', '\nExamples:\n  rnode sample --checkpoint out/pinwheel-rnode/checkpoint.json -n 1000 --out samples.png\n  rnode sample -c checkpoint.json -n 5000 --out samples.npy')
+    .action(async (f: SampleFlags) => {
+      const { runSample } = await import('../actions/sample.js');
+      await runSample(f, ctx);
+    });
+}

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { UsageError } from './errors.js';
+
+/**
+ * The training configuration as the CLI sees it: every flag of `rnode train`,
+ * and the keys of a `--config file.json` (camelCase, or the flag's own
+ * kebab-case name). Absent keys take the preset's value; flags override the file.
+ */
+const posNum = z.number().positive().finite();
+const posInt = z.number().int().positive();
+const nonNegNum = z.number().nonnegative().finite();
+
+export const trainConfigSchema = z.strictObject({
+  data: z.string().min(1),
+  preset: z.enum(['rnode', 'ffjord']),
+  solver: z.string().min(1),
+  stepSize: posNum,
+  rtol: posNum,
+  atol: posNum,
+  lambdaK: nonNegNum,
+  lambdaJ: nonNegNum,
+  estimator: z.string().min(1),
+  adjoint: z.string().min(1),
+  iterations: posInt,
+  batchSize: posInt,
+  lr: posNum,
+  seed: z.number().int(),
+  backend: z.string().min(1),
+  out: z.string().min(1),
+  resume: z.string().min(1),
+  evalEvery: z.number().int().nonnegative(),
+  testSamples: posInt,
+  logEvery: posInt,
+  hidden: z.array(posInt).min(1),
+  layer: z.enum(['concat', 'concatsquash', 'ignore']),
+  activation: z.string().min(1),
+  blocks: posInt,
+  time: posNum,
+  trainTime: z.boolean(),
+});
+
+export type TrainConfig = Partial<z.infer<typeof trainConfigSchema>>;
+export const TRAIN_KEYS = Object.keys(trainConfigSchema.shape) as Array<keyof TrainConfig>;
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** `--hidden 64,64,64` and `"hidden": "64,64,64"` both mean [64, 64, 64]. */
+export function parseIntList(s: string): number[] {
+  const parts = s.split(',').map((p) => p.trim());
+  const nums = parts.map(Number);
+  if (parts.length === 0 || nums.some((n, i) => parts[i] === '' || !Number.isInteger(n) || n <= 0)) {
+    throw new Error(`expected a comma-separated list of positive integers (e.g. 64,64,64), got "${s}"`);
+  }
+  return nums;
+}
+
+function formatIssues(error: z.ZodError, where: string): string {
+  const lines = error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}; known keys: ${TRAIN_KEYS.join(', ')}`;
+    }
+    const key = issue.path.map(String).join('.');
+    return `key "${key}": ${issue.message}`;
+  });
+  return `${where}: ${lines.join('; ')}`;
+}
+
+/** Validate a config object (from a file): unknown keys are errors naming the key. */
+export function parseTrainConfig(raw: unknown, where: string): TrainConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UsageError(`${where}: the config must be a JSON object`);
+  }
+  const normalized: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const key = camel(k);
+    if (key in normalized) throw new UsageError(`${where}: key "${k}" is given twice (as "${kebab(key)}" and "${key}")`);
+    normalized[key] = key === 'hidden' && typeof v === 'string' ? safeList(v, where) : v;
+  }
+  const r = trainConfigSchema.partial().safeParse(normalized);
+  if (!r.success) throw new UsageError(formatIssues(r.error, where));
+  return r.data as TrainConfig;
+}
+
+function safeList(v: string, where: string): number[] {
+  try {
+    return parseIntList(v);
+  } catch (e) {
+    throw new UsageError(`${where}: key "hidden": ${(e as Error).message}`);
+  }
+}
+
+/** Read and validate `--config file.json`. */
+export function readConfigFile(path: string): TrainConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseTrainConfig(raw, `config file ${path}`);
+}
+
+/** File values, then flags on top (only flags the user actually gave). */
+export function mergeConfig(file: TrainConfig, flags: TrainConfig): TrainConfig {
+  const out: Record<string, unknown> = { ...file };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) out[k] = v;
+  return out as TrainConfig;
+}

@@ -1,0 +1,31 @@
+import { existsSync, statSync } from 'node:fs';
+import { list } from '@rnode/core';
+import { registerBuiltinDatasets } from '@rnode/data';
+import { UsageError } from './errors.js';
+
+export type DataSource = { kind: 'toy'; name: string } | { kind: 'file'; path: string };
+
+export function toyNames(): string[] {
+  registerBuiltinDatasets();
+  return list('dataset').map((p) => p.name);
+}
+
+/** `--data`: a registered toy dataset, or a .csv / .npy file. */
+export function resolveData(spec: string): DataSource {
+  const names = toyNames();
+  if (names.includes(spec)) return { kind: 'toy', name: spec };
+  const looksLikeFile = /\.(csv|npy|txt)$/i.test(spec) || spec.includes('/') || spec.includes('\\');
+  if (!looksLikeFile) {
+    throw new UsageError(`--data "${spec}" is neither a toy dataset (${names.join(', ')}) nor a .csv/.npy file`);
+  }
+  if (!existsSync(spec)) throw new IoError(`cannot read data file ${spec}: no such file`);
+  if (!statSync(spec).isFile()) throw new IoError(`cannot read data file ${spec}: not a regular file`);
+  return { kind: 'file', path: spec };
+}
+
+export const dataLabel = (d: DataSource): string => (d.kind === 'toy' ? d.name : d.path);
+
+/** A runtime I/O failure (exit status 1) with a message that names the file. */
+export class IoError extends Error {
+  override readonly name = 'IoError';
+}

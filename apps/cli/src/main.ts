@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { exitCodeOf, messageOf } from './errors.js';
+import { processIo, type Io } from './io.js';
+import type { CommandContext } from './context.js';
+import { infoCommand } from './commands/info.js';
+import { trainCommand } from './commands/train.js';
+import { evalCommand } from './commands/eval.js';
+import { sampleCommand } from './commands/sample.js';
+import { plotCommand } from './commands/plot.js';
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function createProgram(ctx: CommandContext): Command {
+  const program = new Command('rnode')
+    .description('Train, evaluate, sample and plot FFJORD / RNODE continuous normalizing flows (TensorFlow.js)')
+    .version(ctx.version, '-v, --version')
+    .configureOutput({
+      writeOut: (s) => ctx.io.stdout.write(s),
+      writeErr: (s) => ctx.io.stderr.write(s),
+      outputError: (s, write) => write(`rnode: ${s}`),
+    })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false);
+  trainCommand(program, ctx);
+  evalCommand(program, ctx);
+  sampleCommand(program, ctx);
+  plotCommand(program, ctx);
+  infoCommand(program, ctx);
+  program.addHelpText(
+    'after',
+    '\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode eval --checkpoint out/pinwheel-rnode/checkpoint.json\n  rnode sample --checkpoint out/pinwheel-rnode/checkpoint.json -n 1000 --out samples.png\n  rnode info',
+  );
+  return program;
+}
+
+/**
+ * Run the CLI on `argv` (the arguments after `rnode`). Resolves to the exit
+ * status: 0, 2 for usage errors, 1 for errors while running. Never exits the process.
+ */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const ctx: CommandContext = { io, version: readVersion() };
+  const debug = argv.includes('--debug');
+  const program = createProgram(ctx);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return 2;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander has already printed its message (which names the flag) or the help
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    const code = exitCodeOf(e);
+    io.stderr.write(`rnode: error: ${messageOf(e)}\n`);
+    if (debug && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+    else if (code === 1) io.stderr.write('(run with --debug for the stack trace)\n');
+    return code;
+  }
+}
