@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { RnodeError } from '@rnode/core';
+import type { VectorField } from '@rnode/estimators';
+import type { ParamStore } from './internal/params.js';
+import { buildOdeNet, type OdeNet, type OdeNetConfig } from './odenet.js';
+
+export interface CnfBlockConfig {
+  net: OdeNetConfig;
+  /** End time T (the initial value when `trainT`). */
+  T: number;
+  /** Learn T = s² with s a variable initialised to √T (FFJORD's `sqrt_end_time`). */
+  trainT: boolean;
+}
+
+/**
+ * One CNF block: its own ODE net over its own interval. With a fixed T the solver integrates
+ * f over t ∈ [0, T]. With a learned T = s² the solver integrates the rescaled field
+ * g(τ, z) = T·f(τT, z) over τ ∈ [0, 1] (same flow map; gradients reach s through T).
+ */
+export interface CnfBlock {
+  readonly config: CnfBlockConfig;
+  readonly net: OdeNet;
+  /** The net's variables, then `sqrtT` when T is learned. */
+  readonly params: tf.Variable[];
+  readonly paramNames: string[];
+  /** s with T = s² (null when T is fixed). */
+  readonly sqrtT: tf.Variable | null;
+  /** The field the solver integrates: f over [0, T], or g over [0, 1] when T is learned. */
+  readonly field: VectorField;
+  /** End of the solver's interval: T, or 1 when T is learned. */
+  readonly span: number;
+  /** T as a number (a host read when learned). */
+  endTime(): number;
+  /** T as a new scalar tensor (no host read). */
+  endTimeTensor(): tf.Scalar;
+}
+
+/** @internal */
+export function buildCnfBlock(config: CnfBlockConfig, store: ParamStore, prefix: string): CnfBlock {
+  const start = store.variables.length;
+  const net = buildOdeNet(config.net, store, prefix);
+  let sqrtT: tf.Variable | null = null;
+  let field: VectorField = net;
+  if (config.trainT) {
+    const s = store.create(`${prefix}sqrtT`, [], 0, false, Math.sqrt(config.T));
+    sqrtT = s;
+    const g = ((tau: number, z: tf.Tensor) =>
+      tf.tidy(() => {
+        const T = tf.square(s) as tf.Scalar;
+        return tf.mul(net(tf.mul(tau, T) as tf.Scalar, z), T);
+      })) as VectorField;
+    g.vjp = (tau: number, z: tf.Tensor, v: tf.Tensor) =>
+      tf.tidy(() => {
+        const T = tf.square(s) as tf.Scalar;
+        const r = net.vjp(tf.mul(tau, T) as tf.Scalar, z, v);
+        return { f: tf.mul(r.f, T), vjp: tf.mul(r.vjp, T) };
+      });
+    field = g;
+  }
+  const params = store.variables.slice(start);
+  const paramNames = store.names.slice(start);
+  return {
+    config,
+    net,
+    params,
+    paramNames,
+    sqrtT,
+    field,
+    span: config.trainT ? 1 : config.T,
+    endTime() {
+      if (!sqrtT) return config.T;
+      const v = sqrtT.dataSync()[0]!;
+      return v * v;
+    },
+    endTimeTensor() {
+      return sqrtT ? (tf.square(sqrtT) as tf.Scalar) : tf.scalar(config.T);
+    },
+  };
+}
+
+export function checkT(T: unknown, code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT'): number {
+  if (typeof T !== 'number' || !(T > 0) || !Number.isFinite(T)) {
+    throw new RnodeError(code, `"T" must be a positive finite number, got ${String(T)}`, { source: 'option:T' });
+  }
+  return T;
+}

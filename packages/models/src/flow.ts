@@ -1,0 +1,462 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { RnodeError, checkOptions, type Random } from '@rnode/core';
+import { odeint, odeintAsync, type OdeintOptions, type SolverRef } from '@rnode/solvers';
+import { odeintWith, type AdjointRef, type AdjointSolution, type OdeintAdjointOptions } from '@rnode/adjoint';
+import {
+  cnfDynamics,
+  resolveEstimator,
+  resolveRegularizer,
+  type CnfState,
+  type EstimatorPlugin,
+  type EstimatorRef,
+  type RegularizerPlugin,
+  type RegularizerRef,
+} from '@rnode/estimators';
+import { buildCnfBlock, checkT, type CnfBlock, type CnfBlockConfig } from './cnf.js';
+import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
+import { resolveOdeNetConfig, type OdeNetConfig } from './odenet.js';
+
+export interface FlowConfig {
+  /** Data dimension. */
+  dim: number;
+  /** One entry per block, applied in order data → base. */
+  blocks: CnfBlockConfig[];
+}
+
+export interface CreateFlowOptions extends Partial<Omit<OdeNetConfig, 'inputDim'>> {
+  dim: number;
+  /** Number of stacked blocks (each with its own parameters over its own [0, T]); default 1. */
+  blocks?: number;
+  /** End time of each block; default 1 (RNODE's time_length; FFJORD's toy uses 0.5). */
+  T?: number;
+  /** Learn T = s² per block; default false (RNODE's train_T). */
+  trainT?: boolean;
+}
+
+export interface FlowSolveOptions {
+  /** Default 'dopri5'. */
+  method?: SolverRef;
+  /** Fixed-grid step (rk4 …), in the solver's time: t ∈ [0, T], or τ ∈ [0, 1] when T is learned. */
+  stepSize?: number;
+  /** Default 1e-5 (as FFJORD/RNODE). Regularizer states are left out of the error norm (RNODE). */
+  rtol?: number;
+  atol?: number;
+  maxSteps?: number;
+  /** Divergence estimator; default 'exact' (FFJORD's brute force; use 'hutchinson' to train in high dimension). */
+  estimator?: EstimatorRef;
+  /** Regularizer integrals to accumulate (forward only), e.g. ['kinetic-energy', 'jacobian-frobenius']. */
+  regularizers?: readonly RegularizerRef[];
+  /** Draws the estimator's probe once per block per solve; required by stochastic estimators. */
+  noiseRng?: Random;
+  /** How `forward` gets gradients: 'backsolve' (default, continuous adjoint) or 'backprop'. */
+  adjoint?: AdjointRef;
+  /** Options of the backward solve (adjointMethod, adjointRtol, adjointAtol, adjointStepSize, seminorm). */
+  adjointOptions?: Pick<OdeintAdjointOptions, 'adjointMethod' | 'adjointRtol' | 'adjointAtol' | 'adjointStepSize' | 'seminorm'>;
+}
+
+const SOLVE_KEYS = ['method', 'stepSize', 'rtol', 'atol', 'maxSteps', 'estimator', 'regularizers', 'noiseRng', 'adjoint', 'adjointOptions'];
+
+export interface FlowStats {
+  /** Forward evaluations of the dynamics, summed over blocks. */
+  nfe: number;
+  accepted: number;
+  rejected: number;
+  /**
+   * Backward (adjoint) cost, live: zero with done false until the gradient is taken; null when
+   * there is no separate backward solve (backprop, or an evaluation path).
+   */
+  readonly backward: { readonly nfe: number; readonly done: boolean } | null;
+}
+
+export interface FlowForward {
+  /** The base-space points, [B, D]. */
+  z: tf.Tensor2D;
+  /** [B]; logp(x) = log N(z; 0, I) − deltaLogp (FFJORD's convention: −Σ_blocks ∫ div f dt). */
+  deltaLogp: tf.Tensor1D;
+  /** Each regularizer's integral ([B]), summed over blocks. */
+  regs: Record<string, tf.Tensor1D>;
+  stats: FlowStats;
+  /**
+   * Dispose z, deltaLogp, regs, and the Hutchinson probes kept for a gradient that was never
+   * taken (after a backward pass they are already released).
+   */
+  dispose(): void;
+}
+
+export interface Flow {
+  readonly config: FlowConfig;
+  readonly dim: number;
+  readonly blocks: readonly CnfBlock[];
+  /** All variables (block 0's first); trainable. */
+  readonly params: tf.Variable[];
+  /** Stable names of `params` (`block{k}/layer{i}/W`, `block{k}/sqrtT`): the save format's keys. */
+  readonly paramNames: string[];
+  /** Data → base with gradients (adjoint or backprop through the solver). Synchronous. */
+  forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward;
+  /** Data → base without gradients, for evaluation on any backend (WebGPU in Node included). */
+  forwardAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<FlowForward>;
+  /** log p(x) in nats, [B]. */
+  logProb(x: tf.Tensor, options?: FlowSolveOptions): tf.Tensor1D;
+  logProbAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor1D>;
+  /** Base → data (the exact inverse: each block integrated from its end time back to 0, last block first). */
+  inverse(z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor2D;
+  inverseAsync(z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor2D>;
+  /** n samples: base normals drawn from `rng` (host-side), then `inverse`. */
+  sample(n: number, rng: Random, options?: FlowSolveOptions): tf.Tensor2D;
+  sampleAsync(n: number, rng: Random, options?: FlowSolveOptions): Promise<tf.Tensor2D>;
+  /**
+   * z at the given times, data → base, on the flow's clock: block k covers
+   * [T_0 + … + T_{k−1}, T_0 + … + T_k]; times increasing within [0, ΣT].
+   */
+  trajectories(x: tf.Tensor, times: readonly number[], options?: FlowSolveOptions): tf.Tensor2D[];
+  /** Dispose all variables. */
+  dispose(): void;
+}
+
+/** log N(z; 0, I) per sample, [B]. */
+export function standardNormalLogProb(z: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => {
+    const d = z.size / (z.shape[0] ?? 1);
+    return tf.sub(tf.mul(-0.5, tf.sum(tf.square(z), 1)), (d / 2) * Math.log(2 * Math.PI)) as tf.Tensor1D;
+  });
+}
+
+function checkCount(v: unknown, name: string, code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT'): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new RnodeError(code, `"${name}" must be a positive integer, got ${String(v)}`, { source: `option:${name}` });
+  }
+  return v;
+}
+
+/** Validate a full FlowConfig (used by createFlow and by loadModel). */
+export function resolveFlowConfig(config: FlowConfig, code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT'): FlowConfig {
+  if (typeof config !== 'object' || config === null) throw new RnodeError(code, 'the flow config must be an object', { source: 'model:flow' });
+  const dim = checkCount(config.dim, 'dim', code);
+  if (!Array.isArray(config.blocks) || config.blocks.length === 0) {
+    throw new RnodeError(code, '"blocks" must be a non-empty list of block configs', { source: 'option:blocks' });
+  }
+  const blocks = config.blocks.map((b, k) => {
+    if (typeof b !== 'object' || b === null) throw new RnodeError(code, `block ${k} must be an object`, { source: `block:${k}` });
+    const net = resolveOdeNetConfig(b.net, code);
+    if (net.inputDim !== dim) {
+      throw new RnodeError(code, `block ${k} has inputDim ${net.inputDim}, the flow's dim is ${dim}`, { source: `block:${k}` });
+    }
+    if (typeof b.trainT !== 'boolean') throw new RnodeError(code, `block ${k}: "trainT" must be a boolean`, { source: `block:${k}` });
+    return { net, T: checkT(b.T, code), trainT: b.trainT };
+  });
+  return { dim, blocks };
+}
+
+/**
+ * A stacked CNF: `blocks` blocks, each with its own ODE net over its own [0, T] (the paper's
+ * piecewise-constant θ(t)), initialised from `rng` on the host.
+ */
+export function createFlow(options: CreateFlowOptions | FlowConfig, rng: Random): Flow {
+  let config: FlowConfig;
+  if (Array.isArray((options as FlowConfig).blocks)) {
+    config = resolveFlowConfig(options as FlowConfig, 'INVALID_OPTIONS');
+  } else {
+    const o = checkOptions(
+      options as CreateFlowOptions,
+      ['dim', 'blocks', 'T', 'trainT', 'hidden', 'layer', 'activation', 'zeroLast'],
+      'model:flow',
+    );
+    const dim = checkCount(o.dim, 'dim', 'INVALID_OPTIONS');
+    const n = o.blocks === undefined ? 1 : checkCount(o.blocks, 'blocks', 'INVALID_OPTIONS');
+    const { dim: _d, blocks: _b, T, trainT, ...net } = o;
+    const netConfig = resolveOdeNetConfig({ ...net, inputDim: dim });
+    const T0 = T === undefined ? 1 : checkT(T, 'INVALID_OPTIONS');
+    if (trainT !== undefined && typeof trainT !== 'boolean') {
+      throw new RnodeError('INVALID_OPTIONS', '"trainT" must be a boolean', { source: 'option:trainT' });
+    }
+    config = { dim, blocks: Array.from({ length: n }, () => ({ net: { ...netConfig, hidden: [...netConfig.hidden] }, T: T0, trainT: trainT ?? false })) };
+  }
+  return buildFlow(config, randomSource(rng));
+}
+
+interface ResolvedSolve {
+  solver: OdeintOptions;
+  estimator: EstimatorPlugin;
+  regs: RegularizerPlugin[];
+  rng: Random;
+  adjoint: AdjointRef;
+  adjointOptions: NonNullable<FlowSolveOptions['adjointOptions']>;
+}
+
+function missingRng(estimator: string): Random {
+  const fail = () => {
+    throw new RnodeError('INVALID_OPTIONS', `estimator "${estimator}" draws a probe: pass option "noiseRng" (a Random)`, {
+      source: 'option:noiseRng',
+    });
+  };
+  return new Proxy({} as Random, { get: () => fail });
+}
+
+function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSolve {
+  const o = checkOptions(options, SOLVE_KEYS, 'model:flow');
+  const estimator = resolveEstimator(o.estimator ?? 'exact');
+  const regs = (o.regularizers ?? []).map((r) => resolveRegularizer(r));
+  const solver: OdeintOptions = { method: o.method ?? 'dopri5', rtol: o.rtol ?? 1e-5, atol: o.atol ?? 1e-5 };
+  if (o.stepSize !== undefined) solver.stepSize = o.stepSize;
+  if (o.maxSteps !== undefined) solver.maxSteps = o.maxSteps;
+  if (regs.length) {
+    const ec: Record<string, boolean> = { z: true, logp: true };
+    for (const r of regs) ec[r.name] = false;
+    solver.errorControl = ec;
+  }
+  const adjointOptions = checkOptions(
+    o.adjointOptions,
+    ['adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointStepSize', 'seminorm'],
+    'option:adjointOptions',
+  );
+  return { solver, estimator, regs, rng: o.noiseRng ?? missingRng(estimator.name), adjoint: o.adjoint ?? 'backsolve', adjointOptions };
+}
+
+function plainSolver(s: OdeintOptions): OdeintOptions {
+  const out: OdeintOptions = { ...s };
+  delete out.errorControl;
+  return out;
+}
+
+/** @internal build a flow from a resolved config, parameters from `source`. */
+export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
+  const store = new ParamStore(uniqueScope('rnode-flow'), source);
+  const dim = config.dim;
+  const blocks = config.blocks.map((b, k) => buildCnfBlock(b, store, `block${k}/`));
+  const params = store.variables.slice();
+  const paramNames = store.names.slice();
+
+  const checkX = (x: tf.Tensor, what: string) => {
+    if (x.rank !== 2 || x.shape[1] !== dim) {
+      throw new RnodeError('SHAPE_MISMATCH', `${what} must be [batch, ${dim}], got [${x.shape.join(', ')}]`, { source: 'model:flow' });
+    }
+  };
+
+  const initialState = (x: tf.Tensor, regs: RegularizerPlugin[]): CnfState => {
+    const b = x.shape[0]!;
+    const s: CnfState = { z: tf.clone(x), logp: tf.zeros([b]) };
+    for (const r of regs) s[r.name] = tf.zeros([b]);
+    return s;
+  };
+
+  const makeForward = (state: CnfState, regs: RegularizerPlugin[], stats: FlowStats, kept: tf.Tensor[] = []): FlowForward => {
+    const out: FlowForward = {
+      z: state.z as tf.Tensor2D,
+      deltaLogp: state.logp as tf.Tensor1D,
+      regs: Object.fromEntries(regs.map((r) => [r.name, state[r.name] as tf.Tensor1D])),
+      stats,
+      dispose() {
+        tf.dispose([out.z, out.deltaLogp, ...Object.values(out.regs), ...kept]);
+      },
+    };
+    return out;
+  };
+
+  /**
+   * The sync data → base solve; `grad` uses the adjoint plugin, else plain odeint. Under an
+   * active tape the adjoint reads its stored states and the probe when the gradient is taken,
+   * after this returns: the probe is kept (tf.keep) and released when that block's backward pass
+   * has run (onBackward) or by FlowForward.dispose(). Without a tape everything is tidied here.
+   */
+  const solveForward = (x: tf.Tensor, s: ResolvedSolve, grad: boolean): FlowForward => {
+    checkX(x, 'x');
+    const taped = grad && tf.engine().state.gradientDepth > 0;
+    const sols: Array<AdjointSolution<CnfState> | null> = [];
+    const counts = { nfe: 0, accepted: 0, rejected: 0 };
+    const kept: tf.Tensor[] = [];
+    const run = () => {
+      let y = initialState(x, s.regs);
+      for (const block of blocks) {
+        const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
+        const dyn = cnfDynamics({ field: block.field, estimator: s.estimator, regularizers: s.regs, noise: eps });
+        let sol;
+        if (grad) {
+          const release = eps && taped ? { onBackward: () => eps.dispose() } : {};
+          const a = odeintWith(s.adjoint, dyn, y, [0, block.span], block.params, { ...s.solver, ...s.adjointOptions, ...release });
+          if (eps && taped && a.backward !== null) kept.push(tf.keep(eps));
+          sols.push(a);
+          sol = a;
+        } else {
+          sol = odeint(dyn, y, [0, block.span], s.solver);
+        }
+        counts.nfe += sol.stats.nfe;
+        counts.accepted += sol.stats.accepted;
+        counts.rejected += sol.stats.rejected;
+        y = sol.ys[sol.ys.length - 1]!;
+      }
+      return y;
+    };
+    const y = tf.tidy(run);
+    const backs = sols.map((x) => x?.backward ?? null).filter((b) => b !== null);
+    const backward =
+      backs.length === 0
+        ? null
+        : {
+            get nfe() {
+              return backs.reduce((a, b) => a + b.nfe, 0);
+            },
+            get done() {
+              return backs.every((b) => b.done);
+            },
+          };
+    return makeForward(y, s.regs, { ...counts, backward }, kept);
+  };
+
+  const solveForwardAsync = async (x: tf.Tensor, s: ResolvedSolve): Promise<FlowForward> => {
+    checkX(x, 'x');
+    const counts = { nfe: 0, accepted: 0, rejected: 0 };
+    let y = initialState(x, s.regs);
+    try {
+      for (const block of blocks) {
+        const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
+        try {
+          const dyn = cnfDynamics({ field: block.field, estimator: s.estimator, regularizers: s.regs, noise: eps });
+          const sol = await odeintAsync(dyn, y, [0, block.span], s.solver);
+          counts.nfe += sol.stats.nfe;
+          counts.accepted += sol.stats.accepted;
+          counts.rejected += sol.stats.rejected;
+          const last = sol.ys[sol.ys.length - 1]!;
+          for (const st of sol.ys) if (st !== last) tf.dispose(Object.values(st));
+          tf.dispose(Object.values(y));
+          y = last;
+        } finally {
+          eps?.dispose();
+        }
+      }
+    } catch (e) {
+      tf.dispose(Object.values(y));
+      throw e;
+    }
+    return makeForward(y, s.regs, { ...counts, backward: null });
+  };
+
+  const zField = (block: CnfBlock) => (t: number, z: tf.Tensor) => block.field(t, z);
+
+  const inverse = (z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor2D => {
+    checkX(z, 'z');
+    const s = plainSolver(resolveSolve(options).solver);
+    return tf.tidy(() => {
+      let y: tf.Tensor = z;
+      for (let k = blocks.length - 1; k >= 0; k--) {
+        const block = blocks[k]!;
+        const sol = odeint(zField(block), y, [block.span, 0], s);
+        y = sol.ys[sol.ys.length - 1]!;
+      }
+      return y === z ? tf.clone(z) : y;
+    }) as tf.Tensor2D;
+  };
+
+  const inverseAsync = async (z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor2D> => {
+    checkX(z, 'z');
+    const s = plainSolver(resolveSolve(options).solver);
+    let y: tf.Tensor = tf.clone(z);
+    try {
+      for (let k = blocks.length - 1; k >= 0; k--) {
+        const block = blocks[k]!;
+        const sol = await odeintAsync(zField(block), y, [block.span, 0], s);
+        const last = sol.ys[sol.ys.length - 1]!;
+        for (const st of sol.ys) if (st !== last) st.dispose();
+        y.dispose();
+        y = last;
+      }
+    } catch (e) {
+      y.dispose();
+      throw e;
+    }
+    return y as tf.Tensor2D;
+  };
+
+  const flow: Flow = {
+    config,
+    dim,
+    blocks,
+    params,
+    paramNames,
+    forward(x, options) {
+      return solveForward(x, resolveSolve(options), true);
+    },
+    forwardAsync(x, options) {
+      return solveForwardAsync(x, resolveSolve(options));
+    },
+    logProb(x, options) {
+      const s = resolveSolve(options);
+      return tf.tidy(() => {
+        const r = solveForward(x, s, false);
+        return tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D;
+      });
+    },
+    async logProbAsync(x, options) {
+      const r = await solveForwardAsync(x, resolveSolve(options));
+      const out = tf.tidy(() => tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D);
+      r.dispose();
+      return out;
+    },
+    inverse,
+    inverseAsync,
+    sample(n, rng, options) {
+      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
+      try {
+        return inverse(z, options);
+      } finally {
+        z.dispose();
+      }
+    },
+    async sampleAsync(n, rng, options) {
+      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
+      try {
+        return await inverseAsync(z, options);
+      } finally {
+        z.dispose();
+      }
+    },
+    trajectories(x, times, options) {
+      checkX(x, 'x');
+      const s = plainSolver(resolveSolve(options).solver);
+      const Ts = blocks.map((b) => b.endTime());
+      const total = Ts.reduce((a, b) => a + b, 0);
+      const ts = Array.from(times);
+      const tol = 1e-9 * Math.max(1, total);
+      ts.forEach((t, i) => {
+        if (!(t >= -tol && t <= total + tol) || (i > 0 && !(t > ts[i - 1]!))) {
+          throw new RnodeError('INVALID_ARGUMENT', `times must increase within [0, ${total}] (the sum of the blocks' end times); times[${i}] = ${t}`, {
+            source: 'argument:times',
+          });
+        }
+      });
+      return tf.tidy(() => {
+        const out: tf.Tensor2D[] = [];
+        let y: tf.Tensor = x;
+        let offset = 0;
+        let next = 0;
+        blocks.forEach((block, k) => {
+          const T = Ts[k]!;
+          const end = offset + T;
+          const scale = block.sqrtT ? 1 / T : 1; // solver clock: τ = t/T when T is learned
+          const local: number[] = [];
+          while (next < ts.length && (ts[next]! <= end + tol || k === blocks.length - 1)) local.push(ts[next++]!);
+          const grid = [0];
+          const idx = local.map((t) => {
+            const u = Math.min(block.span, Math.max(0, (t - offset) * scale));
+            if (u > grid[grid.length - 1]! + 1e-12) grid.push(u);
+            return grid.length - 1;
+          });
+          const needsEnd = k < blocks.length - 1 || grid.length === 1;
+          if (grid[grid.length - 1]! < block.span - 1e-12 && (needsEnd || local.length)) grid.push(block.span);
+          if (grid.length === 1) {
+            for (const _ of idx) out.push(tf.clone(y) as tf.Tensor2D);
+          } else {
+            const sol = odeint(zField(block), y, grid, s);
+            for (const i of idx) out.push(tf.clone(sol.ys[i]!) as tf.Tensor2D);
+            y = sol.ys[sol.ys.length - 1]!;
+          }
+          offset = end;
+        });
+        return out;
+      });
+    },
+    dispose() {
+      params.forEach((p) => p.dispose());
+    },
+  };
+  return flow;
+}
