@@ -222,7 +222,13 @@ function plainSolver(s: OdeintOptions): OdeintOptions {
 export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
   const store = new ParamStore(uniqueScope('rnode-flow'), source);
   const dim = config.dim;
-  const blocks = config.blocks.map((b, k) => buildCnfBlock(b, store, `block${k}/`));
+  let blocks: CnfBlock[];
+  try {
+    blocks = config.blocks.map((b, k) => buildCnfBlock(b, store, `block${k}/`));
+  } catch (e) {
+    store.variables.forEach((v) => v.dispose()); // e.g. a bad weight in a model file
+    throw e;
+  }
   const params = store.variables.slice();
   const paramNames = store.names.slice();
 

@@ -5,3 +5,5 @@ export type { OdeNet, OdeNetConfig, CreateOdeNetOptions } from './odenet.js';
 export type { CnfBlock, CnfBlockConfig } from './cnf.js';
 export { createFlow, resolveFlowConfig, standardNormalLogProb } from './flow.js';
 export type { Flow, FlowConfig, CreateFlowOptions, FlowSolveOptions, FlowForward, FlowStats } from './flow.js';
+export { saveModel, saveModelAsync, loadModel, parseModel, MODEL_FORMAT, MODEL_VERSION } from './serialize.js';
+export type { ModelFile, ModelWeight } from './serialize.js';

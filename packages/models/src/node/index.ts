@@ -1,1 +1,53 @@
-export {};
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { RnodeError, isRnodeError } from '@rnode/core';
+import { loadModel, saveModelAsync, type Flow, type ModelFile } from '../index.js';
+
+/**
+ * Write the flow as JSON to `path` atomically: a temporary file in the same directory is
+ * written and fsynced, then renamed over `path` (readers never see a half-written file).
+ */
+export async function saveModelFile(path: string, flow: Flow): Promise<ModelFile> {
+  const file = await saveModelAsync(flow);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const h = await open(tmp, 'w');
+    try {
+      await h.writeFile(JSON.stringify(file));
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw new RnodeError('IO_ERROR', `cannot write model file ${path}: ${(e as Error).message}`, { source: `file:${path}`, cause: e });
+  }
+  return file;
+}
+
+/** Read and load a model file; errors name the file. */
+export async function loadModelFile(path: string): Promise<Flow> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new RnodeError('IO_ERROR', `cannot read model file ${path}: ${(e as Error).message}`, { source: `file:${path}`, cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new RnodeError('INVALID_CHECKPOINT', `model file ${path} is not valid JSON: ${(e as Error).message}`, { source: `file:${path}`, cause: e });
+  }
+  try {
+    return loadModel(json as ModelFile);
+  } catch (e) {
+    if (isRnodeError(e)) {
+      const msg = e.message.replace(/^\[rnode\](?: \[[^\]]*\])? /, '');
+      throw new RnodeError(e.code, `model file ${path}: ${msg}`, { source: `file:${path}`, cause: e, ...(e.details ? { details: e.details } : {}) });
+    }
+    throw e;
+  }
+}
