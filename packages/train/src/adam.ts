@@ -1,0 +1,198 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import { base64ToFloat32, float32ToBase64, isShape, sizeOfShape, type EncodedArray } from './internal/base64.js';
+
+export interface AdamOptions {
+  /** Base learning rate (default 1e-3); the trainer passes the warmed-up rate to `step`. */
+  lr?: number;
+  beta1?: number; // 0.9
+  beta2?: number; // 0.999
+  eps?: number; // 1e-8
+  /** L2 penalty added to the gradient, wd·θ (torch.optim.Adam's weight_decay, not AdamW). Default 0. */
+  weightDecay?: number;
+}
+
+/** Serialisable optimizer state: hyper-parameters, step count and both moments per parameter (by name). */
+export interface AdamState {
+  format: 'rnode-adam';
+  version: 1;
+  step: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** Parameter names in order, with their first and second moments (base64 float32 LE). */
+  params: Array<{ name: string; m: EncodedArray; v: EncodedArray }>;
+}
+
+const SOURCE = 'optimizer:adam';
+
+/**
+ * Adam with PyTorch semantics (torch.optim.Adam): g ← g + wd·θ; m ← β1·m + (1−β1)·g;
+ * v ← β2·v + (1−β2)·g²; θ ← θ − (lr/(1−β1ᵗ))·m / (√v/√(1−β2ᵗ) + eps).
+ * The moments are non-trainable variables owned by the optimizer (`dispose()` frees them).
+ */
+export class Adam {
+  readonly params: readonly tf.Variable[];
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  private t = 0;
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+
+  constructor(params: readonly tf.Variable[], options: AdamOptions = {}) {
+    const o = checkOptions(options, ['lr', 'beta1', 'beta2', 'eps', 'weightDecay'], SOURCE);
+    this.lr = o.lr === undefined ? 1e-3 : checkNumber(o.lr, 'lr', SOURCE, 'non-negative');
+    this.beta1 = o.beta1 === undefined ? 0.9 : checkBeta(o.beta1, 'beta1');
+    this.beta2 = o.beta2 === undefined ? 0.999 : checkBeta(o.beta2, 'beta2');
+    this.eps = o.eps === undefined ? 1e-8 : checkNumber(o.eps, 'eps', SOURCE, 'non-negative');
+    this.weightDecay = o.weightDecay === undefined ? 0 : checkNumber(o.weightDecay, 'weightDecay', SOURCE, 'non-negative');
+    const names = new Set<string>();
+    for (const p of params) {
+      if (names.has(p.name)) throw new RnodeError('INVALID_ARGUMENT', `two parameters named "${p.name}"`, { source: SOURCE });
+      names.add(p.name);
+    }
+    this.params = [...params];
+    this.m = this.params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+    this.v = this.params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+  }
+
+  /** Number of updates applied so far (t of the bias correction). */
+  get step(): number {
+    return this.t;
+  }
+
+  /**
+   * One update with gradients `grads` (in the order of `params`, or a map by parameter name),
+   * at learning rate `lr` (default: the base rate), the gradients first multiplied by
+   * `gradScale` (a scalar tensor, e.g. a clipping coefficient) when given.
+   */
+  update(grads: readonly tf.Tensor[] | tf.NamedTensorMap, lr: number = this.lr, gradScale?: tf.Scalar): void {
+    const list = Array.isArray(grads)
+      ? (grads as readonly tf.Tensor[])
+      : this.params.map((p) => {
+          const g = (grads as tf.NamedTensorMap)[p.name];
+          if (!g) throw new RnodeError('INVALID_ARGUMENT', `no gradient for parameter "${p.name}"`, { source: SOURCE });
+          return g;
+        });
+    if (list.length !== this.params.length) {
+      throw new RnodeError('INVALID_ARGUMENT', `expected ${this.params.length} gradients, got ${list.length}`, { source: SOURCE });
+    }
+    this.t += 1;
+    const bc1 = 1 - this.beta1 ** this.t;
+    const bc2Sqrt = Math.sqrt(1 - this.beta2 ** this.t);
+    const stepSize = lr / bc1;
+    tf.tidy(() => {
+      this.params.forEach((p, i) => {
+        let g = list[i]!;
+        if (gradScale) g = tf.mul(g, gradScale);
+        if (this.weightDecay !== 0) g = tf.add(g, tf.mul(p, this.weightDecay));
+        const m = this.m[i]!;
+        const v = this.v[i]!;
+        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
+        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
+        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), this.eps);
+        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
+      });
+    });
+  }
+
+  /** The state (reads the moments from the device once). */
+  async getState(): Promise<AdamState> {
+    const arrays = await Promise.all([...this.m, ...this.v].map((t) => t.data() as Promise<Float32Array>));
+    const n = this.params.length;
+    return {
+      format: 'rnode-adam',
+      version: 1,
+      step: this.t,
+      lr: this.lr,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      params: this.params.map((p, i) => ({
+        name: p.name,
+        m: { shape: p.shape.slice(), data: float32ToBase64(arrays[i]!) },
+        v: { shape: p.shape.slice(), data: float32ToBase64(arrays[n + i]!) },
+      })),
+    };
+  }
+
+  /**
+   * Restore moments and step count (hyper-parameters stay those of this optimizer).
+   * Parameters are matched by position; shapes must agree. Throws INVALID_CHECKPOINT.
+   */
+  setState(state: AdamState, source = SOURCE): void {
+    const decoded = decodeAdamState(state, source);
+    if (decoded.length !== this.params.length) {
+      throw new RnodeError('INVALID_CHECKPOINT', `optimizer state has ${decoded.length} parameters, the model has ${this.params.length}`, { source });
+    }
+    decoded.forEach((d, i) => {
+      const p = this.params[i]!;
+      if (!sameShape(d.shape, p.shape)) {
+        throw new RnodeError(
+          'INVALID_CHECKPOINT',
+          `optimizer moment "${d.name}" has shape [${d.shape.join(', ')}], parameter "${p.name}" has [${p.shape.join(', ')}]`,
+          { source },
+        );
+      }
+    });
+    decoded.forEach((d, i) => {
+      const p = this.params[i]!;
+      tf.tidy(() => {
+        this.m[i]!.assign(tf.tensor(d.m, p.shape, 'float32'));
+        this.v[i]!.assign(tf.tensor(d.v, p.shape, 'float32'));
+      });
+    });
+    this.t = state.step;
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+  }
+}
+
+function checkBeta(v: unknown, name: string): number {
+  const b = checkNumber(v, name, SOURCE, 'non-negative');
+  if (b >= 1) throw new RnodeError('INVALID_OPTIONS', `option "${name}" must be in [0, 1), got ${b}`, { source: SOURCE });
+  return b;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Validate an AdamState's structure and decode its moments; INVALID_CHECKPOINT naming `source` on any fault. */
+export function decodeAdamState(state: unknown, source: string): Array<{ name: string; shape: number[]; m: Float32Array; v: Float32Array }> {
+  const bad = (msg: string): never => {
+    throw new RnodeError('INVALID_CHECKPOINT', `optimizer state: ${msg}`, { source });
+  };
+  if (typeof state !== 'object' || state === null) return bad('not an object');
+  const s = state as Partial<AdamState>;
+  if (s.format !== 'rnode-adam' || s.version !== 1) bad(`expected format "rnode-adam" version 1, got ${JSON.stringify(s.format)} ${JSON.stringify(s.version)}`);
+  if (!Number.isInteger(s.step) || (s.step as number) < 0) bad('"step" must be a non-negative integer');
+  if (!Array.isArray(s.params)) return bad('"params" must be a list');
+  return s.params.map((e, i) => {
+    if (typeof e !== 'object' || e === null || typeof e.name !== 'string') return bad(`entry ${i} has no name`);
+    const dec = (a: EncodedArray | undefined, which: string): { shape: number[]; data: Float32Array } => {
+      if (!a || !isShape(a.shape)) return bad(`"${e.name}".${which} has no valid shape`);
+      const data = base64ToFloat32(a.data);
+      if (!data) return bad(`"${e.name}".${which} is not base64 float32 data`);
+      if (data.length !== sizeOfShape(a.shape)) bad(`"${e.name}".${which} has ${data.length} values, its shape [${a.shape.join(', ')}] needs ${sizeOfShape(a.shape)}`);
+      return { shape: a.shape, data };
+    };
+    const m = dec(e.m, 'm');
+    const v = dec(e.v, 'v');
+    if (!sameShape(m.shape, v.shape)) bad(`"${e.name}": m and v shapes differ`);
+    return { name: e.name, shape: m.shape, m: m.data, v: v.data };
+  });
+}
+
+/** The linearly warmed-up learning rate at (0-based) iteration `itr`: lr·min(1, (itr+1)/warmup) (RNODE). */
+export function warmupLr(lr: number, warmup: number, itr: number): number {
+  return warmup > 0 ? lr * Math.min(1, (itr + 1) / warmup) : lr;
+}

@@ -1,0 +1,138 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { RnodeError, type RandomState } from '@rnode/core';
+import { decodeAdamState, type AdamState } from './adam.js';
+import { base64ToFloat32, float32ToBase64, isShape, sizeOfShape, type EncodedArray } from './internal/base64.js';
+
+export const CHECKPOINT_FORMAT = 'rnode-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** The portable model file of `@rnode/models` (weights: base64 float32 little-endian). */
+export interface ModelFile {
+  format: 'rnode-model';
+  version: 1;
+  config: unknown;
+  weights: Record<string, EncodedArray>;
+}
+
+/** Early-stopping bookkeeping. */
+export interface BestState {
+  /** Best validation NLL so far (null before the first evaluation). */
+  nll: number | null;
+  /** Iteration of the best evaluation. */
+  iteration: number | null;
+  /** Evaluations done. */
+  evaluations: number;
+  /** Evaluations since the best one (early stopping fires at `patience`). */
+  sinceBest: number;
+}
+
+/**
+ * Everything a run needs to continue exactly: weights, optimizer state, iteration and the
+ * state of every random stream (data, noise, evaluation, sampling). Plain JSON.
+ */
+export interface Checkpoint {
+  format: typeof CHECKPOINT_FORMAT;
+  version: typeof CHECKPOINT_VERSION;
+  /** Iterations completed. */
+  iteration: number;
+  /** Seconds of training (steps and evaluations) so far. */
+  elapsed: number;
+  /** The resolved training options (plugins by name), for reference; not used to restore. */
+  config: Record<string, unknown>;
+  model: ModelFile;
+  optimizer: AdamState;
+  rng: Record<string, RandomState>;
+  /** Tabular sources: the data stream's state at the start of the epoch and the position in it. */
+  epoch: { rng: RandomState; cursor: number } | null;
+  best: BestState;
+}
+
+/** Encode variables as model weights (one read per tensor; names as given). */
+export async function encodeWeights(params: readonly tf.Tensor[], names: readonly string[]): Promise<Record<string, EncodedArray>> {
+  const arrays = await Promise.all(params.map((p) => p.data() as Promise<Float32Array>));
+  const out: Record<string, EncodedArray> = {};
+  params.forEach((p, i) => {
+    out[names[i]!] = { shape: p.shape.slice(), data: float32ToBase64(arrays[i]!) };
+  });
+  return out;
+}
+
+export function decodeWeights(weights: unknown, source: string): Array<{ name: string; shape: number[]; data: Float32Array }> {
+  if (typeof weights !== 'object' || weights === null || Array.isArray(weights)) {
+    throw new RnodeError('INVALID_CHECKPOINT', 'model.weights must be an object name → { shape, data }', { source });
+  }
+  return Object.entries(weights as Record<string, EncodedArray>).map(([name, w]) => {
+    if (typeof w !== 'object' || w === null || !isShape(w.shape)) {
+      throw new RnodeError('INVALID_CHECKPOINT', `weight "${name}" has no valid shape`, { source });
+    }
+    const data = typeof w.data === 'string' ? base64ToFloat32(w.data) : null;
+    if (!data) throw new RnodeError('INVALID_CHECKPOINT', `weight "${name}" is not base64 float32 data`, { source });
+    if (data.length !== sizeOfShape(w.shape)) {
+      throw new RnodeError(
+        'INVALID_CHECKPOINT',
+        `weight "${name}" has ${data.length} values, its shape [${w.shape.join(', ')}] needs ${sizeOfShape(w.shape)}`,
+        { source },
+      );
+    }
+    return { name, shape: w.shape, data };
+  });
+}
+
+function isRandomState(s: unknown): s is RandomState {
+  const r = s as RandomState;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    r.algorithm === 'xoshiro128**' &&
+    Array.isArray(r.s) &&
+    r.s.length === 4 &&
+    r.s.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32) &&
+    (r.spare === null || typeof r.spare === 'number')
+  );
+}
+
+/**
+ * Check a parsed checkpoint: format and version, every field's type, that each weight's data
+ * fits its shape and that the optimizer moments match the weights. Returns it typed; throws
+ * RnodeError('INVALID_CHECKPOINT') naming `source` (a file, say) and the fault.
+ */
+export function validateCheckpoint(value: unknown, source = 'checkpoint'): Checkpoint {
+  const bad = (msg: string): never => {
+    throw new RnodeError('INVALID_CHECKPOINT', msg, { source });
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('not a checkpoint object');
+  const c = value as Partial<Checkpoint>;
+  if (c.format !== CHECKPOINT_FORMAT) bad(`format is ${JSON.stringify(c.format)}, expected "${CHECKPOINT_FORMAT}"`);
+  if (c.version !== CHECKPOINT_VERSION) bad(`version ${JSON.stringify(c.version)} is not supported (expected ${CHECKPOINT_VERSION})`);
+  if (!Number.isInteger(c.iteration) || (c.iteration as number) < 0) bad('"iteration" must be a non-negative integer');
+  if (typeof c.elapsed !== 'number' || !(c.elapsed >= 0)) bad('"elapsed" must be a non-negative number');
+  if (typeof c.config !== 'object' || c.config === null) bad('"config" must be an object');
+  const m = c.model;
+  if (typeof m !== 'object' || m === null || m.format !== 'rnode-model') return bad('"model" is not an rnode-model file');
+  const weights = decodeWeights(m.weights, source);
+  const moments = decodeAdamState(c.optimizer, source);
+  if (moments.length !== weights.length) bad(`the optimizer holds ${moments.length} parameters, the model ${weights.length}`);
+  moments.forEach((mo, i) => {
+    const w = weights[i]!;
+    if (mo.shape.length !== w.shape.length || mo.shape.some((d, j) => d !== w.shape[j])) {
+      bad(`optimizer moment ${i} ("${mo.name}") has shape [${mo.shape.join(', ')}], weight "${w.name}" has [${w.shape.join(', ')}]`);
+    }
+  });
+  if (typeof c.rng !== 'object' || c.rng === null) return bad('"rng" must be an object of random states');
+  for (const [k, s] of Object.entries(c.rng)) if (!isRandomState(s)) bad(`rng.${k} is not a random state`);
+  if (c.epoch !== null && c.epoch !== undefined) {
+    if (!isRandomState(c.epoch.rng) || !Number.isInteger(c.epoch.cursor) || c.epoch.cursor < 0) bad('"epoch" is malformed');
+  }
+  const b = c.best;
+  if (
+    typeof b !== 'object' ||
+    b === null ||
+    !(b.nll === null || typeof b.nll === 'number') ||
+    !(b.iteration === null || Number.isInteger(b.iteration)) ||
+    !Number.isInteger(b.evaluations) ||
+    !Number.isInteger(b.sinceBest)
+  ) {
+    bad('"best" is malformed');
+  }
+  return { ...(c as Checkpoint), epoch: c.epoch ?? null };
+}

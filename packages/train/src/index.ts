@@ -1,0 +1,34 @@
+export { Adam, warmupLr, decodeAdamState } from './adam.js';
+export type { AdamOptions, AdamState } from './adam.js';
+export { presets } from './presets.js';
+export type { Preset, PresetName } from './presets.js';
+export { resolveTraining, describeTraining } from './config.js';
+export type {
+  DataSource,
+  Sampler,
+  Matrix,
+  TabularSource,
+  WeightedRegularizer,
+  NllUnit,
+  EvaluationOptions,
+  TrainingOptions,
+  ResolvedTraining,
+} from './config.js';
+export { rnodeObjective, negativeLogLikelihood, standardNormalLogProb } from './objective.js';
+export type { ObjectiveTerms } from './objective.js';
+export type { TrainableFlow, TrainFlowSolveOptions, TrainFlowForward, TrainFlowStats } from './flow.js';
+export { createTrainer } from './trainer.js';
+export type { Trainer, TrainerOptions } from './trainer.js';
+export { train, TRAIN_CONFIG_KEYS } from './train.js';
+export type { TrainConfig, TrainRunOptions, TrainResult, CheckpointStore } from './train.js';
+export { validateCheckpoint, encodeWeights, decodeWeights, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.js';
+export type { Checkpoint, ModelFile, BestState } from './checkpoint.js';
+export type {
+  TrainerEvent,
+  TrainerEventType,
+  TrainerEventOf,
+  IterationEvent,
+  EvaluationEvent,
+  CheckpointEvent,
+  DoneEvent,
+} from './events.js';

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TrainFlowForward } from './flow.js';
+import type { NllUnit } from './config.js';
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/** log N(z; 0, I) per sample, [B], in nats. */
+export function standardNormalLogProb(z: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const b = z.shape[0] ?? 1;
+    const flat = tf.reshape(z, [b, -1]);
+    const d = flat.shape[1]!;
+    return tf.sub(tf.mul(tf.sum(tf.square(flat), 1), -0.5), 0.5 * d * LOG_2PI);
+  });
+}
+
+/** Negative log-likelihood per sample, [B]: −log p(x) = Δlogp − log N(z), in nats or bits/dim. */
+export function negativeLogLikelihood(out: Pick<TrainFlowForward, 'z' | 'deltaLogp'>, unit: NllUnit = 'nats'): tf.Tensor {
+  return tf.tidy(() => {
+    const nats = tf.sub(out.deltaLogp, standardNormalLogProb(out.z));
+    if (unit === 'nats') return nats;
+    const b = out.z.shape[0] ?? 1;
+    const d = out.z.size / b;
+    return tf.div(nats, d * Math.LN2);
+  });
+}
+
+export interface ObjectiveTerms {
+  /** mean NLL + Σ λ·mean(regularizer integral) (Eq. 17). */
+  loss: tf.Scalar;
+  /** mean NLL over the batch, in `unit`. */
+  nll: tf.Scalar;
+  /** mean over the batch of each regularizer's integral (unweighted), in the order given. */
+  regularizers: tf.Scalar[];
+}
+
+/**
+ * The RNODE objective (Eq. 17 of Finlay et al. 2020) from a flow's forward pass:
+ * mean_batch(NLL) + Σ_k λ_k · mean_batch(∫ reg_k dt). With all λ = 0 it is FFJORD's
+ * maximum-likelihood loss. Regularizer integrals are taken from `out.regularizers` by name.
+ */
+export function rnodeObjective(
+  out: TrainFlowForward,
+  o: { regularizers: ReadonlyArray<{ name: string; weight: number }>; nllUnit?: NllUnit },
+): ObjectiveTerms {
+  const nll = tf.mean(negativeLogLikelihood(out, o.nllUnit ?? 'nats')) as tf.Scalar;
+  const regs = o.regularizers.map((r) => {
+    const v = out.regularizers[r.name];
+    if (!v) throw new Error(`[rnode] [trainer] the flow returned no integral for regularizer "${r.name}"`);
+    return tf.mean(v) as tf.Scalar;
+  });
+  let loss: tf.Scalar = nll;
+  o.regularizers.forEach((r, i) => {
+    loss = tf.add(loss, tf.mul(regs[i]!, r.weight));
+  });
+  return { loss, nll, regularizers: regs };
+}

@@ -1,0 +1,175 @@
+import * as models from '@rnode/models';
+import { Random, RnodeError, checkNumber, checkOptions, isRnodeError } from '@rnode/core';
+import type { Checkpoint } from './checkpoint.js';
+import { TRAINING_KEYS, type DataSource, type EvaluationOptions, type TrainingOptions } from './config.js';
+import type { DoneEvent, TrainerEvent } from './events.js';
+import type { TrainableFlow } from './flow.js';
+import { createTrainer, type Trainer } from './trainer.js';
+
+/** Where `train` puts checkpoints (the Node entry's file store; anything with `save` in a browser). */
+export interface CheckpointStore {
+  /** Persist `ckpt` as the latest ('last') or best ('best') checkpoint; resolve to where it went. */
+  save(kind: 'last' | 'best', ckpt: Checkpoint): Promise<string | undefined>;
+}
+
+/** The high-level run description (the CLI builds this). */
+export interface TrainConfig extends TrainingOptions {
+  /** A sampler `(n, rng) => Float32Array` (toy data) or tabular `{ train, validation?, test? }`. */
+  data: DataSource;
+  /** A flow, or a model config for `@rnode/models`' `createFlow(config, rng)` (initialised from `seed`). */
+  model: TrainableFlow | Record<string, unknown>;
+  /** Total iterations (a resumed run continues up to this count). */
+  iterations: number;
+  /** Validate every this many iterations (0 or absent: never, no early stopping). */
+  evalEvery?: number;
+  /** Shorthand for `evaluation.samples`. */
+  evalSamples?: number;
+  /** Save the 'last' checkpoint every this many iterations (and always at the end). Default: evalEvery, else only at the end. */
+  checkpointEvery?: number;
+  /** Node entry only: directory for last.json / best.json. */
+  checkpointDir?: string;
+  /** A checkpoint to continue from (the Node entry also takes a file path). */
+  resume?: Checkpoint | string;
+  /** Node entry only: append every event as one JSON line to this file. */
+  metricsFile?: string;
+}
+
+export const TRAIN_CONFIG_KEYS = [
+  ...TRAINING_KEYS,
+  'data',
+  'model',
+  'iterations',
+  'evalEvery',
+  'evalSamples',
+  'checkpointEvery',
+  'checkpointDir',
+  'resume',
+  'metricsFile',
+] as const;
+
+export interface TrainRunOptions {
+  onEvent?: (e: TrainerEvent) => void;
+  /** Abort between iterations: the 'last' checkpoint is saved and the run ends with reason 'aborted'. */
+  signal?: AbortSignal;
+  store?: CheckpointStore;
+  /** Builds the flow from `config.model` when it is a config (default: `@rnode/models`' createFlow). */
+  createFlow?: (config: Record<string, unknown>, rng: Random) => TrainableFlow;
+}
+
+export interface TrainResult {
+  /** The trainer (owns the flow when `train` built it); call `dispose()` when done. */
+  trainer: Trainer;
+  reason: DoneEvent['reason'];
+  iteration: number;
+  bestNll: number | null;
+  bestIteration: number | null;
+  /** The last iteration's metrics, if any ran. */
+  last: TrainerEvent | null;
+}
+
+function isFlow(m: unknown): m is TrainableFlow {
+  return typeof m === 'object' && m !== null && typeof (m as TrainableFlow).forward === 'function';
+}
+
+/**
+ * Validate `config` once, build (or take) the flow, optionally resume, and train: steps,
+ * periodic validation with early stopping (best kept), periodic and best checkpoints through
+ * `store`, events through `onEvent`. A non-finite loss throws RnodeError('NON_FINITE') naming
+ * the iteration, before that state can reach a checkpoint.
+ */
+export async function train(config: TrainConfig, run: TrainRunOptions = {}): Promise<TrainResult> {
+  const c = checkOptions(config, TRAIN_CONFIG_KEYS, 'train');
+  checkOptions(run, ['onEvent', 'signal', 'store', 'createFlow'], 'train');
+  const iterations = c.iterations === 0 ? 0 : checkNumber(c.iterations, 'iterations', 'option:iterations', 'integer>0');
+  const evalEvery = c.evalEvery === undefined || c.evalEvery === 0 ? 0 : checkNumber(c.evalEvery, 'evalEvery', 'option:evalEvery', 'integer>0');
+  const checkpointEvery =
+    c.checkpointEvery === undefined ? evalEvery : c.checkpointEvery === 0 ? 0 : checkNumber(c.checkpointEvery, 'checkpointEvery', 'option:checkpointEvery', 'integer>0');
+  if (c.checkpointDir !== undefined && !run.store) {
+    throw new RnodeError('INVALID_OPTIONS', 'option "checkpointDir" needs the Node entry (@rnode/train/node train) or a store', { source: 'option:checkpointDir' });
+  }
+  if (typeof c.resume === 'string') {
+    throw new RnodeError('INVALID_OPTIONS', 'a resume path needs the Node entry (@rnode/train/node train); pass a checkpoint object here', { source: 'option:resume' });
+  }
+  if (c.metricsFile !== undefined) {
+    throw new RnodeError('INVALID_OPTIONS', 'option "metricsFile" needs the Node entry (@rnode/train/node train)', { source: 'option:metricsFile' });
+  }
+  const {
+    data, model, iterations: _i, evalEvery: _e, evalSamples, checkpointEvery: _c, checkpointDir: _d, resume, metricsFile: _m,
+    ...training
+  } = c;
+  const evaluation: EvaluationOptions | undefined =
+    evalSamples !== undefined ? { ...(training.evaluation ?? {}), samples: checkNumber(evalSamples, 'evalSamples', 'option:evalSamples', 'integer>0') } : training.evaluation;
+
+  let flow: TrainableFlow;
+  let ownsFlow = false;
+  if (isFlow(model)) flow = model;
+  else if (typeof model === 'object' && model !== null) {
+    const make = run.createFlow ?? defaultCreateFlow();
+    flow = make(model, new Random(`${String(c.seed ?? 0)}:model`));
+    ownsFlow = true;
+  } else {
+    throw new RnodeError('INVALID_OPTIONS', 'option "model" must be a flow or a model config object', { source: 'option:model' });
+  }
+
+  const trainer = createTrainer({
+    ...training,
+    ...(evaluation ? { evaluation } : {}),
+    flow,
+    data,
+    ownsFlow,
+    ...(run.onEvent ? { onEvent: run.onEvent } : {}),
+  });
+  let last: TrainerEvent | null = null;
+  try {
+    if (resume !== undefined) trainer.restore(resume, 'option:resume');
+    const save = async (kind: 'last' | 'best'): Promise<void> => {
+      if (!run.store) return;
+      const path = await run.store.save(kind, await trainer.checkpoint());
+      trainer.emit({ type: 'checkpoint', iteration: trainer.iteration, kind, ...(path !== undefined ? { path } : {}) });
+    };
+    let reason: DoneEvent['reason'] = 'iterations';
+    let lastSaved = trainer.iteration;
+    let lastEval = -1;
+    while (trainer.iteration < iterations) {
+      if (run.signal?.aborted) {
+        reason = 'aborted';
+        break;
+      }
+      last = await trainer.step();
+      const itr = trainer.iteration;
+      if (evalEvery > 0 && itr % evalEvery === 0) {
+        const ev = await trainer.evaluate();
+        lastEval = itr;
+        if (ev.improved) await save('best');
+        if (ev.stop) {
+          reason = 'early-stop';
+          break;
+        }
+      }
+      if (checkpointEvery > 0 && itr % checkpointEvery === 0) {
+        await save('last');
+        lastSaved = itr;
+      }
+    }
+    if (reason === 'iterations' && evalEvery > 0 && lastEval !== trainer.iteration && trainer.iteration > 0) {
+      const ev = await trainer.evaluate();
+      if (ev.improved) await save('best');
+    }
+    if (lastSaved !== trainer.iteration || trainer.iteration === 0) await save('last');
+    const b = trainer.best;
+    trainer.emit({ type: 'done', iteration: trainer.iteration, reason, bestNll: b.nll, bestIteration: b.iteration, elapsed: trainer.elapsed });
+    return { trainer, reason, iteration: trainer.iteration, bestNll: b.nll, bestIteration: b.iteration, last };
+  } catch (e) {
+    trainer.dispose();
+    if (isRnodeError(e)) throw e;
+    throw e;
+  }
+}
+
+function defaultCreateFlow(): (config: Record<string, unknown>, rng: Random) => TrainableFlow {
+  const create = (models as Record<string, unknown>).createFlow;
+  if (typeof create !== 'function') {
+    throw new RnodeError('NOT_IMPLEMENTED', '@rnode/models exports no createFlow; pass a flow as "model" or a createFlow option', { source: 'option:model' });
+  }
+  return create as (config: Record<string, unknown>, rng: Random) => TrainableFlow;
+}

@@ -1,0 +1,491 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Random, RnodeError, checkOptions, isRnodeError, type RandomState } from '@rnode/core';
+import type { EstimatorRef } from '@rnode/estimators';
+import { Adam, warmupLr } from './adam.js';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  decodeWeights,
+  encodeWeights,
+  validateCheckpoint,
+  type BestState,
+  type Checkpoint,
+} from './checkpoint.js';
+import { TRAINING_KEYS, describeTraining, resolveTraining, type DataSource, type Matrix, type ResolvedTraining, type Sampler, type TabularSource, type TrainingOptions } from './config.js';
+import type { EvaluationEvent, IterationEvent, TrainerEvent, TrainerEventOf, TrainerEventType } from './events.js';
+import type { TrainableFlow, TrainFlowSolveOptions, TrainFlowStats } from './flow.js';
+import { negativeLogLikelihood, rnodeObjective } from './objective.js';
+
+export interface TrainerOptions extends TrainingOptions {
+  /** The model (a `Flow` of `@rnode/models` or anything `TrainableFlow`). */
+  flow: TrainableFlow;
+  /** A sampler `(n, rng) => Float32Array` (fresh toy data per batch) or tabular splits. */
+  data: DataSource;
+  /** Receives every event (same as `on` for each type). */
+  onEvent?: (e: TrainerEvent) => void;
+  /** Dispose the flow's variables with the trainer (default false). */
+  ownsFlow?: boolean;
+}
+
+export interface Trainer {
+  readonly flow: TrainableFlow;
+  readonly optimizer: Adam;
+  readonly options: ResolvedTraining;
+  /** Iterations completed. */
+  readonly iteration: number;
+  /** Seconds of training so far. */
+  readonly elapsed: number;
+  readonly best: Readonly<BestState>;
+  /** True once early stopping's patience is used up. */
+  readonly shouldStop: boolean;
+  /** One training iteration: batch, forward, objective, one tf.variableGrads, one batched read, Adam update. */
+  step(): Promise<IterationEvent>;
+  /**
+   * Test-time NLL with the evaluation solver. Without `data`: the validation set, tracked for
+   * early stopping (best, patience) and emitted as an 'evaluation' event.
+   */
+  evaluate(data?: Float32Array | Matrix): Promise<EvaluationEvent>;
+  /** n samples from the flow (base → data with the evaluation solver); the caller owns the tensor. */
+  sample(n: number, rng?: Random): tf.Tensor;
+  /** The whole training state as a JSON-able checkpoint. */
+  checkpoint(): Promise<Checkpoint>;
+  /** Continue from a checkpoint (weights, optimizer, iteration, random streams, early stopping). */
+  restore(checkpoint: Checkpoint | unknown, source?: string): void;
+  /** Put the best evaluated weights (kept in memory since the last improvement) back; false if none. */
+  restoreBest(): boolean;
+  on<T extends TrainerEventType>(type: T, fn: (e: TrainerEventOf<T>) => void): () => void;
+  /** Deliver an event to the listeners (for loops built on the trainer, such as `train`). */
+  emit(e: TrainerEvent): void;
+  dispose(): void;
+}
+
+const SOURCE = 'trainer';
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+function isSampler(d: DataSource): d is Sampler {
+  return typeof d === 'function';
+}
+
+function checkMatrix(m: unknown, name: string, dim: number): Matrix {
+  const x = m as Matrix;
+  if (typeof m !== 'object' || m === null || !(x.data instanceof Float32Array) || !Number.isInteger(x.rows) || !Number.isInteger(x.cols)) {
+    throw new RnodeError('INVALID_OPTIONS', `"${name}" must be a matrix { data: Float32Array, rows, cols }`, { source: `option:data` });
+  }
+  if (x.cols !== dim || x.data.length !== x.rows * x.cols) {
+    throw new RnodeError('INVALID_OPTIONS', `"${name}" is ${x.rows}×${x.cols} with ${x.data.length} values; the flow's dimension is ${dim}`, {
+      source: 'option:data',
+    });
+  }
+  return x;
+}
+
+/** Create a trainer: validates the options once (unknown keys name the key). */
+export function createTrainer(options: TrainerOptions): Trainer {
+  const o = checkOptions(options, [...TRAINING_KEYS, 'flow', 'data', 'onEvent', 'ownsFlow'], SOURCE);
+  const flow = o.flow;
+  if (!flow || typeof flow.forward !== 'function' || !Array.isArray(flow.params)) {
+    throw new RnodeError('INVALID_OPTIONS', 'option "flow" must be a flow (params, dim, forward, forwardAsync, inverse)', { source: 'option:flow' });
+  }
+  const { flow: _f, data: _d, onEvent, ownsFlow, ...training } = o;
+  const cfg = resolveTraining(training, SOURCE);
+  const dim = flow.dim;
+  const data = o.data;
+  let tabular: TabularSource | null = null;
+  if (isSampler(data)) {
+    // ok
+  } else if (typeof data === 'object' && data !== null) {
+    checkOptions(data, ['train', 'validation', 'test'], 'option:data');
+    tabular = {
+      train: checkMatrix(data.train, 'data.train', dim),
+      ...(data.validation ? { validation: checkMatrix(data.validation, 'data.validation', dim) } : {}),
+      ...(data.test ? { test: checkMatrix(data.test, 'data.test', dim) } : {}),
+    };
+  } else {
+    throw new RnodeError('INVALID_OPTIONS', 'option "data" must be a sampler (n, rng) => Float32Array or { train, validation?, test? }', {
+      source: 'option:data',
+    });
+  }
+
+  const params = flow.params;
+  const optimizer = new Adam(params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
+  const seed = String(cfg.seed);
+  const rngs = {
+    data: new Random(`${seed}:data`),
+    noise: new Random(`${seed}:noise`),
+    eval: new Random(`${seed}:eval`),
+    sample: new Random(`${seed}:sample`),
+  };
+  // Tabular epochs: the data stream's state at the epoch start regenerates its permutation.
+  let epoch: { rng: RandomState; cursor: number; perm: Int32Array } | null = null;
+
+  let validation: Matrix | null = null;
+  const validationSet = (): Matrix => {
+    if (validation) return validation;
+    if (isSampler(data)) {
+      const n = cfg.evaluation.samples;
+      validation = { data: drawSamples(data, n, new Random(`${seed}:validation`), dim), rows: n, cols: dim };
+    } else {
+      const v = tabular!.validation ?? tabular!.test;
+      if (!v) throw new RnodeError('INVALID_OPTIONS', 'evaluation needs data.validation (or data.test)', { source: 'option:data' });
+      validation = v;
+    }
+    return validation;
+  };
+
+  let iteration = 0;
+  let elapsed = 0;
+  const best: BestState = { nll: null, iteration: null, evaluations: 0, sinceBest: 0 };
+  let bestWeights: Float32Array[] | null = null;
+  let disposed = false;
+  const listeners = new Map<TrainerEventType, Set<(e: TrainerEvent) => void>>();
+
+  const emit = (e: TrainerEvent): void => {
+    onEvent?.(e);
+    for (const fn of listeners.get(e.type) ?? []) fn(e);
+  };
+
+  const regSpecs = cfg.regularizers.map((r) => ({ name: r.plugin.name, weight: r.weight }));
+  const trainSolve = (onStats: (s: TrainFlowStats) => void): TrainFlowSolveOptions => ({
+    method: cfg.solver,
+    ...(cfg.stepSize !== undefined ? { stepSize: cfg.stepSize } : {}),
+    ...(cfg.rtol !== undefined ? { rtol: cfg.rtol } : {}),
+    ...(cfg.atol !== undefined ? { atol: cfg.atol } : {}),
+    estimator: cfg.estimator,
+    regularizers: cfg.regularizers.map((r) => r.plugin),
+    noiseRng: rngs.noise,
+    adjoint: cfg.adjoint,
+    onStats,
+  });
+  const evalEstimator: EstimatorRef = cfg.evaluation.estimator ?? (dim <= cfg.evaluation.exactMaxDim ? 'exact' : 'hutchinson');
+  const evalSolve = (onStats?: (s: TrainFlowStats) => void): TrainFlowSolveOptions => ({
+    method: cfg.evaluation.solver,
+    rtol: cfg.evaluation.rtol,
+    atol: cfg.evaluation.atol,
+    ...(cfg.evaluation.stepSize !== undefined ? { stepSize: cfg.evaluation.stepSize } : {}),
+    estimator: evalEstimator,
+    regularizers: [],
+    noiseRng: rngs.eval,
+    ...(onStats ? { onStats } : {}),
+  });
+
+  const nextBatch = (): tf.Tensor => {
+    const n = cfg.batchSize;
+    if (isSampler(data)) return tf.tensor2d(drawSamples(data, n, rngs.data, dim), [n, dim]);
+    const m = tabular!.train;
+    if (!epoch || epoch.cursor >= m.rows) {
+      const state = rngs.data.getState();
+      epoch = { rng: state, cursor: 0, perm: rngs.data.permutation(m.rows) };
+    }
+    const take = Math.min(n, m.rows - epoch.cursor);
+    const out = new Float32Array(take * dim);
+    for (let i = 0; i < take; i++) {
+      const r = epoch.perm[epoch.cursor + i]!;
+      out.set(m.data.subarray(r * dim, (r + 1) * dim), i * dim);
+    }
+    epoch.cursor += take;
+    return tf.tensor2d(out, [take, dim]);
+  };
+
+  const checkAlive = (): void => {
+    if (disposed) throw new RnodeError('INVALID_ARGUMENT', 'the trainer has been disposed', { source: SOURCE });
+  };
+
+  const step = async (): Promise<IterationEvent> => {
+    checkAlive();
+    const itr = iteration + 1;
+    const lr = warmupLr(cfg.lr, cfg.warmup, iteration);
+    const t0 = now();
+    const x = nextBatch();
+    let nfeForward = 0;
+    const backward: Array<{ readonly nfe: number }> = [];
+    const onStats = (s: TrainFlowStats): void => {
+      nfeForward += s.nfe;
+      if (s.backward) backward.push(s.backward);
+    };
+    let metrics: tf.Tensor | undefined;
+    let value: tf.Scalar;
+    let grads: tf.NamedTensorMap;
+    try {
+      ({ value, grads } = tf.variableGrads(() => {
+        const out = flow.forward(x, trainSolve(onStats));
+        const terms = rnodeObjective(out, { regularizers: regSpecs, nllUnit: cfg.nllUnit });
+        metrics = tf.keep(tf.stack([terms.nll, ...terms.regularizers]));
+        return terms.loss;
+      }, params as tf.Variable[]));
+    } catch (e) {
+      metrics?.dispose();
+      if (isRnodeError(e, 'NON_FINITE')) {
+        throw new RnodeError('NON_FINITE', `non-finite state in the solve at iteration ${itr}; parameters left as after iteration ${iteration}`, {
+          source: SOURCE,
+          cause: e,
+          details: { iteration: itr },
+        });
+      }
+      throw e;
+    } finally {
+      x.dispose();
+    }
+    const gradList = params.map((p) => grads[p.name]!);
+    const packed = tf.tidy(() => {
+      const sq = gradList.map((g) => tf.sum(tf.square(g)));
+      const norm = tf.sqrt(sq.length ? tf.addN(sq) : tf.scalar(0));
+      return tf.concat([tf.reshape(value, [1]), metrics!, tf.reshape(norm, [1])]);
+    });
+    let vals: Float32Array;
+    try {
+      vals = (await packed.data()) as Float32Array; // the one host read of the iteration
+    } finally {
+      packed.dispose();
+      metrics!.dispose();
+      value.dispose();
+    }
+    const loss = vals[0]!;
+    const nll = vals[1]!;
+    const gradNorm = vals[vals.length - 1]!;
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      tf.dispose(gradList);
+      throw new RnodeError(
+        'NON_FINITE',
+        `non-finite ${Number.isFinite(loss) ? 'gradient' : 'loss'} at iteration ${itr} (loss ${loss}, gradient norm ${gradNorm}); parameters left as after iteration ${iteration}`,
+        { source: SOURCE, details: { iteration: itr, loss, gradNorm } },
+      );
+    }
+    const clipped = gradNorm > cfg.clip;
+    const scale = clipped ? tf.scalar(cfg.clip / (gradNorm + 1e-6)) : undefined;
+    try {
+      optimizer.update(gradList, lr, scale);
+    } finally {
+      tf.dispose(gradList);
+      scale?.dispose();
+    }
+    iteration = itr;
+    const time = (now() - t0) / 1000;
+    elapsed += time;
+    const regularizers: Record<string, number> = {};
+    regSpecs.forEach((r, i) => {
+      regularizers[r.name] = vals[2 + i]!;
+    });
+    const event: IterationEvent = {
+      type: 'iteration',
+      iteration: itr,
+      loss,
+      nll,
+      nllUnit: cfg.nllUnit,
+      regularizers,
+      ...(regularizers['kinetic-energy'] !== undefined ? { kineticEnergy: regularizers['kinetic-energy'] } : {}),
+      ...(regularizers['jacobian-frobenius'] !== undefined ? { jacobianNorm: regularizers['jacobian-frobenius'] } : {}),
+      nfeForward,
+      nfeBackward: backward.reduce((a, b) => a + b.nfe, 0),
+      lr,
+      gradNorm,
+      clipped,
+      time,
+      elapsed,
+    };
+    emit(event);
+    return event;
+  };
+
+  const evaluate = async (given?: Float32Array | Matrix): Promise<EvaluationEvent> => {
+    checkAlive();
+    const t0 = now();
+    const track = given === undefined;
+    const m: Matrix = track
+      ? validationSet()
+      : given instanceof Float32Array
+        ? { data: given, rows: given.length / dim, cols: dim }
+        : checkMatrix(given, 'data', dim);
+    if (!Number.isInteger(m.rows)) {
+      throw new RnodeError('INVALID_ARGUMENT', `evaluation data has ${m.data.length} values, not a multiple of the dimension ${dim}`, { source: SOURCE });
+    }
+    let nfe = 0;
+    let total: tf.Tensor = tf.scalar(0);
+    for (let start = 0; start < m.rows; start += cfg.evaluation.batchSize) {
+      const rows = Math.min(cfg.evaluation.batchSize, m.rows - start);
+      const x = tf.tensor2d(m.data.subarray(start * dim, (start + rows) * dim), [rows, dim]);
+      try {
+        const out = await flow.forwardAsync(x, evalSolve((s) => (nfe += s.nfe)));
+        const next = tf.tidy(() => tf.add(total, tf.sum(negativeLogLikelihood(out, cfg.nllUnit))));
+        tf.dispose([out.z, out.deltaLogp, ...Object.values(out.regularizers), total]);
+        total = next;
+      } finally {
+        x.dispose();
+      }
+    }
+    const sum = (await total.data())[0]!;
+    total.dispose();
+    const nll = sum / m.rows;
+    let improved = false;
+    if (track) {
+      best.evaluations += 1;
+      if (Number.isFinite(nll) && (best.nll === null || nll < best.nll)) {
+        best.nll = nll;
+        best.iteration = iteration;
+        best.sinceBest = 0;
+        improved = true;
+        bestWeights = (await Promise.all(params.map((p) => p.data()))) as Float32Array[];
+      } else best.sinceBest += 1;
+    }
+    const time = (now() - t0) / 1000;
+    elapsed += time;
+    const event: EvaluationEvent = {
+      type: 'evaluation',
+      iteration,
+      nll,
+      nllUnit: cfg.nllUnit,
+      samples: m.rows,
+      nfe,
+      time,
+      elapsed,
+      improved,
+      bestNll: best.nll,
+      bestIteration: best.iteration,
+      sinceBest: best.sinceBest,
+      stop: track && best.sinceBest >= cfg.patience,
+    };
+    if (track) emit(event);
+    return event;
+  };
+
+  const sample = (n: number, rng: Random = rngs.sample): tf.Tensor => {
+    checkAlive();
+    if (!Number.isInteger(n) || n <= 0) throw new RnodeError('INVALID_ARGUMENT', `sample(n) needs a positive integer, got ${n}`, { source: SOURCE });
+    const z = rng.normal([n, dim]);
+    try {
+      return flow.inverse(z, evalSolve());
+    } finally {
+      z.dispose();
+    }
+  };
+
+  const paramNames = (): string[] => {
+    const seen = new Set<string>();
+    return params.map((p, i) => {
+      const name = seen.has(p.name) ? `${p.name}#${i}` : p.name;
+      seen.add(name);
+      return name;
+    });
+  };
+
+  const checkpoint = async (): Promise<Checkpoint> => {
+    checkAlive();
+    const [weights, opt] = await Promise.all([encodeWeights(params, paramNames()), optimizer.getState()]);
+    const modelConfig = (flow as { config?: unknown }).config;
+    return {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      iteration,
+      elapsed,
+      config: describeTraining(cfg),
+      model: { format: 'rnode-model', version: 1, config: modelConfig === undefined ? null : modelConfig, weights },
+      optimizer: opt,
+      rng: {
+        data: rngs.data.getState(),
+        noise: rngs.noise.getState(),
+        eval: rngs.eval.getState(),
+        sample: rngs.sample.getState(),
+      },
+      epoch: epoch ? { rng: epoch.rng, cursor: epoch.cursor } : null,
+      best: { ...best },
+    };
+  };
+
+  const restore = (value: Checkpoint | unknown, source = 'checkpoint'): void => {
+    checkAlive();
+    const ck = validateCheckpoint(value, source);
+    const weights = decodeWeights(ck.model.weights, source);
+    if (weights.length !== params.length) {
+      throw new RnodeError('INVALID_CHECKPOINT', `the checkpoint holds ${weights.length} weights, the model has ${params.length}`, { source });
+    }
+    weights.forEach((w, i) => {
+      const p = params[i]!;
+      if (w.shape.length !== p.shape.length || w.shape.some((d, j) => d !== p.shape[j])) {
+        throw new RnodeError(
+          'INVALID_CHECKPOINT',
+          `weight ${i} ("${w.name}") has shape [${w.shape.join(', ')}], the model's "${p.name}" has [${p.shape.join(', ')}]`,
+          { source },
+        );
+      }
+    });
+    for (const k of Object.keys(rngs)) {
+      if (!ck.rng[k]) throw new RnodeError('INVALID_CHECKPOINT', `rng.${k} is missing`, { source });
+    }
+    if (tabular && ck.epoch && ck.epoch.cursor > tabular.train.rows) {
+      throw new RnodeError('INVALID_CHECKPOINT', `epoch cursor ${ck.epoch.cursor} is past the ${tabular.train.rows} training rows`, { source });
+    }
+    optimizer.setState(ck.optimizer, source); // validates before changing anything
+    weights.forEach((w, i) => {
+      tf.tidy(() => params[i]!.assign(tf.tensor(w.data, w.shape, 'float32')));
+    });
+    for (const [k, r] of Object.entries(rngs)) r.setState(ck.rng[k]!);
+    if (tabular && ck.epoch) {
+      const r = new Random(0).setState(ck.epoch.rng);
+      epoch = { rng: ck.epoch.rng, cursor: ck.epoch.cursor, perm: r.permutation(tabular.train.rows) };
+    } else epoch = null;
+    iteration = ck.iteration;
+    elapsed = ck.elapsed;
+    Object.assign(best, ck.best);
+    bestWeights = null;
+  };
+
+  const restoreBest = (): boolean => {
+    checkAlive();
+    if (!bestWeights) return false;
+    const w = bestWeights;
+    params.forEach((p, i) => tf.tidy(() => p.assign(tf.tensor(w[i]!, p.shape, 'float32'))));
+    return true;
+  };
+
+  return {
+    flow,
+    optimizer,
+    options: cfg,
+    get iteration() {
+      return iteration;
+    },
+    get elapsed() {
+      return elapsed;
+    },
+    get best() {
+      return { ...best };
+    },
+    get shouldStop() {
+      return best.sinceBest >= cfg.patience;
+    },
+    step,
+    evaluate,
+    sample,
+    checkpoint,
+    restore,
+    restoreBest,
+    on(type, fn) {
+      let set = listeners.get(type);
+      if (!set) listeners.set(type, (set = new Set()));
+      set.add(fn as (e: TrainerEvent) => void);
+      return () => set.delete(fn as (e: TrainerEvent) => void);
+    },
+    emit,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      optimizer.dispose();
+      if (ownsFlow) {
+        const d = (flow as { dispose?: () => void }).dispose;
+        if (typeof d === 'function') d.call(flow);
+        else tf.dispose(params as tf.Variable[]);
+      }
+    },
+  };
+}
+
+function drawSamples(sampler: Sampler, n: number, rng: Random, dim: number): Float32Array {
+  const x = sampler(n, rng);
+  if (!(x instanceof Float32Array) || x.length !== n * dim) {
+    throw new RnodeError(
+      'INVALID_DATA',
+      `the sampler returned ${x instanceof Float32Array ? `${x.length} values` : typeof x}, expected a Float32Array of ${n}×${dim}`,
+      { source: 'option:data' },
+    );
+  }
+  return x;
+}

@@ -1,0 +1,3 @@
+import { rnodeVitest } from '../../vitest.shared.js';
+
+export default rnodeVitest(import.meta.dirname);
