@@ -421,7 +421,7 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
       const Ts = blocks.map((b) => b.endTime());
       const total = Ts.reduce((a, b) => a + b, 0);
       const ts = Array.from(times);
-      const tol = 1e-9 * Math.max(1, total);
+      const tol = 1e-6 * Math.max(1, total); // T = s² is float32
       ts.forEach((t, i) => {
         if (!(t >= -tol && t <= total + tol) || (i > 0 && !(t > ts[i - 1]!))) {
           throw new RnodeError('INVALID_ARGUMENT', `times must increase within [0, ${total}] (the sum of the blocks' end times); times[${i}] = ${t}`, {
