@@ -3,9 +3,18 @@
  * @rnode/models, @rnode/data). Commands deal in flags and output; this file
  * deals in tensors, checkpoints and the training loop.
  */
-import { RnodeError } from '@rnode/core';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { Random, RnodeError, useBackend } from '@rnode/core';
+import { sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
+import { readTabularFile } from '@rnode/data/node';
+import { loadModel, standardNormalLogProb, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
+import type { Checkpoint } from '@rnode/train';
+import { readCheckpoint, train } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
-import type { DataSource } from './data.js';
+import { dataLabel, type DataSource } from './data.js';
+import { UsageError } from './errors.js';
 import type { ProgressValues } from './progress.js';
 
 export interface TrainRun extends TrainConfig {
@@ -45,8 +54,254 @@ export interface SolveFlags {
   atol?: number;
 }
 
-export async function runTraining(_run: TrainRun, _data: DataSource, _hooks: TrainHooks): Promise<TrainSummary> {
-  throw new RnodeError('NOT_IMPLEMENTED', 'training needs @rnode/train');
+// ---------------------------------------------------------------------------
+// Data: a toy sampler (fresh points every batch) or a standardised tabular split.
+
+/** What `rnode train` writes beside the checkpoints so that eval/sample/plot can rebuild the data. */
+export interface RunFile {
+  format: 'rnode-run';
+  version: 1;
+  data: DataSource;
+  seed: number;
+  testSamples: number | null;
+  dim: number;
+  preset: string;
+  /** Tabular data: the training split's column means and standard deviations. */
+  standardize: { mean: number[]; std: number[] } | null;
+}
+
+export interface PreparedData {
+  dim: number;
+  source: TrainerData;
+  test: Matrix;
+  standardize: RunFile['standardize'];
+  /** Points in model space for figures (toy: fresh samples; tabular: the training split). */
+  points(n: number): Float32Array;
+}
+
+type TrainerData = NonNullable<Parameters<typeof train>[0]['data']>;
+
+const DEFAULT_TEST_SAMPLES = 2000;
+
+export async function prepareData(src: DataSource, seed: number, testSamples: number | undefined): Promise<PreparedData> {
+  if (src.kind === 'toy') {
+    const name = src.name;
+    const n = testSamples ?? DEFAULT_TEST_SAMPLES;
+    const test = { data: sampleToy(name, n, new Random(`${seed}:test`)), rows: n, cols: 2 };
+    return {
+      dim: 2,
+      source: (k: number, rng: Random) => sampleToy(name, k, rng),
+      test,
+      standardize: null,
+      points: (k) => sampleToy(name, k, new Random(`${seed}:points`)),
+    };
+  }
+  const m = await readTabularFile(src.path);
+  if (m.rows < 10) throw new RnodeError('INVALID_DATA', `${src.path} has ${m.rows} rows; training needs at least 10 (80/10/10 train/validation/test split)`, { source: `file:${src.path}` });
+  const split = splitTabular(m, new Random(`${seed}:split`), { test: 0.1, validation: 0.1 });
+  const st = standardize(split.train);
+  let test = st.apply(split.test);
+  if (testSamples !== undefined && testSamples < test.rows) test = { data: test.data.slice(0, testSamples * test.cols), rows: testSamples, cols: test.cols };
+  const trainM = st.apply(split.train);
+  return {
+    dim: m.cols,
+    source: { train: trainM, validation: st.apply(split.validation), test },
+    test,
+    standardize: { mean: Array.from(st.mean), std: Array.from(st.std) },
+    points: (k) => trainM.data.slice(0, Math.min(k, trainM.rows) * trainM.cols),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Test-time solve: exact divergence up to 8 dimensions, dopri5 at 1e-5 (FFJORD / RNODE evaluation).
+
+export interface EvalSolve {
+  method: string;
+  rtol: number;
+  atol: number;
+  stepSize?: number;
+}
+
+export function evalSolve(f: SolveFlags): EvalSolve {
+  return {
+    method: f.solver ?? 'dopri5',
+    rtol: f.rtol ?? 1e-5,
+    atol: f.atol ?? 1e-5,
+    ...(f.stepSize !== undefined ? { stepSize: f.stepSize } : {}),
+  };
+}
+
+const EVAL_BATCH = 10_000;
+
+/** Mean NLL (nats) of `m` under `flow`, with the NFE of one test solve (the mean over batches). */
+export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: number): Promise<{ nll: number; nfe: number; nfeTotal: number }> {
+  if (m.rows === 0) throw new RnodeError('INVALID_DATA', 'the test set is empty', { source: 'data:test' });
+  if (m.cols !== flow.dim) {
+    throw new RnodeError('INVALID_DATA', `the data has ${m.cols} columns but the model's dimension is ${flow.dim}`, { source: 'data' });
+  }
+  const noiseRng = new Random(`${seed}:eval-noise`);
+  const estimator = flow.dim <= 8 ? 'exact' : 'hutchinson';
+  let sum = 0;
+  let nfeTotal = 0;
+  let solves = 0;
+  for (let start = 0; start < m.rows; start += EVAL_BATCH) {
+    const rows = Math.min(EVAL_BATCH, m.rows - start);
+    const x = tf.tensor2d(m.data.subarray(start * m.cols, (start + rows) * m.cols), [rows, m.cols]);
+    try {
+      const out = await flow.forwardAsync(x, { ...solve, estimator, noiseRng });
+      try {
+        const s = tf.tidy(() => tf.sum(tf.sub(out.deltaLogp, standardNormalLogProb(out.z))));
+        sum += (await s.data())[0]!;
+        s.dispose();
+        nfeTotal += out.stats.nfe;
+        solves += 1;
+      } finally {
+        out.dispose();
+      }
+    } finally {
+      x.dispose();
+    }
+  }
+  return { nll: sum / m.rows, nfe: Math.round(nfeTotal / solves), nfeTotal };
+}
+
+// ---------------------------------------------------------------------------
+// Training.
+
+export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainHooks): Promise<TrainSummary> {
+  const backend = await useBackend(run.backend);
+  const seed = run.seed ?? 0;
+  const resume = run.resume !== undefined ? readCheckpoint(run.resume) : undefined;
+  const prepared = await prepareData(data, seed, run.testSamples);
+  const out = run.out;
+  mkdirSync(out, { recursive: true });
+  const metricsFile = join(out, 'metrics.jsonl');
+  if (!resume) rmSync(metricsFile, { force: true });
+  const runFile: RunFile = {
+    format: 'rnode-run',
+    version: 1,
+    data: data.kind === 'file' ? { kind: 'file', path: resolvePath(data.path) } : data,
+    seed,
+    testSamples: run.testSamples ?? null,
+    dim: prepared.dim,
+    preset: run.preset,
+    standardize: prepared.standardize,
+  };
+  writeFileSync(join(out, 'run.json'), `${JSON.stringify(runFile, null, 2)}\n`);
+
+  const model = (resume
+    ? resume.model.config
+    : {
+        dim: prepared.dim,
+        ...(run.hidden !== undefined ? { hidden: run.hidden } : {}),
+        ...(run.layer !== undefined ? { layer: run.layer } : {}),
+        ...(run.activation !== undefined ? { activation: run.activation } : {}),
+        ...(run.blocks !== undefined ? { blocks: run.blocks } : {}),
+        ...(run.time !== undefined ? { T: run.time } : {}),
+        ...(run.trainTime !== undefined ? { trainT: run.trainTime } : {}),
+      }) as CreateFlowOptions;
+  const regularizers: Record<string, number> = {};
+  if (run.lambdaK !== undefined) regularizers['kinetic-energy'] = run.lambdaK;
+  if (run.lambdaJ !== undefined) regularizers['jacobian-frobenius'] = run.lambdaJ;
+  const evalEvery = run.evalEvery ?? 0;
+
+  let nfeTotal = 0;
+  let iterations = 0;
+  let checkpoint = join(out, 'last.json');
+  hooks.start(run.iterations, resume?.iteration ?? 0);
+  const t0 = performance.now();
+  const result = await train(
+    {
+      preset: run.preset,
+      data: prepared.source,
+      model,
+      iterations: run.iterations,
+      seed,
+      ...(run.solver !== undefined ? { solver: run.solver } : {}),
+      ...(run.stepSize !== undefined ? { stepSize: run.stepSize } : {}),
+      ...(run.rtol !== undefined ? { rtol: run.rtol } : {}),
+      ...(run.atol !== undefined ? { atol: run.atol } : {}),
+      ...(run.estimator !== undefined ? { estimator: run.estimator } : {}),
+      ...(run.adjoint !== undefined ? { adjoint: run.adjoint } : {}),
+      ...(Object.keys(regularizers).length ? { regularizers } : {}),
+      ...(run.batchSize !== undefined ? { batchSize: run.batchSize } : {}),
+      ...(run.lr !== undefined ? { lr: run.lr } : {}),
+      ...(evalEvery > 0 ? { evalEvery, evalSamples: prepared.test.rows } : {}),
+      evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5 },
+      checkpointDir: out,
+      metricsFile,
+      ...(resume ? { resume } : {}),
+    },
+    {
+      onEvent: (e) => {
+        if (e.type === 'iteration') {
+          nfeTotal += e.nfeForward + e.nfeBackward;
+          iterations += 1;
+          hooks.iteration(e.iteration, { loss: e.loss, nfe: e.nfeForward + e.nfeBackward });
+        } else if (e.type === 'evaluation') {
+          hooks.log(`eval ${e.iteration}: validation NLL ${e.nll.toFixed(4)} ${e.nllUnit} on ${e.samples} points, NFE ${e.nfe}`);
+          hooks.event({ ...e });
+        } else if (e.type === 'checkpoint') {
+          if (e.kind === 'last' && e.path) checkpoint = e.path;
+          hooks.event({ ...e });
+        }
+      },
+    },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  try {
+    const flow = result.trainer.flow as unknown as Flow;
+    const t1 = performance.now();
+    const test = await testNll(flow, prepared.test, evalSolve({}), seed);
+    const summary: TrainSummary = {
+      test_nll: test.nll,
+      ...(prepared.dim > 2 ? { test_bits_per_dim: test.nll / (prepared.dim * Math.LN2) } : {}),
+      test_nfe: test.nfe,
+      test_samples: prepared.test.rows,
+      test_seconds: (performance.now() - t1) / 1000,
+      train_nfe_total: nfeTotal,
+      iterations: result.iteration,
+      iterations_run: iterations,
+      seconds,
+      backend: backend.name,
+      checkpoint,
+      metrics: metricsFile,
+      preset: run.preset,
+      data: dataLabel(data),
+      dim: prepared.dim,
+      seed,
+      reason: result.reason,
+    };
+    appendFileSync(metricsFile, `${JSON.stringify({ type: 'test', ...summary })}\n`);
+    return summary;
+  } finally {
+    result.trainer.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoints: the flow, and the run file written beside it.
+
+export interface LoadedCheckpoint {
+  flow: Flow;
+  checkpoint: Checkpoint;
+  run: RunFile | null;
+}
+
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  const checkpoint = readCheckpoint(path);
+  const flow = loadModel(checkpoint.model as unknown as ModelFile);
+  let run: RunFile | null = null;
+  const runPath = join(dirname(path), 'run.json');
+  if (existsSync(runPath)) {
+    try {
+      const r = JSON.parse(readFileSync(runPath, 'utf8')) as RunFile;
+      if (r.format === 'rnode-run') run = r;
+    } catch {
+      run = null;
+    }
+  }
+  return { flow, checkpoint, run };
 }
 
 export interface CheckpointRequest {
@@ -67,19 +322,53 @@ export interface EvalResult {
   seconds: number;
 }
 
-export async function evaluateCheckpoint(_r: CheckpointRequest & { data?: DataSource; testSamples?: number }): Promise<EvalResult> {
-  throw new RnodeError('NOT_IMPLEMENTED', 'evaluation needs @rnode/train');
+export async function evaluateCheckpoint(r: CheckpointRequest & { data?: DataSource; testSamples?: number }): Promise<EvalResult> {
+  const backend = await useBackend(r.backend);
+  const ck = loadCheckpoint(r.checkpoint);
+  try {
+    const src = r.data ?? ck.run?.data;
+    if (!src) {
+      throw new UsageError(`${r.checkpoint} has no run.json beside it to say what data it was trained on: pass --data`);
+    }
+    const seed = r.data ? r.seed : (ck.run?.seed ?? r.seed);
+    const prepared = await prepareData(src, seed, r.testSamples ?? ck.run?.testSamples ?? undefined);
+    const t0 = performance.now();
+    const t = await testNll(ck.flow, prepared.test, evalSolve(r.solve), seed);
+    return {
+      test_nll: t.nll,
+      ...(prepared.dim > 2 ? { test_bits_per_dim: t.nll / (prepared.dim * Math.LN2) } : {}),
+      test_nfe: t.nfe,
+      n: prepared.test.rows,
+      dim: prepared.dim,
+      data: dataLabel(src),
+      backend: backend.name,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    ck.flow.dispose();
+  }
 }
 
 export interface SampleResult {
   data: Float32Array;
   rows: number;
   cols: number;
-  nfe: number;
 }
 
-export async function sampleCheckpoint(_r: CheckpointRequest & { n: number }): Promise<SampleResult> {
-  throw new RnodeError('NOT_IMPLEMENTED', 'sampling needs @rnode/train');
+export async function sampleCheckpoint(r: CheckpointRequest & { n: number }): Promise<SampleResult & { run: RunFile | null }> {
+  await useBackend(r.backend);
+  const ck = loadCheckpoint(r.checkpoint);
+  try {
+    const x = await ck.flow.sampleAsync(r.n, new Random(`${r.seed}:sample`), evalSolve(r.solve));
+    const data = (await x.data()) as Float32Array;
+    x.dispose();
+    const cols = ck.flow.dim;
+    const st = ck.run?.standardize;
+    if (st) for (let i = 0; i < data.length; i++) data[i] = data[i]! * st.std[i % cols]! + st.mean[i % cols]!;
+    return { data, rows: r.n, cols, run: ck.run };
+  } finally {
+    ck.flow.dispose();
+  }
 }
 
 /** The solve flags that were given. */

@@ -23,7 +23,7 @@ export async function runSample(f: SampleFlags, ctx: CommandContext): Promise<vo
   if (ext === '.csv') writeOutput(f.out, toCsv(s.data, s.rows, s.cols));
   else if (ext === '.npy') writeOutput(f.out, toNpy(s.data, s.rows, s.cols));
   else writeOutput(f.out, await samplesPng(s));
-  const summary = { out: f.out, n: s.rows, dim: s.cols, nfe: s.nfe, seconds, backend };
+  const summary = { out: f.out, n: s.rows, dim: s.cols, seconds, backend };
   if (f.json) ctx.io.stdout.write(`${JSON.stringify(summary)}\n`);
-  else ctx.io.stdout.write(`wrote ${s.rows} samples of dimension ${s.cols} to ${f.out} (NFE ${s.nfe}, ${seconds.toFixed(1)} s)\n`);
+  else ctx.io.stdout.write(`wrote ${s.rows} samples of dimension ${s.cols} to ${f.out} (${seconds.toFixed(1)} s)\n`);
 }
