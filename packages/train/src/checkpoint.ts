@@ -6,12 +6,12 @@ import { base64ToFloat32, float32ToBase64, isShape, sizeOfShape, type EncodedArr
 export const CHECKPOINT_FORMAT = 'rnode-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 
-/** The portable model file of `@rnode/models` (weights: base64 float32 little-endian). */
+/** The portable model file of `@rnode/models` (weights: base64 float32 little-endian); `loadModel` reads it. */
 export interface ModelFile {
   format: 'rnode-model';
   version: 1;
   config: unknown;
-  weights: Record<string, EncodedArray>;
+  weights: Record<string, EncodedArray & { dtype: 'float32' }>;
 }
 
 /** Early-stopping bookkeeping. */
@@ -48,11 +48,14 @@ export interface Checkpoint {
 }
 
 /** Encode variables as model weights (one read per tensor; names as given). */
-export async function encodeWeights(params: readonly tf.Tensor[], names: readonly string[]): Promise<Record<string, EncodedArray>> {
+export async function encodeWeights(
+  params: readonly tf.Tensor[],
+  names: readonly string[],
+): Promise<Record<string, EncodedArray & { dtype: 'float32' }>> {
   const arrays = await Promise.all(params.map((p) => p.data() as Promise<Float32Array>));
-  const out: Record<string, EncodedArray> = {};
+  const out: Record<string, EncodedArray & { dtype: 'float32' }> = {};
   params.forEach((p, i) => {
-    out[names[i]!] = { shape: p.shape.slice(), data: float32ToBase64(arrays[i]!) };
+    out[names[i]!] = { shape: p.shape.slice(), dtype: 'float32', data: float32ToBase64(arrays[i]!) };
   });
   return out;
 }

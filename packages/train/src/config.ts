@@ -11,6 +11,7 @@ import {
   type RegularizerRef,
 } from '@rnode/estimators';
 import { resolveAdjoint, type AdjointPlugin, type AdjointRef } from '@rnode/adjoint';
+import type { ToyName } from '@rnode/data';
 import { registerBuiltinSolvers, type SolverPlugin, type SolverRef } from '@rnode/solvers';
 import { presets, type Preset, type PresetName } from './presets.js';
 
@@ -31,7 +32,8 @@ export interface TabularSource {
   test?: Matrix;
 }
 
-export type DataSource = Sampler | TabularSource;
+/** A sampler, tabular splits, or the name of a toy set of `@rnode/data` ('pinwheel', '8gaussians', …). */
+export type DataSource = Sampler | TabularSource | ToyName;
 
 /** A regularizer with its weight λ; `use` is a registered name or a plugin. */
 export interface WeightedRegularizer {

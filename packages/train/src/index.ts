@@ -16,7 +16,7 @@ export type {
 } from './config.js';
 export { rnodeObjective, negativeLogLikelihood, standardNormalLogProb } from './objective.js';
 export type { ObjectiveTerms } from './objective.js';
-export type { TrainableFlow, TrainFlowSolveOptions, TrainFlowForward, TrainFlowStats } from './flow.js';
+export type { TrainableFlow, FlowForward, FlowSolveOptions, FlowStats } from './flow.js';
 export { createTrainer } from './trainer.js';
 export type { Trainer, TrainerOptions } from './trainer.js';
 export { train, TRAIN_CONFIG_KEYS } from './train.js';

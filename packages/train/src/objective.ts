@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { TrainFlowForward } from './flow.js';
+import { RnodeError } from '@rnode/core';
+import type { FlowForward } from './flow.js';
 import type { NllUnit } from './config.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -15,7 +16,7 @@ export function standardNormalLogProb(z: tf.Tensor): tf.Tensor {
 }
 
 /** Negative log-likelihood per sample, [B]: −log p(x) = Δlogp − log N(z), in nats or bits/dim. */
-export function negativeLogLikelihood(out: Pick<TrainFlowForward, 'z' | 'deltaLogp'>, unit: NllUnit = 'nats'): tf.Tensor {
+export function negativeLogLikelihood(out: Pick<FlowForward, 'z' | 'deltaLogp'>, unit: NllUnit = 'nats'): tf.Tensor {
   return tf.tidy(() => {
     const nats = tf.sub(out.deltaLogp, standardNormalLogProb(out.z));
     if (unit === 'nats') return nats;
@@ -37,16 +38,17 @@ export interface ObjectiveTerms {
 /**
  * The RNODE objective (Eq. 17 of Finlay et al. 2020) from a flow's forward pass:
  * mean_batch(NLL) + Σ_k λ_k · mean_batch(∫ reg_k dt). With all λ = 0 it is FFJORD's
- * maximum-likelihood loss. Regularizer integrals are taken from `out.regularizers` by name.
+ * maximum-likelihood loss. Regularizer integrals are taken from `out.regs` by name. Makes
+ * intermediate tensors: call inside tf.tidy or tf.variableGrads.
  */
 export function rnodeObjective(
-  out: TrainFlowForward,
+  out: Pick<FlowForward, 'z' | 'deltaLogp' | 'regs'>,
   o: { regularizers: ReadonlyArray<{ name: string; weight: number }>; nllUnit?: NllUnit },
 ): ObjectiveTerms {
   const nll = tf.mean(negativeLogLikelihood(out, o.nllUnit ?? 'nats')) as tf.Scalar;
   const regs = o.regularizers.map((r) => {
-    const v = out.regularizers[r.name];
-    if (!v) throw new Error(`[rnode] [trainer] the flow returned no integral for regularizer "${r.name}"`);
+    const v = out.regs[r.name];
+    if (!v) throw new RnodeError('INVALID_ARGUMENT', `the flow returned no integral for regularizer "${r.name}"`, { source: 'trainer' });
     return tf.mean(v) as tf.Scalar;
   });
   let loss: tf.Scalar = nll;

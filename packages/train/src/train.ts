@@ -1,4 +1,4 @@
-import * as models from '@rnode/models';
+import { createFlow, type CreateFlowOptions, type FlowConfig } from '@rnode/models';
 import { Random, RnodeError, checkNumber, checkOptions, isRnodeError } from '@rnode/core';
 import type { Checkpoint } from './checkpoint.js';
 import { TRAINING_KEYS, type DataSource, type EvaluationOptions, type TrainingOptions } from './config.js';
@@ -16,8 +16,11 @@ export interface CheckpointStore {
 export interface TrainConfig extends TrainingOptions {
   /** A sampler `(n, rng) => Float32Array` (toy data) or tabular `{ train, validation?, test? }`. */
   data: DataSource;
-  /** A flow, or a model config for `@rnode/models`' `createFlow(config, rng)` (initialised from `seed`). */
-  model: TrainableFlow | Record<string, unknown>;
+  /**
+   * A flow, or the options of `@rnode/models`' `createFlow` (e.g. `{ dim: 2, hidden: [64, 64, 64],
+   * layer: 'concatsquash', activation: 'tanh' }`), initialised from `seed`.
+   */
+  model: TrainableFlow | CreateFlowOptions | FlowConfig;
   /** Total iterations (a resumed run continues up to this count). */
   iterations: number;
   /** Validate every this many iterations (0 or absent: never, no early stopping). */
@@ -53,7 +56,7 @@ export interface TrainRunOptions {
   signal?: AbortSignal;
   store?: CheckpointStore;
   /** Builds the flow from `config.model` when it is a config (default: `@rnode/models`' createFlow). */
-  createFlow?: (config: Record<string, unknown>, rng: Random) => TrainableFlow;
+  createFlow?: (config: CreateFlowOptions | FlowConfig, rng: Random) => TrainableFlow;
 }
 
 export interface TrainResult {
@@ -104,7 +107,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
   let ownsFlow = false;
   if (isFlow(model)) flow = model;
   else if (typeof model === 'object' && model !== null) {
-    const make = run.createFlow ?? defaultCreateFlow();
+    const make = run.createFlow ?? createFlow;
     flow = make(model, new Random(`${String(c.seed ?? 0)}:model`));
     ownsFlow = true;
   } else {
@@ -164,12 +167,4 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
     if (isRnodeError(e)) throw e;
     throw e;
   }
-}
-
-function defaultCreateFlow(): (config: Record<string, unknown>, rng: Random) => TrainableFlow {
-  const create = (models as Record<string, unknown>).createFlow;
-  if (typeof create !== 'function') {
-    throw new RnodeError('NOT_IMPLEMENTED', '@rnode/models exports no createFlow; pass a flow as "model" or a createFlow option', { source: 'option:model' });
-  }
-  return create as (config: Record<string, unknown>, rng: Random) => TrainableFlow;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError, checkOptions, isRnodeError, type RandomState } from '@rnode/core';
 import type { EstimatorRef } from '@rnode/estimators';
+import { resolveDataset } from '@rnode/data';
 import { Adam, warmupLr } from './adam.js';
 import {
   CHECKPOINT_FORMAT,
@@ -13,7 +14,7 @@ import {
 } from './checkpoint.js';
 import { TRAINING_KEYS, describeTraining, resolveTraining, type DataSource, type Matrix, type ResolvedTraining, type Sampler, type TabularSource, type TrainingOptions } from './config.js';
 import type { EvaluationEvent, IterationEvent, TrainerEvent, TrainerEventOf, TrainerEventType } from './events.js';
-import type { TrainableFlow, TrainFlowSolveOptions, TrainFlowStats } from './flow.js';
+import type { FlowSolveOptions, FlowStats, TrainableFlow } from './flow.js';
 import { negativeLogLikelihood, rnodeObjective } from './objective.js';
 
 export interface TrainerOptions extends TrainingOptions {
@@ -89,16 +90,25 @@ export function createTrainer(options: TrainerOptions): Trainer {
   const { flow: _f, data: _d, onEvent, ownsFlow, ...training } = o;
   const cfg = resolveTraining(training, SOURCE);
   const dim = flow.dim;
-  const data = o.data;
+  let data: Sampler | TabularSource = o.data as Sampler | TabularSource;
+  if (typeof o.data === 'string') {
+    const name = o.data;
+    const plugin = resolveDataset(name);
+    if (plugin.dim !== dim) {
+      throw new RnodeError('INVALID_OPTIONS', `toy set "${name}" is ${plugin.dim}-D, the flow's dimension is ${dim}`, { source: 'option:data' });
+    }
+    data = (n, rng) => plugin.sample(n, rng);
+  }
   let tabular: TabularSource | null = null;
   if (isSampler(data)) {
     // ok
   } else if (typeof data === 'object' && data !== null) {
     checkOptions(data, ['train', 'validation', 'test'], 'option:data');
+    const d = data;
     tabular = {
-      train: checkMatrix(data.train, 'data.train', dim),
-      ...(data.validation ? { validation: checkMatrix(data.validation, 'data.validation', dim) } : {}),
-      ...(data.test ? { test: checkMatrix(data.test, 'data.test', dim) } : {}),
+      train: checkMatrix(d.train, 'data.train', dim),
+      ...(d.validation ? { validation: checkMatrix(d.validation, 'data.validation', dim) } : {}),
+      ...(d.test ? { test: checkMatrix(d.test, 'data.test', dim) } : {}),
     };
   } else {
     throw new RnodeError('INVALID_OPTIONS', 'option "data" must be a sampler (n, rng) => Float32Array or { train, validation?, test? }', {
@@ -119,11 +129,12 @@ export function createTrainer(options: TrainerOptions): Trainer {
   let epoch: { rng: RandomState; cursor: number; perm: Int32Array } | null = null;
 
   let validation: Matrix | null = null;
+  const source = data;
   const validationSet = (): Matrix => {
     if (validation) return validation;
-    if (isSampler(data)) {
+    if (isSampler(source)) {
       const n = cfg.evaluation.samples;
-      validation = { data: drawSamples(data, n, new Random(`${seed}:validation`), dim), rows: n, cols: dim };
+      validation = { data: drawSamples(source, n, new Random(`${seed}:validation`), dim), rows: n, cols: dim };
     } else {
       const v = tabular!.validation ?? tabular!.test;
       if (!v) throw new RnodeError('INVALID_OPTIONS', 'evaluation needs data.validation (or data.test)', { source: 'option:data' });
@@ -145,7 +156,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
   };
 
   const regSpecs = cfg.regularizers.map((r) => ({ name: r.plugin.name, weight: r.weight }));
-  const trainSolve = (onStats: (s: TrainFlowStats) => void): TrainFlowSolveOptions => ({
+  const trainSolve = (): FlowSolveOptions => ({
     method: cfg.solver,
     ...(cfg.stepSize !== undefined ? { stepSize: cfg.stepSize } : {}),
     ...(cfg.rtol !== undefined ? { rtol: cfg.rtol } : {}),
@@ -154,10 +165,9 @@ export function createTrainer(options: TrainerOptions): Trainer {
     regularizers: cfg.regularizers.map((r) => r.plugin),
     noiseRng: rngs.noise,
     adjoint: cfg.adjoint,
-    onStats,
   });
   const evalEstimator: EstimatorRef = cfg.evaluation.estimator ?? (dim <= cfg.evaluation.exactMaxDim ? 'exact' : 'hutchinson');
-  const evalSolve = (onStats?: (s: TrainFlowStats) => void): TrainFlowSolveOptions => ({
+  const evalSolve = (): FlowSolveOptions => ({
     method: cfg.evaluation.solver,
     rtol: cfg.evaluation.rtol,
     atol: cfg.evaluation.atol,
@@ -165,12 +175,11 @@ export function createTrainer(options: TrainerOptions): Trainer {
     estimator: evalEstimator,
     regularizers: [],
     noiseRng: rngs.eval,
-    ...(onStats ? { onStats } : {}),
   });
 
   const nextBatch = (): tf.Tensor => {
     const n = cfg.batchSize;
-    if (isSampler(data)) return tf.tensor2d(drawSamples(data, n, rngs.data, dim), [n, dim]);
+    if (isSampler(source)) return tf.tensor2d(drawSamples(source, n, rngs.data, dim), [n, dim]);
     const m = tabular!.train;
     if (!epoch || epoch.cursor >= m.rows) {
       const state = rngs.data.getState();
@@ -196,21 +205,22 @@ export function createTrainer(options: TrainerOptions): Trainer {
     const lr = warmupLr(cfg.lr, cfg.warmup, iteration);
     const t0 = now();
     const x = nextBatch();
-    let nfeForward = 0;
-    const backward: Array<{ readonly nfe: number }> = [];
-    const onStats = (s: TrainFlowStats): void => {
-      nfeForward += s.nfe;
-      if (s.backward) backward.push(s.backward);
-    };
+    let stats: FlowStats | undefined;
     let metrics: tf.Tensor | undefined;
     let value: tf.Scalar;
     let grads: tf.NamedTensorMap;
     try {
       ({ value, grads } = tf.variableGrads(() => {
-        const out = flow.forward(x, trainSolve(onStats));
-        const terms = rnodeObjective(out, { regularizers: regSpecs, nllUnit: cfg.nllUnit });
-        metrics = tf.keep(tf.stack([terms.nll, ...terms.regularizers]));
-        return terms.loss;
+        const out = flow.forward(x, trainSolve());
+        stats = out.stats;
+        try {
+          const terms = rnodeObjective(out, { regularizers: regSpecs, nllUnit: cfg.nllUnit });
+          metrics = tf.keep(tf.stack([terms.nll, ...terms.regularizers]));
+          return terms.loss;
+        } catch (e) {
+          out.dispose(); // releases probes kept for a backward pass that will not run
+          throw e;
+        }
       }, params as tf.Variable[]));
     } catch (e) {
       metrics?.dispose();
@@ -274,8 +284,8 @@ export function createTrainer(options: TrainerOptions): Trainer {
       regularizers,
       ...(regularizers['kinetic-energy'] !== undefined ? { kineticEnergy: regularizers['kinetic-energy'] } : {}),
       ...(regularizers['jacobian-frobenius'] !== undefined ? { jacobianNorm: regularizers['jacobian-frobenius'] } : {}),
-      nfeForward,
-      nfeBackward: backward.reduce((a, b) => a + b.nfe, 0),
+      nfeForward: stats?.nfe ?? 0,
+      nfeBackward: stats?.backward?.nfe ?? 0,
       lr,
       gradNorm,
       clipped,
@@ -304,9 +314,11 @@ export function createTrainer(options: TrainerOptions): Trainer {
       const rows = Math.min(cfg.evaluation.batchSize, m.rows - start);
       const x = tf.tensor2d(m.data.subarray(start * dim, (start + rows) * dim), [rows, dim]);
       try {
-        const out = await flow.forwardAsync(x, evalSolve((s) => (nfe += s.nfe)));
+        const out = await flow.forwardAsync(x, evalSolve());
+        nfe += out.stats.nfe;
         const next = tf.tidy(() => tf.add(total, tf.sum(negativeLogLikelihood(out, cfg.nllUnit))));
-        tf.dispose([out.z, out.deltaLogp, ...Object.values(out.regularizers), total]);
+        out.dispose();
+        total.dispose();
         total = next;
       } finally {
         x.dispose();
@@ -359,6 +371,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
   };
 
   const paramNames = (): string[] => {
+    if (flow.paramNames && flow.paramNames.length === params.length) return [...flow.paramNames];
     const seen = new Set<string>();
     return params.map((p, i) => {
       const name = seen.has(p.name) ? `${p.name}#${i}` : p.name;

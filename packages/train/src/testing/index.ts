@@ -1,1 +1,1 @@
-export { createTinyFlow } from './tiny-flow.js';
+export {};
