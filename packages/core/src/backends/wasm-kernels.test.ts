@@ -26,6 +26,7 @@ function values(n: number, seed: number): Float32Array {
 }
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const t4 = (shape: number[], seed: number) => tf.tensor4d(values(size(shape), seed), shape as [number, number, number, number]);
+const tn = (shape: number[], seed: number) => tf.tensor(values(size(shape), seed), shape);
 
 function scaledError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
   expect(a.length).toBe(ref.length);
@@ -104,6 +105,36 @@ describe.runIf(run)('wasm training kernels', () => {
     const before = tf.getKernel('Conv2DBackpropFilter', 'wasm');
     expect(registerWasmKernels()).toEqual([]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBe(before);
+  });
+
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('BatchMatMul with transposeA=%s transposeB=%s equals cpu (wrapped: explicit transpose, then XNNPACK)', async (ta, tb) => {
+    const k = tf.getKernel('BatchMatMul', 'wasm')!;
+    expect((k.kernelFunc as unknown as Record<symbol, unknown>)[Symbol.for('rnode.wasm.batchMatMul.explicitTranspose')]).toBe(true);
+    for (const batch of [[], [3]]) {
+      await compare(`matMul ${ta} ${tb} batch ${batch.join()}`, () => {
+        const a = tn(ta ? [...batch, 17, 33] : [...batch, 33, 17], 5);
+        const b = tn(tb ? [...batch, 9, 17] : [...batch, 17, 9], 6);
+        const y = tf.matMul(a, b, ta, tb);
+        tf.dispose([a, b]);
+        return y;
+      });
+    }
+    // And through tfjs's matMul gradient, which always sets a flag.
+    await compare('matMul grads', () => {
+      const a = tn([64, 32], 7);
+      const b = tn([32, 16], 8);
+      const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y))))([a, b]);
+      tf.dispose([a, b]);
+      return g;
+    });
+    const [p, q] = [tf.ones([4, 3]), tf.ones([4, 5])];
+    expect(await leakedTensors(() => tf.matMul(p, q, true, false).dispose())).toBe(0); // the transposed temp is freed
+    tf.dispose([p, q]);
   });
 
   it.each(convCases)('Conv2DBackpropFilter, direct kernel call: $x $f $strides $pad', async (c) => {

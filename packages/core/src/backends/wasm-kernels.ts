@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backend_util, getKernel, registerKernel } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 
 /**
@@ -273,5 +273,49 @@ export function registerWasmKernels(): string[] {
     registerKernel(k);
     added.push(k.kernelName);
   }
+  if (wrapBatchMatMul()) added.push('BatchMatMul (transposes made explicit)');
   return added;
+}
+
+const WRAPPED = Symbol.for('rnode.wasm.batchMatMul.explicitTranspose');
+
+/**
+ * tfjs-backend-wasm's BatchMatMul has an XNNPACK path only without transpose
+ * flags; with `transposeA`/`transposeB` it falls back to a loop about 12x
+ * slower, and tfjs's own matMul gradient always sets a flag. Wrap the kernel:
+ * transpose the flagged operand with the (fast) Transpose kernel, then multiply
+ * without flags. Idempotent; keeps the original setup/dispose hooks.
+ */
+function wrapBatchMatMul(): boolean {
+  const original = getKernel('BatchMatMul', BACKEND);
+  if (!original || (original.kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED]) return false;
+  const inner = original.kernelFunc;
+  const transposeKernel = wasmKernel('Transpose');
+  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
+    const { transposeA, transposeB } = attrs as { transposeA?: boolean; transposeB?: boolean };
+    if (!transposeA && !transposeB) return inner({ inputs, backend, attrs: attrs ?? {} });
+    const wasm = backend as unknown as WasmBackendLike;
+    const temps: TensorInfo[] = [];
+    const swapLast = (x: TensorInfo): TensorInfo => {
+      const r = x.shape.length;
+      const perm = Array.from({ length: r }, (_, i) => i);
+      perm[r - 2] = r - 1;
+      perm[r - 1] = r - 2;
+      const out = transposeKernel({ inputs: { x }, backend, attrs: { perm } });
+      const y = Array.isArray(out) ? (out[0] as TensorInfo) : out;
+      temps.push(y);
+      return y;
+    };
+    try {
+      const a = transposeA ? swapLast(inputs.a as TensorInfo) : (inputs.a as TensorInfo);
+      const b = transposeB ? swapLast(inputs.b as TensorInfo) : (inputs.b as TensorInfo);
+      return inner({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+    } finally {
+      free(wasm, ...temps);
+    }
+  };
+  (kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED] = true;
+  unregisterKernel('BatchMatMul', BACKEND);
+  registerKernel({ ...original, kernelFunc });
+  return true;
 }
