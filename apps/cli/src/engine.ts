@@ -205,7 +205,8 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
   if (run.lambdaJ !== undefined) regularizers['jacobian-frobenius'] = run.lambdaJ;
   const evalEvery = run.evalEvery ?? 0;
 
-  let nfeTotal = 0;
+  // A resumed run carries the training NFE of the iterations before it (from its metrics file).
+  let nfeTotal = resume ? priorNfe(metricsFile, resume.iteration) : 0;
   let iterations = 0;
   let checkpoint = join(out, 'last.json');
   hooks.start(run.iterations, resume?.iteration ?? 0);
@@ -277,6 +278,23 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
   } finally {
     result.trainer.dispose();
   }
+}
+
+function priorNfe(metricsFile: string, upTo: number): number {
+  if (!existsSync(metricsFile)) return 0;
+  const seen = new Map<number, number>();
+  for (const line of readFileSync(metricsFile, 'utf8').split('\n')) {
+    if (!line.startsWith('{"type":"iteration"')) continue;
+    try {
+      const e = JSON.parse(line) as { iteration: number; nfeForward: number; nfeBackward: number };
+      if (e.iteration <= upTo) seen.set(e.iteration, e.nfeForward + e.nfeBackward);
+    } catch {
+      /* a torn last line */
+    }
+  }
+  let total = 0;
+  for (const v of seen.values()) total += v;
+  return total;
 }
 
 // ---------------------------------------------------------------------------

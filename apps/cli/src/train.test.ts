@@ -32,6 +32,16 @@ describe('rnode train / eval / sample', () => {
     expect(lines.at(-1)?.type).toBe('test');
   });
 
+  test('--resume continues a run to --iterations, carrying the training NFE', () => {
+    const out = join(tmp, 'toy');
+    const r = rnode(['train', '--data', 'pinwheel', '--iterations', '4', ...TINY, '--out', out, '--resume', join(out, 'last.json'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = lastJson(r.stdout);
+    expect(s.iterations).toBe(4);
+    expect(s.iterations_run).toBe(1);
+    expect(s.train_nfe_total).toBe(4 * 32);
+  });
+
   test('a tabular CSV round trip: train, eval, sample (csv and npy)', () => {
     // 3 correlated columns, with a header row.
     let seed = 1;
