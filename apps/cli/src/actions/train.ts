@@ -23,6 +23,7 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
         `  train NFE total ${summary.train_nfe_total} (forward + backward, all iterations)`,
         `  checkpoint      ${summary.checkpoint}`,
         `  metrics         ${summary.metrics}`,
+        ...(summary.dim === 2 ? [`next: rnode plot --checkpoint ${summary.checkpoint}   (density, samples, trajectories as PNG)`] : []),
       ].join('\n') + '\n',
     );
   }
