@@ -177,3 +177,37 @@ test('no tensor leak over 1,000 iterations (batch 16, rk4 step 0.5)', async () =
   tr.dispose();
   expect(tf.memory().numTensors).toBe(n0);
 }, 120_000);
+
+test("a checkpoint's model is a @rnode/models file: loadModel rebuilds the trained flow", async () => {
+  const { loadModel } = await import('@rnode/models');
+  const tr = createTrainer({ flow: smallFlow(6, [4]), ownsFlow: true, data: '8gaussians', batchSize: 8 });
+  await tr.step();
+  const ck = await tr.checkpoint();
+  const loaded = loadModel(JSON.parse(JSON.stringify(ck.model)));
+  expect(loaded.params.map((p) => Array.from(p.dataSync()))).toEqual(tr.flow.params.map((p) => Array.from(p.dataSync())));
+  loaded.dispose();
+  tr.dispose();
+});
+
+test('an aborted run stops between iterations, saves its last checkpoint and reports reason "aborted"', async () => {
+  const ac = new AbortController();
+  const saved: number[] = [];
+  const res = await train(
+    { model: smallFlow(8, [4]), data: '8gaussians', iterations: 50, batchSize: 8, nllUnit: 'bits-per-dim' },
+    {
+      signal: ac.signal,
+      store: { save: async (_k, c) => (saved.push(c.iteration), undefined) },
+      onEvent: (e) => {
+        if (e.type === 'iteration') {
+          expect(e.nllUnit).toBe('bits-per-dim');
+          if (e.iteration === 3) ac.abort();
+        }
+      },
+    },
+  );
+  expect(res.reason).toBe('aborted');
+  expect(res.iteration).toBe(3);
+  expect(saved).toEqual([3]);
+  res.trainer.dispose();
+  res.trainer.flow.dispose?.();
+});
