@@ -1,5 +1,5 @@
 import { createFlow, type CreateFlowOptions, type FlowConfig } from '@rnode/models';
-import { Random, RnodeError, checkNumber, checkOptions, isRnodeError } from '@rnode/core';
+import { Random, RnodeError, checkNumber, checkOptions } from '@rnode/core';
 import type { Checkpoint } from './checkpoint.js';
 import { TRAINING_KEYS, type DataSource, type EvaluationOptions, type TrainingOptions } from './config.js';
 import type { DoneEvent, TrainerEvent } from './events.js';
@@ -163,8 +163,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
     trainer.emit({ type: 'done', iteration: trainer.iteration, reason, bestNll: b.nll, bestIteration: b.iteration, elapsed: trainer.elapsed });
     return { trainer, reason, iteration: trainer.iteration, bestNll: b.nll, bestIteration: b.iteration, last };
   } catch (e) {
-    trainer.dispose();
-    if (isRnodeError(e)) throw e;
+    trainer.dispose(); // frees the optimizer (and the flow when train built it); checkpoints on disk stay
     throw e;
   }
 }
