@@ -9,7 +9,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('rnode: help, usage errors and info', () => {
   test.each([
-    ['train', ['--data', '--preset', '--solver', '--step-size', '--rtol', '--atol', '--lambda-k', '--lambda-j', '--iterations', '--batch-size', '--lr', '--seed', '--backend', '--out', '--resume', '--eval-every', '--test-samples', '--hidden', '--layer', '--activation', '--blocks', '--time', '--train-time', '--config', '--json']],
+    ['train', ['--data', '--preset', '--solver', '--step-size', '--rtol', '--atol', '--lambda-k', '--lambda-j', '--reduction', '--iterations', '--batch-size', '--lr', '--seed', '--backend', '--out', '--resume', '--eval-every', '--test-samples', '--hidden', '--layer', '--activation', '--blocks', '--time', '--train-time', '--config', '--json']],
     ['eval', ['--checkpoint', '--data', '--solver', '--json']],
     ['sample', ['--checkpoint', '-n, --num', '--out', '--json']],
     ['plot', ['--checkpoint', '--out', '--compare']],

@@ -20,6 +20,7 @@ export const trainConfigSchema = z.strictObject({
   atol: posNum,
   lambdaK: nonNegNum,
   lambdaJ: nonNegNum,
+  reduction: z.enum(['mean', 'sum']),
   estimator: z.string().min(1),
   adjoint: z.string().min(1),
   iterations: posInt,

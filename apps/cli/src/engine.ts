@@ -225,6 +225,7 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       ...(run.estimator !== undefined ? { estimator: run.estimator } : {}),
       ...(run.adjoint !== undefined ? { adjoint: run.adjoint } : {}),
       ...(Object.keys(regularizers).length ? { regularizers } : {}),
+      ...(run.reduction !== undefined ? { reduction: run.reduction } : {}),
       ...(run.batchSize !== undefined ? { batchSize: run.batchSize } : {}),
       ...(run.lr !== undefined ? { lr: run.lr } : {}),
       ...(evalEvery > 0 ? { evalEvery, evalSamples: prepared.test.rows } : {}),

@@ -19,6 +19,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
   addSolveFlags(cmd)
     .option('--lambda-k <x>', 'weight λ_K of the kinetic-energy regularizer (preset: rnode 0.01, ffjord 0)', num('non-negative'))
     .option('--lambda-j <x>', 'weight λ_J of the Jacobian Frobenius regularizer (preset: rnode 0.01, ffjord 0)', num('non-negative'))
+    .addOption(new Option('--reduction <how>', 'regularizers over the data dimensions: mean (paper Eq. 17, default) or sum (the toy2d workloads)').choices(['mean', 'sum']))
     .option('--estimator <name>', 'divergence estimator for training (hutchinson, hutchinson-rademacher, exact) (default: hutchinson)')
     .option('--adjoint <name>', 'gradient method (backsolve, backprop) (default: backsolve)')
     .option('--iterations <n>', 'training iterations (default: 1000)', int())
