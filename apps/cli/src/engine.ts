@@ -241,7 +241,7 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
           iterations += 1;
           hooks.iteration(e.iteration, { loss: e.loss, nfe: e.nfeForward + e.nfeBackward });
         } else if (e.type === 'evaluation') {
-          hooks.log(`eval ${e.iteration}: validation NLL ${e.nll.toFixed(4)} ${e.nllUnit} on ${e.samples} points, NFE ${e.nfe}`);
+          hooks.log(`eval ${e.iteration}: validation NLL ${e.nll.toFixed(4)} ${e.nllUnit} on ${e.samples} points, NFE ${e.nfePerSolve.toFixed(0)} per solve (${e.solves} solves)`);
           hooks.event({ ...e });
         } else if (e.type === 'checkpoint') {
           if (e.kind === 'last' && e.path) checkpoint = e.path;

@@ -38,8 +38,12 @@ export interface EvaluationEvent {
   nllUnit: 'nats' | 'bits-per-dim';
   /** Points evaluated. */
   samples: number;
-  /** Evaluations of f over all evaluation solves. */
+  /** NFE summed over the evaluation's solves (one per evaluation batch). */
   nfe: number;
+  /** Number of adaptive solves (evaluation batches). */
+  solves: number;
+  /** Mean NFE of one solve: the figure to compare with a single test solve. */
+  nfePerSolve: number;
   time: number;
   elapsed: number;
   /** Only for validation runs (tracked for early stopping): */

@@ -309,6 +309,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
       throw new RnodeError('INVALID_ARGUMENT', `evaluation data has ${m.data.length} values, not a multiple of the dimension ${dim}`, { source: SOURCE });
     }
     let nfe = 0;
+    let solves = 0;
     let total: tf.Tensor = tf.scalar(0);
     for (let start = 0; start < m.rows; start += cfg.evaluation.batchSize) {
       const rows = Math.min(cfg.evaluation.batchSize, m.rows - start);
@@ -316,6 +317,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
       try {
         const out = await flow.forwardAsync(x, evalSolve());
         nfe += out.stats.nfe;
+        solves += 1;
         const next = tf.tidy(() => tf.add(total, tf.sum(negativeLogLikelihood(out, cfg.nllUnit))));
         out.dispose();
         total.dispose();
@@ -347,6 +349,8 @@ export function createTrainer(options: TrainerOptions): Trainer {
       nllUnit: cfg.nllUnit,
       samples: m.rows,
       nfe,
+      solves,
+      nfePerSolve: solves > 0 ? nfe / solves : 0,
       time,
       elapsed,
       improved,
