@@ -5,3 +5,4 @@ export * from './random.js';
 export * from './state.js';
 export * from './backends/index.js';
 export * from './ops/index.js';
+export * from './encoding.js';

@@ -1,5 +1,5 @@
 import { RnodeError } from '@rnode/core';
-import { base64ToFloat32, float32ToBase64 } from './internal/base64.js';
+import { base64ToFloat32, float32ToBase64 } from '@rnode/core';
 import { buildFlow, resolveFlowConfig, type Flow, type FlowConfig } from './flow.js';
 
 export const MODEL_FORMAT = 'rnode-model';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
-import { base64ToFloat32, float32ToBase64, isShape, sizeOfShape, type EncodedArray } from './internal/base64.js';
+import { base64ToFloat32, float32ToBase64 } from '@rnode/core';
+import { isShape, sizeOfShape, type EncodedArray } from './internal/shapes.js';
 
 export interface AdamOptions {
   /** Base learning rate (default 1e-3); the trainer passes the warmed-up rate to `step`. */

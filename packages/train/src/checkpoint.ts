@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError, type RandomState } from '@rnode/core';
 import { decodeAdamState, type AdamState } from './adam.js';
-import { base64ToFloat32, float32ToBase64, isShape, sizeOfShape, type EncodedArray } from './internal/base64.js';
+import { base64ToFloat32, float32ToBase64 } from '@rnode/core';
+import { isShape, sizeOfShape, type EncodedArray } from './internal/shapes.js';
 
 export const CHECKPOINT_FORMAT = 'rnode-checkpoint';
 export const CHECKPOINT_VERSION = 1;

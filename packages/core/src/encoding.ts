@@ -1,4 +1,6 @@
 /**
+ * Shared by every saved file of the project (models, checkpoints).
+ *
  * Base64 (RFC 4648, with padding) of little-endian float32 arrays, without Node's
  * Buffer or the DOM's btoa/atob, so the same code runs in browsers and Node.
  */
