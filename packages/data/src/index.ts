@@ -32,3 +32,42 @@ export {
   takeRows,
   matrixToTensor,
 } from './tabular.js';
+export {
+  type ImageSet,
+  type IdxArray,
+  type ParseIdxOptions,
+  type ReadMnistPairOptions,
+  type CifarData,
+  CIFAR_RECORD_BYTES,
+  CIFAR_TRAIN_FILES,
+  CIFAR_TEST_FILE,
+  isGzip,
+  maybeGunzip,
+  parseIdx,
+  readMnistPair,
+  parseCifarBatch,
+  readCifarArchive,
+  concatImageSets,
+} from './image-formats.js';
+export {
+  type DequantizeMode,
+  type DequantizeOptions,
+  type ImageShape,
+  LOGIT_ALPHA,
+  quantize,
+  dequantize,
+  logitTransform,
+  logitInverse,
+  logitTransformArray,
+  logitInverseArray,
+  randomHorizontalFlip,
+  downsampleImages,
+  bitsPerDim,
+} from './image-preprocess.js';
+export {
+  type ImageLoader,
+  type ImageLoaderOptions,
+  type ImageLoaderState,
+  type ImageBatch,
+  createImageLoader,
+} from './image-loader.js';

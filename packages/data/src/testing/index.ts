@@ -1,3 +1,5 @@
+import { gzipSync } from 'fflate';
+import { createTar } from 'nanotar';
 /**
  * Test helpers: `encodeNpy` writes a `.npy` file (any version, dtype and memory order) so
  * tests can exercise `parseNpy` without NumPy.
@@ -55,4 +57,42 @@ export function encodeNpy(values: ArrayLike<number>, rows: number, cols: number,
   for (let i = 0; i < header.length; i++) out[pre + i] = header.charCodeAt(i);
   out.set(new Uint8Array(body.buffer), total);
   return out;
+}
+
+/** Encode an IDX file (uint8 data, dtype 0x08 unless overridden), optionally gzipped. */
+export function encodeIdx(data: ArrayLike<number>, shape: readonly number[], o: { dtype?: number; gzip?: boolean } = {}): Uint8Array {
+  const header = new Uint8Array(4 + 4 * shape.length);
+  header[2] = o.dtype ?? 0x08;
+  header[3] = shape.length;
+  const dv = new DataView(header.buffer);
+  shape.forEach((d, k) => dv.setUint32(4 + 4 * k, d, false));
+  const out = new Uint8Array(header.length + data.length);
+  out.set(header);
+  out.set(Uint8Array.from(data), header.length);
+  return o.gzip ? gzipSync(out) : out;
+}
+
+/** Encode a CIFAR-10 binary batch from labels and NHWC 32×32×3 images (default: a pattern from the index). */
+export function encodeCifarBatch(labels: ArrayLike<number>, images?: Uint8Array): Uint8Array {
+  const n = labels.length;
+  const out = new Uint8Array(n * 3073);
+  for (let i = 0; i < n; i++) {
+    out[i * 3073] = labels[i]!;
+    for (let p = 0; p < 1024; p++) {
+      for (let c = 0; c < 3; c++) {
+        out[i * 3073 + 1 + c * 1024 + p] = images ? images[i * 3072 + 3 * p + c]! : (i * 7 + p * 3 + c * 50) & 255;
+      }
+    }
+  }
+  return out;
+}
+
+/** A `cifar-10-binary.tar.gz`-shaped archive: the named batches under cifar-10-batches-bin/. */
+export function makeCifarArchive(batches: Readonly<Record<string, Uint8Array>>, o: { gzip?: boolean; dir?: string } = {}): Uint8Array {
+  const dir = o.dir ?? 'cifar-10-batches-bin';
+  const tar = createTar([
+    { name: `${dir}/` },
+    ...Object.entries(batches).map(([name, data]) => ({ name: `${dir}/${name}`, data })),
+  ]);
+  return o.gzip === false ? tar : gzipSync(tar);
 }
