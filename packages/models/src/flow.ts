@@ -121,7 +121,7 @@ export function standardNormalLogProb(z: tf.Tensor): tf.Tensor1D {
   });
 }
 
-function checkCount(v: unknown, name: string, code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT'): number {
+export function checkCount(v: unknown, name: string, code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT'): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
     throw new RnodeError(code, `"${name}" must be a positive integer, got ${String(v)}`, { source: `option:${name}` });
   }
@@ -174,7 +174,7 @@ export function createFlow(options: CreateFlowOptions | FlowConfig, rng: Random)
   return buildFlow(config, randomSource(rng));
 }
 
-interface ResolvedSolve {
+export interface ResolvedSolve {
   solver: OdeintOptions;
   estimator: EstimatorPlugin;
   regs: RegularizerPlugin[];
@@ -192,7 +192,7 @@ function missingRng(estimator: string): Random {
   return new Proxy({} as Random, { get: () => fail });
 }
 
-function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSolve {
+export function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSolve {
   const o = checkOptions(options, SOLVE_KEYS, 'model:flow');
   const estimator = resolveEstimator(o.estimator ?? 'exact');
   const regs = (o.regularizers ?? []).map((r) => resolveRegularizer(r));
@@ -212,7 +212,7 @@ function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSolve {
   return { solver, estimator, regs, rng: o.noiseRng ?? missingRng(estimator.name), adjoint: o.adjoint ?? 'backsolve', adjointOptions };
 }
 
-function plainSolver(s: OdeintOptions): OdeintOptions {
+export function plainSolver(s: OdeintOptions): OdeintOptions {
   const out: OdeintOptions = { ...s };
   delete out.errorControl;
   return out;

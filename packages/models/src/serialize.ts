@@ -1,6 +1,8 @@
 import { RnodeError } from '@rnode/core';
 import { base64ToFloat32, float32ToBase64 } from '@rnode/core';
 import { buildFlow, resolveFlowConfig, type Flow, type FlowConfig } from './flow.js';
+import { buildImageFlow, resolveImageFlowConfig, type ImageFlow, type ImageFlowConfig } from './image.js';
+import type { ParamSource } from './internal/params.js';
 
 export const MODEL_FORMAT = 'rnode-model';
 export const MODEL_VERSION = 1;
@@ -12,25 +14,37 @@ export interface ModelWeight {
   data: string;
 }
 
-/** A saved flow: plain JSON (config + weights), loadable on any backend. */
-export interface ModelFile {
+/**
+ * A saved flow: plain JSON (config + weights), loadable on any backend. `ModelFile` (the default)
+ * is a 2-D flow's file; an image flow's config has `kind: 'image'` (`ImageModelFile`);
+ * `AnyModelFile` is either.
+ */
+export interface ModelFile<C extends FlowConfig | ImageFlowConfig = FlowConfig> {
   format: typeof MODEL_FORMAT;
   version: typeof MODEL_VERSION;
-  config: FlowConfig;
+  config: C;
   /** Keyed by the stable parameter names (`block0/layer1/W`, `block0/sqrtT`, …). */
   weights: Record<string, ModelWeight>;
 }
 
-function encode(flow: Flow, values: Float32Array[]): ModelFile {
+export type ImageModelFile = ModelFile<ImageFlowConfig>;
+export type AnyModelFile = ModelFile<FlowConfig | ImageFlowConfig>;
+
+type AnyFlow = Flow | ImageFlow;
+
+function encode(flow: AnyFlow, values: Float32Array[]): ModelFile<FlowConfig | ImageFlowConfig> {
   const weights: Record<string, ModelWeight> = {};
   flow.paramNames.forEach((name, i) => {
     weights[name] = { shape: flow.params[i]!.shape.slice(), dtype: 'float32', data: float32ToBase64(values[i]!) };
   });
-  return { format: MODEL_FORMAT, version: MODEL_VERSION, config: JSON.parse(JSON.stringify(flow.config)) as FlowConfig, weights };
+  return { format: MODEL_FORMAT, version: MODEL_VERSION, config: JSON.parse(JSON.stringify(flow.config)) as FlowConfig | ImageFlowConfig, weights };
 }
 
 /** The flow's config and current weights as a ModelFile (synchronous reads: cpu, wasm, tensorflow). */
-export function saveModel(flow: Flow): ModelFile {
+export function saveModel(flow: Flow): ModelFile;
+export function saveModel(flow: ImageFlow): ImageModelFile;
+export function saveModel(flow: AnyFlow): AnyModelFile;
+export function saveModel(flow: AnyFlow): AnyModelFile {
   return encode(
     flow,
     flow.params.map((p) => Float32Array.from(p.dataSync() as Float32Array)),
@@ -38,7 +52,10 @@ export function saveModel(flow: Flow): ModelFile {
 }
 
 /** `saveModel` with asynchronous reads (any backend, WebGPU included). */
-export async function saveModelAsync(flow: Flow): Promise<ModelFile> {
+export async function saveModelAsync(flow: Flow): Promise<ModelFile>;
+export async function saveModelAsync(flow: ImageFlow): Promise<ImageModelFile>;
+export async function saveModelAsync(flow: AnyFlow): Promise<AnyModelFile>;
+export async function saveModelAsync(flow: AnyFlow): Promise<AnyModelFile> {
   const values = await Promise.all(flow.params.map(async (p) => Float32Array.from((await p.data()) as Float32Array)));
   return encode(flow, values);
 }
@@ -53,17 +70,21 @@ function bad(message: string, source = 'model-file'): never {
  * that each weight decodes to exactly that many float32 values; errors (INVALID_CHECKPOINT)
  * name what is wrong.
  */
-export function loadModel(file: ModelFile): Flow {
+export function loadModel(file: ModelFile): Flow;
+export function loadModel(file: ImageModelFile): ImageFlow;
+export function loadModel(file: AnyModelFile): Flow | ImageFlow;
+export function loadModel(file: AnyModelFile): Flow | ImageFlow {
   if (typeof file !== 'object' || file === null || Array.isArray(file)) bad(`a model file must be a JSON object, got ${Array.isArray(file) ? 'an array' : typeof file}`);
   const f = file as unknown as Record<string, unknown>;
   if (f.format !== MODEL_FORMAT) bad(`"format" must be "${MODEL_FORMAT}", got ${JSON.stringify(f.format)}`);
   if (f.version !== MODEL_VERSION) bad(`unsupported "version" ${JSON.stringify(f.version)}; this build reads version ${MODEL_VERSION}`);
-  const config = resolveFlowConfig(f.config as FlowConfig, 'INVALID_CHECKPOINT');
+  const image = typeof f.config === 'object' && f.config !== null && (f.config as { kind?: unknown }).kind !== undefined;
+  const config = image ? resolveImageFlowConfig(f.config as ImageFlowConfig, 'INVALID_CHECKPOINT') : resolveFlowConfig(f.config as FlowConfig, 'INVALID_CHECKPOINT');
   const weights = f.weights;
   if (typeof weights !== 'object' || weights === null || Array.isArray(weights)) bad('"weights" must be an object of name → { shape, dtype, data }');
   const w = weights as Record<string, unknown>;
   const used = new Set<string>();
-  const flow = buildFlow(config, (name, shape) => {
+  const source: ParamSource = (name, shape) => {
     const src = `weight:${name}`;
     if (!Object.prototype.hasOwnProperty.call(w, name)) bad(`weight "${name}" is missing`, src);
     const e = w[name] as Record<string, unknown> | null;
@@ -81,7 +102,10 @@ export function loadModel(file: ModelFile): Flow {
     if (!values.every(Number.isFinite)) bad(`weight "${name}" holds non-finite values`, src);
     used.add(name);
     return values;
-  });
+  };
+  const flow: AnyFlow = image
+    ? buildImageFlow(config as ImageFlowConfig, source)
+    : buildFlow(config as FlowConfig, source);
   const extra = Object.keys(w).filter((k) => !used.has(k));
   if (extra.length) {
     flow.dispose();
@@ -91,13 +115,13 @@ export function loadModel(file: ModelFile): Flow {
 }
 
 /** `loadModel` on a JSON string (parse errors become INVALID_CHECKPOINT). */
-export function parseModel(text: string, source = 'model-file'): Flow {
+export function parseModel(text: string, source = 'model-file'): Flow | ImageFlow {
   let file: unknown;
   try {
     file = JSON.parse(text);
   } catch (e) {
     throw new RnodeError('INVALID_CHECKPOINT', `not valid JSON: ${(e as Error).message}`, { source, cause: e });
   }
-  return loadModel(file as ModelFile);
+  return loadModel(file as AnyModelFile);
 }
 

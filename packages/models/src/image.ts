@@ -1,0 +1,549 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ACTIVATION_NAMES, RnodeError, type ActivationName, type Random } from '@rnode/core';
+import { odeint, odeintAsync } from '@rnode/solvers';
+import { odeintWith, type AdjointSolution } from '@rnode/adjoint';
+import { cnfDynamics, type CnfState, type RegularizerPlugin, type VectorField } from '@rnode/estimators';
+import { checkT } from './cnf.js';
+import { buildConvOdeNet, squeeze2d, unsqueeze2d, type ConvOdeNet, type ConvOdeNetConfig } from './conv.js';
+import { checkCount, plainSolver, resolveSolve, standardNormalLogProb, type FlowForward, type FlowSolveOptions, type FlowStats, type ResolvedSolve } from './flow.js';
+import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
+import type { ZeroInit } from './layers.js';
+
+/**
+ * A multiscale image CNF (RNODE/FFJORD's ODENVP), NHWC. Plain JSON: the save format's config
+ * (`kind: 'image'` tells it from a 2-D FlowConfig).
+ */
+export interface ImageFlowConfig {
+  kind: 'image';
+  /** Input size (downsampled images: pass their size). */
+  height: number;
+  width: number;
+  channels: number;
+  /**
+   * Number of scales; default imageScales(height, width) (the reference's `_calc_n_scale`). Fewer
+   * (or, for tiny tests, more) are allowed as long as every squeezed size is even.
+   */
+  scales: number;
+  /** CNF blocks before and after each squeeze (the reference's --num_blocks); default 2. */
+  blocksPerScale: number;
+  /** Hidden conv widths of every ODE net; default [64, 64, 64]. */
+  hidden: number[];
+  /** Default 'softplus'. */
+  activation: ActivationName;
+  /** Default 'weight' (--zero_last). */
+  zeroLast: ZeroInit;
+  /** End time of every block; default 1 (time_length). */
+  T: number;
+  /** Learn T = s² per block; default false (train_T). */
+  trainT: boolean;
+}
+
+export type CreateImageFlowOptions = Partial<ImageFlowConfig> & { height: number; width: number; channels: number };
+
+const IMAGE_KEYS = ['kind', 'height', 'width', 'channels', 'scales', 'blocksPerScale', 'hidden', 'activation', 'zeroLast', 'T', 'trainT'];
+
+/** The reference's `_calc_n_scale`: the number of halvings with h, w ≥ 4 (MNIST 28 → 3, CIFAR-10 32 → 4). */
+export function imageScales(height: number, width: number): number {
+  let n = 0;
+  let h = height;
+  let w = width;
+  while (h >= 4 && w >= 4) {
+    n += 1;
+    h = Math.floor(h / 2);
+    w = Math.floor(w / 2);
+  }
+  return n;
+}
+
+/** Fill defaults and validate an image flow config (createImageFlow, loadModel). */
+export function resolveImageFlowConfig(config: CreateImageFlowOptions, code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT' = 'INVALID_OPTIONS'): ImageFlowConfig {
+  const src = 'model:image-flow';
+  const bad = (m: string, s = src): never => {
+    throw new RnodeError(code, m, { source: s });
+  };
+  if (typeof config !== 'object' || config === null) bad('the image flow config must be an object');
+  const unknown = Object.keys(config).filter((k) => !IMAGE_KEYS.includes(k));
+  if (unknown.length) bad(`unknown image flow option(s) ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${IMAGE_KEYS.join(', ')}`);
+  if (config.kind !== undefined && config.kind !== 'image') bad(`"kind" must be "image", got ${JSON.stringify(config.kind)}`, 'option:kind');
+  const height = checkCount(config.height, 'height', code);
+  const width = checkCount(config.width, 'width', code);
+  const channels = checkCount(config.channels, 'channels', code);
+  const scales = config.scales === undefined ? Math.max(1, imageScales(height, width)) : checkCount(config.scales, 'scales', code);
+  let h = height;
+  let w = width;
+  for (let s = 0; s + 1 < scales; s++) {
+    if (h % 2 || w % 2) bad(`scale ${s} squeezes ${h}×${w}: height and width must be even there; use fewer "scales"`, 'option:scales');
+    h /= 2;
+    w /= 2;
+  }
+  const blocksPerScale = config.blocksPerScale === undefined ? 2 : checkCount(config.blocksPerScale, 'blocksPerScale', code);
+  const hidden = config.hidden ?? [64, 64, 64];
+  if (!Array.isArray(hidden) || !hidden.every((v) => typeof v === 'number' && Number.isInteger(v) && v > 0)) {
+    bad(`"hidden" must be a list of positive integers, got ${JSON.stringify(hidden)}`, 'option:hidden');
+  }
+  const activation = config.activation ?? 'softplus';
+  if (!ACTIVATION_NAMES.includes(activation)) bad(`unknown activation ${JSON.stringify(activation)}; known activations: ${ACTIVATION_NAMES.join(', ')}`, 'option:activation');
+  const zeroLast = config.zeroLast ?? 'weight';
+  if (!['none', 'weight', 'all'].includes(zeroLast)) bad(`"zeroLast" must be 'none', 'weight' or 'all', got ${JSON.stringify(zeroLast)}`, 'option:zeroLast');
+  const T = config.T === undefined ? 1 : checkT(config.T, code);
+  const trainT = config.trainT ?? false;
+  if (typeof trainT !== 'boolean') bad('"trainT" must be a boolean', 'option:trainT');
+  return { kind: 'image', height, width, channels, scales, blocksPerScale, hidden: [...hidden], activation, zeroLast, T, trainT };
+}
+
+/** One CNF block of an image flow. */
+export interface ImageCnfBlock {
+  /** Position in data → base order. */
+  readonly index: number;
+  readonly scale: number;
+  /** 'pre' (before the scale's squeeze) or 'post' (after it). */
+  readonly stage: 'pre' | 'post';
+  /** [height, width, channels] of z in this block. */
+  readonly shape: readonly [number, number, number];
+  readonly net: ConvOdeNet;
+  readonly params: tf.Variable[];
+  readonly paramNames: string[];
+  readonly paramCount: number;
+  readonly sqrtT: tf.Variable | null;
+  readonly field: VectorField;
+  readonly span: number;
+  endTime(): number;
+  endTimeTensor(): tf.Scalar;
+}
+
+export interface ImageBlockSummary {
+  index: number;
+  scale: number;
+  stage: 'pre' | 'post';
+  shape: [number, number, number];
+  params: number;
+}
+
+export interface ImageFlowSummary {
+  blocks: ImageBlockSummary[];
+  /** Total number of scalar parameters. */
+  total: number;
+  /** A printable table. */
+  text: string;
+}
+
+/**
+ * The image flow: the same methods as the 2-D `Flow`. x is [B, H, W, C] (NHWC) or [B, H·W·C]
+ * (flattened NHWC); z is [B, D], the factored-out halves flattened (NHWC) and concatenated in
+ * scale order (a permutation of the reference's NCHW z: log N(z) and Δlogp are the same).
+ * inverse/sample return images [B, H, W, C].
+ */
+export interface ImageFlow {
+  readonly kind: 'image';
+  readonly config: ImageFlowConfig;
+  /** H·W·C */
+  readonly dim: number;
+  /** [height, width, channels] */
+  readonly shape: readonly [number, number, number];
+  readonly blocks: readonly ImageCnfBlock[];
+  readonly params: tf.Variable[];
+  /** `block{k}/layer{i}/W` (HWIO, input channel 0 = t), `block{k}/layer{i}/b`, `block{k}/sqrtT`. */
+  readonly paramNames: string[];
+  /** Number of scalar parameters (equal to the reference's). */
+  readonly paramCount: number;
+  forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward;
+  forwardAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<FlowForward>;
+  /** log p(x) in nats, [B] (of the model's input: add the logit transform's log-det for pixel space). */
+  logProb(x: tf.Tensor, options?: FlowSolveOptions): tf.Tensor1D;
+  logProbAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor1D>;
+  /** z [B, D] → images [B, H, W, C]: un-factoring scale by scale, every block integrated back from T to 0. */
+  inverse(z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor4D;
+  inverseAsync(z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor4D>;
+  sample(n: number, rng: Random, options?: FlowSolveOptions): tf.Tensor4D;
+  sampleAsync(n: number, rng: Random, options?: FlowSolveOptions): Promise<tf.Tensor4D>;
+  summary(): ImageFlowSummary;
+  dispose(): void;
+}
+
+/** A multiscale image CNF (ODENVP) initialised from `rng` (PyTorch nn.Conv2d init, on the host). */
+export function createImageFlow(config: CreateImageFlowOptions, rng: Random): ImageFlow {
+  return buildImageFlow(resolveImageFlowConfig(config), randomSource(rng));
+}
+
+interface Scale {
+  pre: ImageCnfBlock[];
+  post: ImageCnfBlock[];
+  last: boolean;
+  /** Shape of the factored-out (or, last scale, the whole) z of this scale. */
+  out: [number, number, number];
+}
+
+function buildBlock(
+  store: ParamStore,
+  index: number,
+  scale: number,
+  stage: 'pre' | 'post',
+  shape: [number, number, number],
+  c: ImageFlowConfig,
+): ImageCnfBlock {
+  const start = store.variables.length;
+  const netConfig: ConvOdeNetConfig = { channels: shape[2], hidden: [...c.hidden], activation: c.activation, zeroLast: c.zeroLast };
+  const prefix = `block${index}/`;
+  const net = buildConvOdeNet(netConfig, store, prefix);
+  let sqrtT: tf.Variable | null = null;
+  let field: VectorField = net;
+  if (c.trainT) {
+    const s = store.create(`${prefix}sqrtT`, [], 0, false, Math.sqrt(c.T));
+    sqrtT = s;
+    const g = ((tau: number, z: tf.Tensor) =>
+      tf.tidy(() => {
+        const T = tf.square(s) as tf.Scalar;
+        return tf.mul(net(tf.mul(tau, T) as tf.Scalar, z), T);
+      })) as VectorField;
+    g.vjp = (tau: number, z: tf.Tensor, v: tf.Tensor) =>
+      tf.tidy(() => {
+        const T = tf.square(s) as tf.Scalar;
+        const r = net.vjp(tf.mul(tau, T) as tf.Scalar, z, v);
+        return { f: tf.mul(r.f, T), vjp: tf.mul(r.vjp, T) };
+      });
+    field = g;
+  }
+  const params = store.variables.slice(start);
+  return {
+    index,
+    scale,
+    stage,
+    shape,
+    net,
+    params,
+    paramNames: store.names.slice(start),
+    paramCount: params.reduce((a, p) => a + p.size, 0),
+    sqrtT,
+    field,
+    span: c.trainT ? 1 : c.T,
+    endTime() {
+      if (!sqrtT) return c.T;
+      const v = sqrtT.dataSync()[0]!;
+      return v * v;
+    },
+    endTimeTensor() {
+      return sqrtT ? (tf.square(sqrtT) as tf.Scalar) : tf.scalar(c.T);
+    },
+  };
+}
+
+/** @internal */
+export function buildImageFlow(config: ImageFlowConfig, source: ParamSource): ImageFlow {
+  const store = new ParamStore(uniqueScope('rnode-image-flow'), source);
+  const c = config;
+  const scales: Scale[] = [];
+  const blocks: ImageCnfBlock[] = [];
+  try {
+    let h = c.height;
+    let w = c.width;
+    let ch = c.channels;
+    for (let s = 0; s < c.scales; s++) {
+      const last = s === c.scales - 1;
+      const make = (stage: 'pre' | 'post') =>
+        Array.from({ length: c.blocksPerScale }, () => {
+          const b = buildBlock(store, blocks.length, s, stage, [h, w, ch], c);
+          blocks.push(b);
+          return b;
+        });
+      const pre = make('pre');
+      let post: ImageCnfBlock[] = [];
+      let out: [number, number, number];
+      if (!last) {
+        h /= 2;
+        w /= 2;
+        ch *= 4;
+        post = make('post');
+        out = [h, w, ch / 2];
+        ch /= 2;
+      } else {
+        out = [h, w, ch];
+      }
+      scales.push({ pre, post, last, out });
+    }
+  } catch (e) {
+    store.variables.forEach((v) => v.dispose());
+    throw e;
+  }
+  const params = store.variables.slice();
+  const paramNames = store.names.slice();
+  const shape = [c.height, c.width, c.channels] as const;
+  const dim = c.height * c.width * c.channels;
+  const outSizes = scales.map((s) => s.out[0] * s.out[1] * s.out[2]);
+
+  const toImage = (x: tf.Tensor, what: string): tf.Tensor4D => {
+    if (x.rank === 2 && x.shape[1] === dim) return tf.reshape(x, [x.shape[0]!, ...shape]);
+    if (x.rank === 4 && x.shape[1] === shape[0] && x.shape[2] === shape[1] && x.shape[3] === shape[2]) return tf.clone(x) as tf.Tensor4D;
+    throw new RnodeError('SHAPE_MISMATCH', `${what} must be [batch, ${shape.join(', ')}] or [batch, ${dim}], got [${x.shape.join(', ')}]`, { source: 'model:image-flow' });
+  };
+  const checkZ = (z: tf.Tensor) => {
+    if (z.rank !== 2 || z.shape[1] !== dim) {
+      throw new RnodeError('SHAPE_MISMATCH', `z must be [batch, ${dim}], got [${z.shape.join(', ')}]`, { source: 'model:image-flow' });
+    }
+  };
+
+  const initialState = (x4: tf.Tensor4D, regs: RegularizerPlugin[]): CnfState => {
+    const b = x4.shape[0];
+    const s: CnfState = { z: x4, logp: tf.zeros([b]) };
+    for (const r of regs) s[r.name] = tf.zeros([b]);
+    return s;
+  };
+
+  /** Split z [B, h, w, 2k] into (kept [.., :k], factored [.., k:] flattened). */
+  const factor = (z: tf.Tensor): [tf.Tensor4D, tf.Tensor2D] => {
+    const [b, hh, ww, cc] = z.shape as [number, number, number, number];
+    const keep = tf.slice(z, [0, 0, 0, 0], [b, hh, ww, cc / 2]) as tf.Tensor4D;
+    const out = tf.reshape(tf.slice(z, [0, 0, 0, cc / 2], [b, hh, ww, cc / 2]), [b, -1]) as tf.Tensor2D;
+    return [keep, out];
+  };
+
+  const makeForward = (z: tf.Tensor2D, state: CnfState, regs: RegularizerPlugin[], stats: FlowStats, kept: tf.Tensor[] = []): FlowForward => {
+    const out: FlowForward = {
+      z,
+      deltaLogp: state.logp as tf.Tensor1D,
+      regs: Object.fromEntries(regs.map((r) => [r.name, state[r.name] as tf.Tensor1D])),
+      stats,
+      dispose() {
+        tf.dispose([out.z, out.deltaLogp, ...Object.values(out.regs), ...kept]);
+      },
+    };
+    return out;
+  };
+
+  const solveForward = (x: tf.Tensor, s: ResolvedSolve, grad: boolean): FlowForward => {
+    const taped = grad && tf.engine().state.gradientDepth > 0;
+    const sols: Array<AdjointSolution<CnfState>> = [];
+    const counts = { nfe: 0, accepted: 0, rejected: 0 };
+    const kept: tf.Tensor[] = [];
+    const solveBlock = (block: ImageCnfBlock, y: CnfState): CnfState => {
+      const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
+      const dyn = cnfDynamics({ field: block.field, estimator: s.estimator, regularizers: s.regs, noise: eps });
+      let sol;
+      if (grad) {
+        const release = eps && taped ? { onBackward: () => eps.dispose() } : {};
+        const a = odeintWith(s.adjoint, dyn, y, [0, block.span], block.params, { ...s.solver, ...s.adjointOptions, ...release });
+        if (eps && taped && a.backward !== null) kept.push(tf.keep(eps));
+        sols.push(a);
+        sol = a;
+      } else {
+        sol = odeint(dyn, y, [0, block.span], s.solver);
+      }
+      counts.nfe += sol.stats.nfe;
+      counts.accepted += sol.stats.accepted;
+      counts.rejected += sol.stats.rejected;
+      return sol.ys[sol.ys.length - 1]!;
+    };
+    const [z, y] = tf.tidy(() => {
+      let y = initialState(toImage(x, 'x'), s.regs);
+      const outs: tf.Tensor2D[] = [];
+      for (const sc of scales) {
+        for (const b of sc.pre) y = solveBlock(b, y);
+        if (sc.last) {
+          outs.push(tf.reshape(y.z!, [y.z!.shape[0]!, -1]));
+        } else {
+          y = { ...y, z: squeeze2d(y.z!) };
+          for (const b of sc.post) y = solveBlock(b, y);
+          const [keep, out] = factor(y.z!);
+          outs.push(out);
+          y = { ...y, z: keep };
+        }
+      }
+      const zz = outs.length === 1 ? outs[0]! : (tf.concat(outs, 1) as tf.Tensor2D);
+      const rest: CnfState = { ...y };
+      delete rest.z;
+      return [zz, rest] as const;
+    });
+    const backs = sols.map((a) => a.backward).filter((b) => b !== null);
+    const backward =
+      backs.length === 0
+        ? null
+        : {
+            get nfe() {
+              return backs.reduce((a, b) => a + b.nfe, 0);
+            },
+            get done() {
+              return backs.every((b) => b.done);
+            },
+          };
+    return makeForward(z, y, s.regs, { ...counts, backward }, kept);
+  };
+
+  const solveForwardAsync = async (x: tf.Tensor, s: ResolvedSolve): Promise<FlowForward> => {
+    const counts = { nfe: 0, accepted: 0, rejected: 0 };
+    let y = initialState(toImage(x, 'x'), s.regs);
+    const outs: tf.Tensor2D[] = [];
+    const solveBlock = async (block: ImageCnfBlock) => {
+      const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
+      try {
+        const dyn = cnfDynamics({ field: block.field, estimator: s.estimator, regularizers: s.regs, noise: eps });
+        const sol = await odeintAsync(dyn, y, [0, block.span], s.solver);
+        counts.nfe += sol.stats.nfe;
+        counts.accepted += sol.stats.accepted;
+        counts.rejected += sol.stats.rejected;
+        const last = sol.ys[sol.ys.length - 1]!;
+        for (const st of sol.ys) if (st !== last) tf.dispose(Object.values(st));
+        tf.dispose(Object.values(y));
+        y = last;
+      } finally {
+        eps?.dispose();
+      }
+    };
+    const swapZ = (z: tf.Tensor) => {
+      y.z!.dispose();
+      y = { ...y, z };
+    };
+    try {
+      for (const sc of scales) {
+        for (const b of sc.pre) await solveBlock(b);
+        if (sc.last) {
+          outs.push(tf.reshape(y.z!, [y.z!.shape[0]!, -1]));
+        } else {
+          swapZ(squeeze2d(y.z!));
+          for (const b of sc.post) await solveBlock(b);
+          const [keep, out] = tf.tidy(() => factor(y.z!));
+          outs.push(out);
+          swapZ(keep);
+        }
+      }
+      const z = outs.length === 1 ? tf.clone(outs[0]!) : (tf.concat(outs, 1) as tf.Tensor2D);
+      tf.dispose(outs);
+      y.z!.dispose();
+      const rest: CnfState = { ...y };
+      delete rest.z;
+      return makeForward(z, rest, s.regs, { ...counts, backward: null });
+    } catch (e) {
+      tf.dispose([...outs, ...Object.values(y)]);
+      throw e;
+    }
+  };
+
+  const zField = (block: ImageCnfBlock) => (t: number, z: tf.Tensor) => block.field(t, z);
+
+  const pieces = (z: tf.Tensor): tf.Tensor4D[] => {
+    const b = z.shape[0]!;
+    const parts = outSizes.length === 1 ? [z] : tf.split(z, outSizes, 1);
+    return parts.map((p, i) => tf.reshape(p, [b, ...scales[i]!.out]) as tf.Tensor4D);
+  };
+
+  const inverse = (z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor4D => {
+    checkZ(z);
+    const s = plainSolver(resolveSolve(options).solver);
+    const back = (blks: ImageCnfBlock[], y: tf.Tensor) => {
+      for (let k = blks.length - 1; k >= 0; k--) {
+        const sol = odeint(zField(blks[k]!), y, [blks[k]!.span, 0], s);
+        y = sol.ys[sol.ys.length - 1]!;
+      }
+      return y;
+    };
+    return tf.tidy(() => {
+      const zs = pieces(z);
+      let y: tf.Tensor = zs[zs.length - 1]!;
+      for (let i = scales.length - 1; i >= 0; i--) {
+        const sc = scales[i]!;
+        if (!sc.last) {
+          y = tf.concat([y, zs[i]!], 3);
+          y = unsqueeze2d(back(sc.post, y));
+        }
+        y = back(sc.pre, y);
+      }
+      return tf.clone(y) as tf.Tensor4D;
+    });
+  };
+
+  const inverseAsync = async (z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor4D> => {
+    checkZ(z);
+    const s = plainSolver(resolveSolve(options).solver);
+    const zs = tf.tidy(() => pieces(z));
+    let y: tf.Tensor = tf.clone(zs[zs.length - 1]!);
+    const swap = (t: tf.Tensor) => {
+      y.dispose();
+      y = t;
+    };
+    const back = async (blks: ImageCnfBlock[]) => {
+      for (let k = blks.length - 1; k >= 0; k--) {
+        const sol = await odeintAsync(zField(blks[k]!), y, [blks[k]!.span, 0], s);
+        const last = sol.ys[sol.ys.length - 1]!;
+        for (const st of sol.ys) if (st !== last && st !== y) st.dispose();
+        swap(last);
+      }
+    };
+    try {
+      for (let i = scales.length - 1; i >= 0; i--) {
+        const sc = scales[i]!;
+        if (!sc.last) {
+          swap(tf.concat([y, zs[i]!], 3));
+          await back(sc.post);
+          swap(unsqueeze2d(y));
+        }
+        await back(sc.pre);
+      }
+      return y as tf.Tensor4D;
+    } catch (e) {
+      y.dispose();
+      throw e;
+    } finally {
+      tf.dispose(zs);
+    }
+  };
+
+  const paramCount = params.reduce((a, p) => a + p.size, 0);
+  const flow: ImageFlow = {
+    kind: 'image',
+    config,
+    dim,
+    shape,
+    blocks,
+    params,
+    paramNames,
+    paramCount,
+    forward(x, options) {
+      return solveForward(x, resolveSolve(options), true);
+    },
+    forwardAsync(x, options) {
+      return solveForwardAsync(x, resolveSolve(options));
+    },
+    logProb(x, options) {
+      const s = resolveSolve(options);
+      return tf.tidy(() => {
+        const r = solveForward(x, s, false);
+        return tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D;
+      });
+    },
+    async logProbAsync(x, options) {
+      const r = await solveForwardAsync(x, resolveSolve(options));
+      const out = tf.tidy(() => tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D);
+      r.dispose();
+      return out;
+    },
+    inverse,
+    inverseAsync,
+    sample(n, rng, options) {
+      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
+      try {
+        return inverse(z, options);
+      } finally {
+        z.dispose();
+      }
+    },
+    async sampleAsync(n, rng, options) {
+      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
+      try {
+        return await inverseAsync(z, options);
+      } finally {
+        z.dispose();
+      }
+    },
+    summary() {
+      const rows: ImageBlockSummary[] = blocks.map((b) => ({ index: b.index, scale: b.scale, stage: b.stage, shape: [...b.shape], params: b.paramCount }));
+      const lines = [
+        'block  scale  stage  shape (h×w×c)  params',
+        ...rows.map((r) => `${String(r.index).padStart(5)}  ${String(r.scale).padStart(5)}  ${r.stage.padEnd(5)}  ${r.shape.join('×').padStart(13)}  ${String(r.params).padStart(6)}`),
+        `total ${paramCount} parameters in ${rows.length} CNF blocks (${c.scales} scales, input ${c.height}×${c.width}×${c.channels})`,
+      ];
+      return { blocks: rows, total: paramCount, text: lines.join('\n') };
+    },
+    dispose() {
+      params.forEach((p) => p.dispose());
+    },
+  };
+  return flow;
+}
