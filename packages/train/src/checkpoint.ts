@@ -45,6 +45,8 @@ export interface Checkpoint {
   rng: Record<string, RandomState>;
   /** Tabular sources: the data stream's state at the start of the epoch and the position in it. */
   epoch: { rng: RandomState; cursor: number } | null;
+  /** Image data: the training loader's `state()` (position and seed), restored with `loader.restore`. */
+  loader?: unknown;
   best: BestState;
 }
 

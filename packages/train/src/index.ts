@@ -14,13 +14,15 @@ export type {
   TrainingOptions,
   ResolvedTraining,
 } from './config.js';
-export { rnodeObjective, negativeLogLikelihood, standardNormalLogProb } from './objective.js';
+export { rnodeObjective, negativeLogLikelihood, standardNormalLogProb, imageNll } from './objective.js';
+export { logitTransform, inverseLogit, imageBitsPerDim, isImageSource, resolveImageSource } from './image.js';
+export type { ImageSource, BatchLoader, LoaderBatch, ResolvedImageSource } from './image.js';
 export type { ObjectiveTerms } from './objective.js';
 export type { TrainableFlow, FlowForward, FlowSolveOptions, FlowStats } from './flow.js';
 export { createTrainer } from './trainer.js';
 export type { Trainer, TrainerOptions } from './trainer.js';
 export { train, TRAIN_CONFIG_KEYS } from './train.js';
-export type { TrainConfig, TrainRunOptions, TrainResult, CheckpointStore } from './train.js';
+export type { TrainConfig, TrainRunOptions, TrainResult, CheckpointStore, ModelConfig } from './train.js';
 export { validateCheckpoint, encodeWeights, decodeWeights, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.js';
 export type { Checkpoint, ModelFile, BestState } from './checkpoint.js';
 export type {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError } from '@rnode/core';
 import type { FlowForward } from './flow.js';
 import type { NllUnit } from './config.js';
+import { imageBitsPerDim } from './image.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -26,6 +27,20 @@ export function negativeLogLikelihood(out: Pick<FlowForward, 'z' | 'deltaLogp'>,
   });
 }
 
+/**
+ * NLL per image [B] of the discrete data from a flow run on logit-transformed, dequantised
+ * images: log p(x) = log N(z) − Δlogp + logdet; bits/dim = −(log p(x)/D − log 2^nbits)/log 2,
+ * or in nats −log p(x) + D·log 2^nbits.
+ */
+export function imageNll(out: Pick<FlowForward, 'z' | 'deltaLogp'>, logdet: tf.Tensor, nbits: number, unit: NllUnit = 'bits-per-dim'): tf.Tensor {
+  return tf.tidy(() => {
+    const b = out.z.shape[0] ?? 1;
+    const d = out.z.size / b;
+    const nats = negativeLogLikelihood(out, 'nats');
+    return unit === 'bits-per-dim' ? imageBitsPerDim(nats, logdet, d, nbits) : tf.add(tf.sub(nats, logdet), d * nbits * Math.LN2);
+  });
+}
+
 export interface ObjectiveTerms {
   /** mean NLL + Σ λ·mean(regularizer integral) (Eq. 17). */
   loss: tf.Scalar;
@@ -43,9 +58,16 @@ export interface ObjectiveTerms {
  */
 export function rnodeObjective(
   out: Pick<FlowForward, 'z' | 'deltaLogp' | 'regs'>,
-  o: { regularizers: ReadonlyArray<{ name: string; weight: number }>; nllUnit?: NllUnit },
+  o: {
+    regularizers: ReadonlyArray<{ name: string; weight: number }>;
+    nllUnit?: NllUnit;
+    /** Image data: the logit transform's log-determinant per image [B] and the bits per intensity (bits/dim of the discrete data). */
+    image?: { logdet: tf.Tensor; nbits: number };
+  },
 ): ObjectiveTerms {
-  const nll = tf.mean(negativeLogLikelihood(out, o.nllUnit ?? 'nats')) as tf.Scalar;
+  const nll = tf.mean(
+    o.image ? imageNll(out, o.image.logdet, o.image.nbits, o.nllUnit ?? 'bits-per-dim') : negativeLogLikelihood(out, o.nllUnit ?? 'nats'),
+  ) as tf.Scalar;
   const regs = o.regularizers.map((r) => {
     const v = out.regs[r.name];
     if (!v) throw new RnodeError('INVALID_ARGUMENT', `the flow returned no integral for regularizer "${r.name}"`, { source: 'trainer' });

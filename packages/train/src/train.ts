@@ -20,11 +20,13 @@ export interface TrainConfig extends TrainingOptions {
    * A flow, or the options of `@rnode/models`' `createFlow` (e.g. `{ dim: 2, hidden: [64, 64, 64],
    * layer: 'concatsquash', activation: 'tanh' }`), initialised from `seed`.
    */
-  model: TrainableFlow | CreateFlowOptions | FlowConfig;
-  /** Total iterations (a resumed run continues up to this count). */
-  iterations: number;
-  /** Validate every this many iterations (0 or absent: never, no early stopping). */
-  evalEvery?: number;
+  model: TrainableFlow | CreateFlowOptions | FlowConfig | ModelConfig;
+  /** Total iterations (a resumed run continues up to this count). Give this or `epochs`. */
+  iterations?: number;
+  /** Passes over the training set (tabular and image data): iterations = epochs · ⌈N / batchSize⌉. */
+  epochs?: number;
+  /** Validate every this many iterations, or 'epoch' (once per pass over the training set); 0 or absent: never, no early stopping. */
+  evalEvery?: number | 'epoch';
   /** Shorthand for `evaluation.samples`. */
   evalSamples?: number;
   /** Save the 'last' checkpoint every this many iterations (and always at the end). Default: evalEvery, else only at the end. */
@@ -42,6 +44,7 @@ export const TRAIN_CONFIG_KEYS = [
   'data',
   'model',
   'iterations',
+  'epochs',
   'evalEvery',
   'evalSamples',
   'checkpointEvery',
@@ -56,7 +59,7 @@ export interface TrainRunOptions {
   signal?: AbortSignal;
   store?: CheckpointStore;
   /** Builds the flow from `config.model` when it is a config (default: `@rnode/models`' createFlow). */
-  createFlow?: (config: CreateFlowOptions | FlowConfig, rng: Random) => TrainableFlow;
+  createFlow?: (config: CreateFlowOptions | FlowConfig | ModelConfig, rng: Random) => TrainableFlow;
 }
 
 export interface TrainResult {
@@ -69,6 +72,9 @@ export interface TrainResult {
   /** The last iteration's metrics, if any ran. */
   last: TrainerEvent | null;
 }
+
+/** Any other model config, built by `TrainRunOptions.createFlow` (e.g. `@rnode/models`' image flow config). */
+export type ModelConfig = Readonly<Record<string, unknown>>;
 
 function isFlow(m: unknown): m is TrainableFlow {
   return typeof m === 'object' && m !== null && typeof (m as TrainableFlow).forward === 'function';
@@ -83,9 +89,14 @@ function isFlow(m: unknown): m is TrainableFlow {
 export async function train(config: TrainConfig, run: TrainRunOptions = {}): Promise<TrainResult> {
   const c = checkOptions(config, TRAIN_CONFIG_KEYS, 'train');
   checkOptions(run, ['onEvent', 'signal', 'store', 'createFlow'], 'train');
-  const iterations = c.iterations === 0 ? 0 : checkNumber(c.iterations, 'iterations', 'option:iterations', 'integer>0');
-  const evalEvery = c.evalEvery === undefined || c.evalEvery === 0 ? 0 : checkNumber(c.evalEvery, 'evalEvery', 'option:evalEvery', 'integer>0');
-  const checkpointEvery =
+  if ((c.iterations === undefined) === (c.epochs === undefined)) {
+    throw new RnodeError('INVALID_OPTIONS', 'give one of "iterations" and "epochs"', { source: c.iterations === undefined ? 'option:iterations' : 'option:epochs' });
+  }
+  const epochs = c.epochs === undefined ? undefined : checkNumber(c.epochs, 'epochs', 'option:epochs', 'integer>0');
+  let iterations = c.iterations === undefined || c.iterations === 0 ? 0 : checkNumber(c.iterations, 'iterations', 'option:iterations', 'integer>0');
+  const evalEpoch = c.evalEvery === 'epoch';
+  let evalEvery = c.evalEvery === undefined || c.evalEvery === 0 || evalEpoch ? 0 : checkNumber(c.evalEvery, 'evalEvery', 'option:evalEvery', 'integer>0');
+  let checkpointEvery =
     c.checkpointEvery === undefined ? evalEvery : c.checkpointEvery === 0 ? 0 : checkNumber(c.checkpointEvery, 'checkpointEvery', 'option:checkpointEvery', 'integer>0');
   if (c.checkpointDir !== undefined && !run.store) {
     throw new RnodeError('INVALID_OPTIONS', 'option "checkpointDir" needs the Node entry (@rnode/train/node train) or a store', { source: 'option:checkpointDir' });
@@ -97,7 +108,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
     throw new RnodeError('INVALID_OPTIONS', 'option "metricsFile" needs the Node entry (@rnode/train/node train)', { source: 'option:metricsFile' });
   }
   const {
-    data, model, iterations: _i, evalEvery: _e, evalSamples, checkpointEvery: _c, checkpointDir: _d, resume, metricsFile: _m,
+    data, model, iterations: _i, epochs: _ep, evalEvery: _e, evalSamples, checkpointEvery: _c, checkpointDir: _d, resume, metricsFile: _m,
     ...training
   } = c;
   const evaluation: EvaluationOptions | undefined =
@@ -107,7 +118,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
   let ownsFlow = false;
   if (isFlow(model)) flow = model;
   else if (typeof model === 'object' && model !== null) {
-    const make = run.createFlow ?? createFlow;
+    const make = run.createFlow ?? ((m: CreateFlowOptions | FlowConfig | ModelConfig, rng: Random) => createFlow(m as CreateFlowOptions | FlowConfig, rng));
     flow = make(model, new Random(`${String(c.seed ?? 0)}:model`));
     ownsFlow = true;
   } else {
@@ -124,6 +135,19 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
   });
   let last: TrainerEvent | null = null;
   try {
+    if (epochs !== undefined || evalEpoch) {
+      const size = trainer.epochSize;
+      if (size === null) {
+        throw new RnodeError('INVALID_OPTIONS', `${epochs !== undefined ? '"epochs"' : 'evalEvery "epoch"'} needs tabular or image data (a sampler has no epochs)`, {
+          source: epochs !== undefined ? 'option:epochs' : 'option:evalEvery',
+        });
+      }
+      if (epochs !== undefined) iterations = epochs * size;
+      if (evalEpoch) {
+        evalEvery = size;
+        if (c.checkpointEvery === undefined) checkpointEvery = size;
+      }
+    }
     if (resume !== undefined) trainer.restore(resume, 'option:resume');
     const save = async (kind: 'last' | 'best'): Promise<void> => {
       if (!run.store) return;

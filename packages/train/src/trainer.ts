@@ -15,12 +15,13 @@ import {
 import { TRAINING_KEYS, describeTraining, resolveTraining, type DataSource, type Matrix, type ResolvedTraining, type Sampler, type TabularSource, type TrainingOptions } from './config.js';
 import type { EvaluationEvent, IterationEvent, TrainerEvent, TrainerEventOf, TrainerEventType } from './events.js';
 import type { FlowSolveOptions, FlowStats, TrainableFlow } from './flow.js';
-import { negativeLogLikelihood, rnodeObjective } from './objective.js';
+import { imageNll, negativeLogLikelihood, rnodeObjective } from './objective.js';
+import { inverseLogit, isImageSource, logitTransform, resolveImageSource, type BatchLoader, type ResolvedImageSource } from './image.js';
 
 export interface TrainerOptions extends TrainingOptions {
   /** The model (a `Flow` of `@rnode/models` or anything `TrainableFlow`). */
   flow: TrainableFlow;
-  /** A sampler `(n, rng) => Float32Array` (fresh toy data per batch) or tabular splits. */
+  /** A sampler `(n, rng) => Float32Array` (fresh toy data per batch), tabular splits or images (`{ kind: 'image', … }`). */
   data: DataSource;
   /** Receives every event (same as `on` for each type). */
   onEvent?: (e: TrainerEvent) => void;
@@ -37,6 +38,10 @@ export interface Trainer {
   /** Seconds of training so far. */
   readonly elapsed: number;
   readonly best: Readonly<BestState>;
+  /** Iterations per pass over the training set (tabular and image data; null for samplers). */
+  readonly epochSize: number | null;
+  /** Image data, resolved (shape, nbits, α), or null. */
+  readonly image: Readonly<ResolvedImageSource> | null;
   /** True once early stopping's patience is used up. */
   readonly shouldStop: boolean;
   /** One training iteration: batch, forward, objective, one tf.variableGrads, one batched read, Adam update. */
@@ -45,8 +50,8 @@ export interface Trainer {
    * Test-time NLL with the evaluation solver. Without `data`: the validation set, tracked for
    * early stopping (best, patience) and emitted as an 'evaluation' event.
    */
-  evaluate(data?: Float32Array | Matrix): Promise<EvaluationEvent>;
-  /** n samples from the flow (base → data with the evaluation solver); the caller owns the tensor. */
+  evaluate(data?: Float32Array | Matrix | BatchLoader): Promise<EvaluationEvent>;
+  /** n samples from the flow (base → data with the evaluation solver; images: intensities in [0, 1] after the inverse logit); the caller owns the tensor. */
   sample(n: number, rng?: Random): tf.Tensor;
   /** The whole training state as a JSON-able checkpoint. */
   checkpoint(): Promise<Checkpoint>;
@@ -90,7 +95,12 @@ export function createTrainer(options: TrainerOptions): Trainer {
   const { flow: _f, data: _d, onEvent, ownsFlow, ...training } = o;
   const cfg = resolveTraining(training, SOURCE);
   const dim = flow.dim;
-  let data: Sampler | TabularSource = o.data as Sampler | TabularSource;
+  const image = isImageSource(o.data) ? resolveImageSource(o.data, dim) : null;
+  if (image) {
+    if (training.nllUnit === undefined) cfg.nllUnit = 'bits-per-dim';
+    if (training.evaluation?.batchSize === undefined) cfg.evaluation.batchSize = 200;
+  }
+  let data: Sampler | TabularSource = (image ? () => new Float32Array(0) : o.data) as Sampler | TabularSource;
   if (typeof o.data === 'string') {
     const name = o.data;
     const plugin = resolveDataset(name);
@@ -100,7 +110,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
     data = (n, rng) => plugin.sample(n, rng);
   }
   let tabular: TabularSource | null = null;
-  if (isSampler(data)) {
+  if (image || isSampler(data)) {
     // ok
   } else if (typeof data === 'object' && data !== null) {
     checkOptions(data, ['train', 'validation', 'test'], 'option:data');
@@ -166,6 +176,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
     noiseRng: rngs.noise,
     adjoint: cfg.adjoint,
   });
+  const trainRows = tabular ? tabular.train.rows : null;
   const evalEstimator: EstimatorRef = cfg.evaluation.estimator ?? (dim <= cfg.evaluation.exactMaxDim ? 'exact' : 'hutchinson');
   const evalSolve = (): FlowSolveOptions => ({
     method: cfg.evaluation.solver,
@@ -177,15 +188,20 @@ export function createTrainer(options: TrainerOptions): Trainer {
     noiseRng: rngs.eval,
   });
 
-  const nextBatch = (): tf.Tensor => {
+  const nextBatch = async (): Promise<tf.Tensor> => {
     const n = cfg.batchSize;
-    if (isSampler(source)) return tf.tensor2d(drawSamples(source, n, rngs.data, dim), [n, dim]);
-    const m = tabular!.train;
-    if (!epoch || epoch.cursor >= m.rows) {
-      const state = rngs.data.getState();
-      epoch = { rng: state, cursor: 0, perm: rngs.data.permutation(m.rows) };
+    if (image) {
+      const b = await image.train.next();
+      return tf.tensor2d(b.data, [b.size, dim]);
     }
-    const take = Math.min(n, m.rows - epoch.cursor);
+    if (isSampler(source)) return tf.tensor2d(drawSamples(source, n, rngs.data, dim), [n, dim]);
+    const rows = trainRows!;
+    if (!epoch || epoch.cursor >= rows) {
+      const state = rngs.data.getState();
+      epoch = { rng: state, cursor: 0, perm: rngs.data.permutation(rows) };
+    }
+    const take = Math.min(n, rows - epoch.cursor);
+    const m = tabular!.train;
     const out = new Float32Array(take * dim);
     for (let i = 0; i < take; i++) {
       const r = epoch.perm[epoch.cursor + i]!;
@@ -204,7 +220,14 @@ export function createTrainer(options: TrainerOptions): Trainer {
     const itr = iteration + 1;
     const lr = warmupLr(cfg.lr, cfg.warmup, iteration);
     const t0 = now();
-    const x = nextBatch();
+    let x = await nextBatch();
+    let logdet: tf.Tensor | undefined;
+    if (image) {
+      const t = logitTransform(x, image.alpha);
+      x.dispose();
+      x = t.y;
+      logdet = t.logdet;
+    }
     let stats: FlowStats | undefined;
     let metrics: tf.Tensor | undefined;
     let value: tf.Scalar;
@@ -214,7 +237,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
         const out = flow.forward(x, trainSolve());
         stats = out.stats;
         try {
-          const terms = rnodeObjective(out, { regularizers: regSpecs, nllUnit: cfg.nllUnit });
+          const terms = rnodeObjective(out, { regularizers: regSpecs, nllUnit: cfg.nllUnit, ...(image ? { image: { logdet: logdet!, nbits: image.nbits } } : {}) });
           metrics = tf.keep(tf.stack([terms.nll, ...terms.regularizers]));
           return terms.loss;
         } catch (e) {
@@ -234,6 +257,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
       throw e;
     } finally {
       x.dispose();
+      logdet?.dispose();
     }
     const gradList = params.map((p) => grads[p.name]!);
     const packed = tf.tidy(() => {
@@ -296,15 +320,16 @@ export function createTrainer(options: TrainerOptions): Trainer {
     return event;
   };
 
-  const evaluate = async (given?: Float32Array | Matrix): Promise<EvaluationEvent> => {
+  const evaluate = async (given?: Float32Array | Matrix | BatchLoader): Promise<EvaluationEvent> => {
     checkAlive();
+    if (image) return evaluateImages(given as BatchLoader | undefined);
     const t0 = now();
     const track = given === undefined;
     const m: Matrix = track
       ? validationSet()
       : given instanceof Float32Array
         ? { data: given, rows: given.length / dim, cols: dim }
-        : checkMatrix(given, 'data', dim);
+        : checkMatrix(given as Matrix, 'data', dim);
     if (!Number.isInteger(m.rows)) {
       throw new RnodeError('INVALID_ARGUMENT', `evaluation data has ${m.data.length} values, not a multiple of the dimension ${dim}`, { source: SOURCE });
     }
@@ -328,7 +353,45 @@ export function createTrainer(options: TrainerOptions): Trainer {
     }
     const sum = (await total.data())[0]!;
     total.dispose();
-    const nll = sum / m.rows;
+    return finishEvaluation(sum / m.rows, m.rows, nfe, solves, t0, track);
+  };
+
+  /** Images: the test set with the +0.5 shift (no noise), logit transform, bits/dim of the discrete data. */
+  const evaluateImages = async (given?: BatchLoader): Promise<EvaluationEvent> => {
+    const img = image!;
+    const t0 = now();
+    const track = given === undefined;
+    const set = given ?? img.test;
+    if (!set) throw new RnodeError('INVALID_OPTIONS', 'evaluation needs data.test (a loader of the +0.5-shifted test images)', { source: 'option:data' });
+    let nfe = 0;
+    let solves = 0;
+    let count = 0;
+    let total: tf.Tensor = tf.scalar(0);
+    for (let k = 0; k < set.batchesPerEpoch; k++) {
+      const b = await set.next();
+      count += b.size;
+      const raw = tf.tensor2d(b.data, [b.size, dim]);
+      const { y, logdet } = logitTransform(raw, img.alpha);
+      raw.dispose();
+      try {
+        const out = await flow.forwardAsync(y, evalSolve());
+        nfe += out.stats.nfe;
+        solves += 1;
+        const next = tf.tidy(() => tf.add(total, tf.sum(imageNll(out, logdet, img.nbits, cfg.nllUnit))));
+        out.dispose();
+        total.dispose();
+        total = next;
+      } finally {
+        y.dispose();
+        logdet.dispose();
+      }
+    }
+    const sum = (await total.data())[0]!;
+    total.dispose();
+    return finishEvaluation(sum / count, count, nfe, solves, t0, track);
+  };
+
+  const finishEvaluation = async (nll: number, samples: number, nfe: number, solves: number, t0: number, track: boolean): Promise<EvaluationEvent> => {
     let improved = false;
     if (track) {
       best.evaluations += 1;
@@ -347,7 +410,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
       iteration,
       nll,
       nllUnit: cfg.nllUnit,
-      samples: m.rows,
+      samples,
       nfe,
       solves,
       nfePerSolve: solves > 0 ? nfe / solves : 0,
@@ -368,7 +431,11 @@ export function createTrainer(options: TrainerOptions): Trainer {
     if (!Number.isInteger(n) || n <= 0) throw new RnodeError('INVALID_ARGUMENT', `sample(n) needs a positive integer, got ${n}`, { source: SOURCE });
     const z = rng.normal([n, dim]);
     try {
-      return flow.inverse(z, evalSolve());
+      if (!image) return flow.inverse(z, evalSolve());
+      const y = flow.inverse(z, evalSolve());
+      const x = inverseLogit(y, image.alpha);
+      y.dispose();
+      return x;
     } finally {
       z.dispose();
     }
@@ -403,6 +470,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
         sample: rngs.sample.getState(),
       },
       epoch: epoch ? { rng: epoch.rng, cursor: epoch.cursor } : null,
+      ...(image ? { loader: image.train.state() } : {}),
       best: { ...best },
     };
   };
@@ -427,17 +495,19 @@ export function createTrainer(options: TrainerOptions): Trainer {
     for (const k of Object.keys(rngs)) {
       if (!ck.rng[k]) throw new RnodeError('INVALID_CHECKPOINT', `rng.${k} is missing`, { source });
     }
-    if (tabular && ck.epoch && ck.epoch.cursor > tabular.train.rows) {
-      throw new RnodeError('INVALID_CHECKPOINT', `epoch cursor ${ck.epoch.cursor} is past the ${tabular.train.rows} training rows`, { source });
+    if (trainRows !== null && ck.epoch && ck.epoch.cursor > trainRows) {
+      throw new RnodeError('INVALID_CHECKPOINT', `epoch cursor ${ck.epoch.cursor} is past the ${trainRows} training rows`, { source });
     }
+    if (image && ck.loader === undefined) throw new RnodeError('INVALID_CHECKPOINT', 'the checkpoint has no data loader state (it was not written by an image run)', { source });
+    if (image) image.train.restore(ck.loader as never); // validates (throws) before the rest changes
     optimizer.setState(ck.optimizer, source); // validates before changing anything
     weights.forEach((w, i) => {
       tf.tidy(() => params[i]!.assign(tf.tensor(w.data, w.shape, 'float32')));
     });
     for (const [k, r] of Object.entries(rngs)) r.setState(ck.rng[k]!);
-    if (tabular && ck.epoch) {
+    if (trainRows !== null && ck.epoch) {
       const r = new Random(0).setState(ck.epoch.rng);
-      epoch = { rng: ck.epoch.rng, cursor: ck.epoch.cursor, perm: r.permutation(tabular.train.rows) };
+      epoch = { rng: ck.epoch.rng, cursor: ck.epoch.cursor, perm: r.permutation(trainRows) };
     } else epoch = null;
     iteration = ck.iteration;
     elapsed = ck.elapsed;
@@ -466,6 +536,10 @@ export function createTrainer(options: TrainerOptions): Trainer {
     get best() {
       return { ...best };
     },
+    get epochSize() {
+      return image ? image.train.batchesPerEpoch : trainRows === null ? null : Math.ceil(trainRows / cfg.batchSize);
+    },
+    image,
     get shouldStop() {
       return best.sinceBest >= cfg.patience;
     },

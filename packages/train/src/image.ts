@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+
+/** One batch of dequantised images in [0, 1), row-major [size, D] (`@rnode/data`'s `ImageBatch`). */
+export interface LoaderBatch {
+  data: Float32Array;
+  size: number;
+  dim: number;
+}
+
+/**
+ * A resumable batch source (`@rnode/data`'s `createImageLoader` satisfies it): `next()` gives the
+ * next batch, `state()` a JSON-able position saved in checkpoints, `restore(state)` continues there.
+ */
+export interface BatchLoader {
+  next(): Promise<LoaderBatch>;
+  state(): unknown;
+  restore(state: never): void;
+  readonly batchesPerEpoch: number;
+  readonly count: number;
+  readonly dim: number;
+}
+
+/**
+ * Image data for the trainer (RNODE/FFJORD image workloads). `train` yields uniformly dequantised
+ * batches, (v + U[0,1))/2^nbits; `test` the +0.5-shifted test set (no noise, no shuffle), one
+ * evaluation = one pass (`batchesPerEpoch` batches). Both go through the logit transform (α; 0:
+ * x − 0.5) before the flow and its log-determinant enters log p(x). NLLs are in bits/dim of the
+ * discrete data: −(log p(x)/D − log 2^nbits)/log 2.
+ */
+export interface ImageSource {
+  kind: 'image';
+  train: BatchLoader;
+  test?: BatchLoader;
+  /** Bits per intensity (default 8). */
+  nbits?: number;
+  /** Logit transform α (default 1e-6, as RNODE's train.py; mnist.sh 1e-5, cifar10.sh 0.05); 0: x − 0.5 instead. */
+  alpha?: number;
+}
+
+export interface ResolvedImageSource {
+  dim: number;
+  train: BatchLoader;
+  test: BatchLoader | null;
+  nbits: number;
+  alpha: number;
+}
+
+export function isImageSource(d: unknown): d is ImageSource {
+  return typeof d === 'object' && d !== null && (d as { kind?: unknown }).kind === 'image';
+}
+
+function checkLoader(l: unknown, name: string, dim: number): BatchLoader {
+  const x = l as BatchLoader;
+  if (typeof l !== 'object' || l === null || typeof x.next !== 'function' || typeof x.state !== 'function' || typeof x.restore !== 'function') {
+    throw new RnodeError('INVALID_OPTIONS', `"${name}" must be a batch loader { next, state, restore, batchesPerEpoch, count, dim } (@rnode/data createImageLoader)`, {
+      source: 'option:data',
+    });
+  }
+  if (x.dim !== dim) {
+    throw new RnodeError('INVALID_OPTIONS', `"${name}" gives images of ${x.dim} values, the flow's dimension is ${dim}`, { source: 'option:data' });
+  }
+  return x;
+}
+
+export function resolveImageSource(d: ImageSource, flowDim: number): ResolvedImageSource {
+  const o = checkOptions(d, ['kind', 'train', 'test', 'nbits', 'alpha'], 'option:data');
+  const nbits = o.nbits === undefined ? 8 : checkNumber(o.nbits, 'data.nbits', 'option:data', 'integer>0');
+  const alpha = o.alpha === undefined ? 1e-6 : checkNumber(o.alpha, 'data.alpha', 'option:data', 'non-negative');
+  if (alpha >= 0.5) throw new RnodeError('INVALID_OPTIONS', `data.alpha must be in [0, 0.5), got ${alpha}`, { source: 'option:data' });
+  return {
+    dim: flowDim,
+    train: checkLoader(o.train, 'data.train', flowDim),
+    test: o.test === undefined ? null : checkLoader(o.test, 'data.test', flowDim),
+    nbits,
+    alpha,
+  };
+}
+
+/**
+ * The logit transform of RNODE/FFJORD (`LogitTransform`): s = α + (1 − 2α)x, y = log s − log(1 − s),
+ * with log|dy/dx| summed per image: Σ[−log(s − s²) + log(1 − 2α)]. α = 0 is the `ZeroMeanTransform`
+ * y = x − 0.5 (log-det 0). x: [B, D] in [0, 1). The caller owns y and logdet.
+ */
+export function logitTransform(x: tf.Tensor, alpha: number): { y: tf.Tensor; logdet: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const b = x.shape[0]!;
+    if (alpha === 0) return { y: tf.sub(x, 0.5), logdet: tf.zeros([b]) as tf.Tensor1D };
+    const s = tf.add(tf.mul(x, 1 - 2 * alpha), alpha);
+    const y = tf.sub(tf.log(s), tf.log(tf.sub(1, s)));
+    const perDim = tf.add(tf.neg(tf.log(tf.sub(s, tf.square(s)))), Math.log(1 - 2 * alpha));
+    const logdet = tf.sum(tf.reshape(perDim, [b, -1]), 1) as tf.Tensor1D;
+    return { y, logdet };
+  });
+}
+
+/** Inverse of the logit transform: x = (σ(y) − α)/(1 − 2α) (α = 0: y + 0.5), clipped to [0, 1]. */
+export function inverseLogit(y: tf.Tensor, alpha: number): tf.Tensor {
+  return tf.tidy(() => {
+    const x = alpha === 0 ? tf.add(y, 0.5) : tf.div(tf.sub(tf.sigmoid(y), alpha), 1 - 2 * alpha);
+    return tf.clipByValue(x, 0, 1);
+  });
+}
+
+/**
+ * Bits per dimension of discrete images from −log p(y) (nats, [B]) of the logit-transformed data and
+ * the transform's log-det: log p(x) = log p(y) + logdet, bpd = −(log p(x)/D − log 2^nbits)/log 2.
+ */
+export function imageBitsPerDim(negLogPy: tf.Tensor, logdet: tf.Tensor, dim: number, nbits: number): tf.Tensor {
+  return tf.tidy(() => tf.add(tf.div(tf.sub(negLogPy, logdet), dim * Math.LN2), nbits));
+}
