@@ -54,3 +54,21 @@ export async function readTabularFile(path: string, options: ReadTabularOptions 
 }
 
 export type { TabularData, Matrix } from '../tabular.js';
+export {
+  FASHION_MNIST_DIR,
+  EMBEDDED_MNIST_TOLERANCE,
+  type LoadMnistFilesOptions,
+  readIdxFile,
+  loadMnistFiles,
+  loadFashionMnist,
+  loadCifar10,
+  loadEmbeddedMnist,
+} from './images.js';
+export {
+  DATASET_SOURCES,
+  type DownloadableDataset,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+  downloadDataset,
+} from './download.js';

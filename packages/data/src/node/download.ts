@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RnodeError, checkOptions } from '@rnode/core';
+
+export type DownloadableDataset = 'mnist' | 'fashion-mnist' | 'cifar10';
+
+interface DatasetSource {
+  baseUrl: string;
+  /** file name → md5 of the file as served (the compressed archive). */
+  files: Record<string, string>;
+}
+
+/**
+ * Canonical sources and the md5 sums torchvision publishes (torchvision/datasets/mnist.py
+ * `resources`; CIFAR-10's binary archive as listed on https://www.cs.toronto.edu/~kriz/cifar.html,
+ * torchvision uses the python version). yann.lecun.com refuses downloads, so MNIST comes from
+ * torchvision's second mirror.
+ */
+export const DATASET_SOURCES: Readonly<Record<DownloadableDataset, Readonly<DatasetSource>>> = {
+  mnist: {
+    baseUrl: 'https://ossci-datasets.s3.amazonaws.com/mnist/',
+    files: {
+      'train-images-idx3-ubyte.gz': 'f68b3c2dcbeaaa9fbdd348bbdeb94873',
+      'train-labels-idx1-ubyte.gz': 'd53e105ee54ea40749a09fcbcd1e9432',
+      't10k-images-idx3-ubyte.gz': '9fb629c4189551a2d022fa330f9573f3',
+      't10k-labels-idx1-ubyte.gz': 'ec29112dd5afa0611ce80d1b7f02629c',
+    },
+  },
+  'fashion-mnist': {
+    baseUrl: 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
+    files: {
+      'train-images-idx3-ubyte.gz': '8d4fb7e6c68d591d4c3dfef9ec88bf0d',
+      'train-labels-idx1-ubyte.gz': '25c81989df183df01b3e8a0aad5dffbe',
+      't10k-images-idx3-ubyte.gz': 'bef4ecab320f06d8554ea6380940ec79',
+      't10k-labels-idx1-ubyte.gz': 'bb300cfdad3c16e7a12a480ee83cd310',
+    },
+  },
+  cifar10: {
+    baseUrl: 'https://www.cs.toronto.edu/~kriz/',
+    files: { 'cifar-10-binary.tar.gz': 'c32a1d4ab5d03f1284b67883e8d87530' },
+  },
+};
+
+export interface DownloadProgress {
+  file: string;
+  url: string;
+  /** Bytes on disk for this file so far (including a resumed part). */
+  received: number;
+  /** Total size when the server says, else null. */
+  total: number | null;
+}
+
+export interface DownloadOptions {
+  /** Directory for the files (created if missing). */
+  dir: string;
+  /** Overrides the dataset's base URL (a mirror, or a local server in tests); must end in '/'. */
+  baseUrl?: string;
+  /** A fetch implementation; default the global fetch. */
+  fetch?: typeof globalThis.fetch;
+  onProgress?: (p: DownloadProgress) => void;
+  /** Replaces the published md5 sums (file name → md5), e.g. for a mirror with other files. */
+  checksums?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface DownloadResult {
+  dataset: DownloadableDataset;
+  /** Absolute paths of the verified files, in the dataset's order. */
+  files: string[];
+  /** Files that were already present and verified (not fetched). */
+  skipped: string[];
+}
+
+async function md5File(path: string): Promise<string> {
+  const h = createHash('md5');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function sizeOf(path: string): Promise<number | null> {
+  return stat(path).then((s) => s.size, () => null);
+}
+
+function ioError(message: string, url: string, cause?: unknown, details?: Record<string, unknown>): RnodeError {
+  return new RnodeError('IO_ERROR', message, { source: `url:${url}`, ...(cause !== undefined ? { cause } : {}), details: { url, ...details } });
+}
+
+/**
+ * Download a dataset's files into `dir`, verifying each against its md5. A file goes to
+ * `<name>.part` first and is renamed only once its checksum matches, so a failed or interrupted
+ * download never leaves a file that looks complete; a later call resumes the `.part` with an
+ * HTTP Range request (a server answering 200 instead of 206 restarts it). A checksum mismatch
+ * deletes the `.part` and throws INVALID_DATA naming the URL and both hashes. Files already
+ * present with the right md5 are skipped.
+ */
+export async function downloadDataset(name: DownloadableDataset, options: DownloadOptions): Promise<DownloadResult> {
+  const o = checkOptions(options, ['dir', 'baseUrl', 'fetch', 'onProgress', 'checksums', 'signal'], 'downloadDataset');
+  const src = DATASET_SOURCES[name];
+  if (!src) {
+    throw new RnodeError('INVALID_ARGUMENT', `unknown dataset ${JSON.stringify(name)}; known: ${Object.keys(DATASET_SOURCES).join(', ')}`, { source: 'downloadDataset' });
+  }
+  if (typeof o.dir !== 'string' || o.dir === '') throw new RnodeError('INVALID_OPTIONS', 'downloadDataset needs { dir }', { source: 'option:dir' });
+  const fetchImpl = o.fetch ?? globalThis.fetch;
+  const baseUrl = o.baseUrl ?? src.baseUrl;
+  await mkdir(o.dir, { recursive: true });
+  const files: string[] = [];
+  const skipped: string[] = [];
+  for (const [file, publishedMd5] of Object.entries(src.files)) {
+    const md5 = (o.checksums?.[file] ?? publishedMd5).toLowerCase();
+    const url = new URL(file, baseUrl).toString();
+    const final = join(o.dir, file);
+    files.push(final);
+    if ((await sizeOf(final)) !== null) {
+      const have = await md5File(final);
+      if (have === md5) {
+        skipped.push(final);
+        continue;
+      }
+      throw new RnodeError('INVALID_DATA', `${final} exists but its md5 is ${have}, expected ${md5}; delete it to download again`, {
+        source: `file:${final}`, details: { expected: md5, actual: have },
+      });
+    }
+    await fetchOne({ url, file, final, md5, fetchImpl, onProgress: o.onProgress, signal: o.signal });
+  }
+  return { dataset: name, files, skipped };
+}
+
+async function fetchOne(a: {
+  url: string; file: string; final: string; md5: string; fetchImpl: typeof globalThis.fetch;
+  onProgress: ((p: DownloadProgress) => void) | undefined; signal: AbortSignal | undefined;
+}): Promise<void> {
+  const part = `${a.final}.part`;
+  let offset = (await sizeOf(part)) ?? 0;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
+    let res: Response;
+    try {
+      res = await a.fetchImpl(a.url, { headers, ...(a.signal ? { signal: a.signal } : {}) });
+    } catch (e) {
+      throw ioError(`cannot download ${a.url}: ${(e as Error).message}`, a.url, e);
+    }
+    if (res.status === 416 && offset > 0) {
+      // The .part may already hold the whole file; check it, else start over.
+      await res.body?.cancel().catch(() => undefined);
+      if ((await md5File(part)) === a.md5) {
+        await rename(part, a.final);
+        return;
+      }
+      await unlink(part);
+      offset = 0;
+      continue;
+    }
+    if (res.status !== 200 && res.status !== 206) {
+      await res.body?.cancel().catch(() => undefined);
+      throw ioError(`cannot download ${a.url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, a.url, undefined, { status: res.status });
+    }
+    let append = false;
+    if (res.status === 206) {
+      const m = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
+      if (!m || Number(m[1]) !== offset) {
+        await res.body?.cancel().catch(() => undefined);
+        throw ioError(`cannot resume ${a.url}: asked for bytes from ${offset}, the server sent ${res.headers.get('content-range') ?? 'no Content-Range'}`, a.url);
+      }
+      append = true;
+    } else {
+      offset = 0; // no Range support (or a fresh download): start the .part over
+    }
+    const length = Number(res.headers.get('content-length'));
+    const total = Number.isFinite(length) && res.headers.get('content-length') !== null ? offset + length : null;
+    const fh = await open(part, append ? 'a' : 'w');
+    let received = offset;
+    try {
+      if (!res.body) throw new Error('no response body');
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        await fh.write(chunk);
+        received += chunk.length;
+        a.onProgress?.({ file: a.file, url: a.url, received, total });
+      }
+      await fh.sync();
+    } catch (e) {
+      throw ioError(`download of ${a.url} was interrupted after ${received} bytes (${(e as Error).message}); ${part} is kept and the next call resumes it`, a.url, e, { received, part });
+    } finally {
+      await fh.close();
+    }
+    if (total !== null && received !== total) {
+      throw ioError(`download of ${a.url} ended after ${received} of ${total} bytes; ${part} is kept and the next call resumes it`, a.url, undefined, { received, total, part });
+    }
+    const have = await md5File(part);
+    if (have !== a.md5) {
+      await unlink(part).catch(() => undefined);
+      throw new RnodeError('INVALID_DATA', `checksum mismatch for ${a.url}: md5 ${have}, expected ${a.md5}; the partial file was deleted`, {
+        source: `url:${a.url}`, details: { url: a.url, expected: a.md5, actual: have },
+      });
+    }
+    await rename(part, a.final);
+    return;
+  }
+}
