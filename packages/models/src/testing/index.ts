@@ -14,6 +14,16 @@ export interface VjpCheckOptions {
   fdStep?: number;
   /** Number of random parameter directions; default 3. */
   directions?: number;
+  /** Per-sample shape of z; default [net.config.inputDim] (a conv net: [height, width, channels]). */
+  shape?: readonly number[];
+}
+
+/** What the check needs of a net: f, its explicit VJP and its variables (OdeNet, ConvOdeNet). */
+export interface VjpNet {
+  (t: number, z: tf.Tensor): tf.Tensor;
+  vjp(t: number, z: tf.Tensor, v: tf.Tensor): { f: tf.Tensor; vjp: tf.Tensor };
+  readonly params: tf.Variable[];
+  readonly config: object;
 }
 
 export interface VjpCheckReport {
@@ -31,14 +41,14 @@ export interface VjpCheckReport {
 }
 
 /** Explicit VJP vs autodiff, and the parameter gradient of a VJP-based loss vs finite differences. */
-export function checkOdeNetVjp(net: OdeNet, options: VjpCheckOptions = {}): VjpCheckReport {
+export function checkOdeNetVjp(net: OdeNet | VjpNet, options: VjpCheckOptions = {}): VjpCheckReport {
   const rng = new Random(options.seed ?? 7);
   const batch = options.batch ?? 5;
   const t = options.t ?? 0.37;
   const h = options.fdStep ?? 1e-2;
-  const dim = net.config.inputDim;
-  const z = rng.normal([batch, dim]);
-  const eps = rng.normal([batch, dim]);
+  const shape = [batch, ...(options.shape ?? [(net.config as { inputDim: number }).inputDim])];
+  const z = rng.normal(shape);
+  const eps = rng.normal(shape);
   try {
     const [vjpError, fError] = tf.tidy(() => {
       const auto = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(net(t, x), eps)))(z);
