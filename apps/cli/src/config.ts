@@ -39,6 +39,16 @@ export const trainConfigSchema = z.strictObject({
   blocks: posInt,
   time: posNum,
   trainTime: z.boolean(),
+  // Image data sets (mnist, fashion-mnist, cifar10)
+  dataDir: z.string().min(1),
+  subset: posInt,
+  downsample: posInt,
+  scales: posInt,
+  blocksPerScale: posInt,
+  width: posInt,
+  epochs: posInt,
+  warmup: z.number().int().nonnegative(),
+  alpha: z.number().nonnegative().lt(0.5),
 });
 
 export type TrainConfig = Partial<z.infer<typeof trainConfigSchema>>;

@@ -228,6 +228,7 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       ...(run.reduction !== undefined ? { reduction: run.reduction } : {}),
       ...(run.batchSize !== undefined ? { batchSize: run.batchSize } : {}),
       ...(run.lr !== undefined ? { lr: run.lr } : {}),
+      ...(run.warmup !== undefined ? { warmup: run.warmup } : {}),
       ...(evalEvery > 0 ? { evalEvery, evalSamples: prepared.test.rows } : {}),
       evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5 },
       checkpointDir: out,

@@ -8,6 +8,8 @@ import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { sampleCommand } from './commands/sample.js';
 import { plotCommand } from './commands/plot.js';
+import { summaryCommand } from './commands/summary.js';
+import { downloadCommand } from './commands/download.js';
 
 function readVersion(): string {
   try {
@@ -35,10 +37,12 @@ export function createProgram(ctx: CommandContext): Command {
   evalCommand(program, ctx);
   sampleCommand(program, ctx);
   plotCommand(program, ctx);
+  summaryCommand(program, ctx);
+  downloadCommand(program, ctx);
   infoCommand(program, ctx);
   program.addHelpText(
     'after',
-    '\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode eval --checkpoint out/pinwheel-rnode/checkpoint.json\n  rnode sample --checkpoint out/pinwheel-rnode/checkpoint.json -n 1000 --out samples.png\n  rnode info',
+    '\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode eval --checkpoint out/pinwheel-rnode/checkpoint.json\n  rnode sample --checkpoint out/pinwheel-rnode/checkpoint.json -n 1000 --out samples.png\n  rnode train --data mnist --subset 2000 --downsample 2 --epochs 5\n  rnode summary --data mnist\n  rnode download mnist --dir data/mnist\n  rnode info',
   );
   return program;
 }

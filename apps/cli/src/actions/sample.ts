@@ -6,6 +6,56 @@ import { samplesPng } from '../figures.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from '../context.js';
 import type { SampleFlags } from '../commands/sample.js';
+import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { useBackend } from '@rnode/core';
+import { loadModel, type ImageFlow, type ImageModelFile } from '@rnode/models';
+import { readCheckpoint } from '@rnode/train/node';
+import { evalSolve } from '../engine.js';
+import { imageGridPng, sampleImages, type ImageRunData } from '../images.js';
+import { writePng } from '../plot/index.js';
+
+function isImageCheckpoint(path: string): boolean {
+  const ck = readCheckpoint(path);
+  const c = ck.model.config as { kind?: unknown } | null;
+  return typeof c === 'object' && c !== null && c.kind === 'image';
+}
+
+/** Image checkpoints: n samples (default 64) as one PNG grid (sharp), or .npy [n, H·W·C] of intensities in [0, 1]. */
+async function sampleImageCheckpoint(f: SampleFlags, ext: string, backend: string, ctx: CommandContext): Promise<void> {
+  if (f.out === undefined || !['.png', '.npy'].includes(ext)) throw new UsageError('image checkpoints are sampled to a PNG grid: pass --out samples.png (or .npy)');
+  const t0 = performance.now();
+  await useBackend(backend);
+  const ck = readCheckpoint(f.checkpoint);
+  const runPath = join(dirname(f.checkpoint), 'run.json');
+  let alpha = 1e-6;
+  if (existsSync(runPath)) {
+    try {
+      const r = JSON.parse(readFileSync(runPath, 'utf8')) as { data?: ImageRunData };
+      if (r.data?.kind === 'image') alpha = r.data.alpha;
+    } catch {
+      /* keep the default */
+    }
+  }
+  const flow = loadModel(ck.model as unknown as ImageModelFile) as ImageFlow;
+  const n = f.num ?? 64;
+  try {
+    const pixels = await sampleImages(flow, n, alpha, f.seed ?? 0, evalSolve(pick(f)) as { method: string; rtol: number; atol: number });
+    const [h, w, c] = flow.shape;
+    const seconds = (performance.now() - t0) / 1000;
+    let size: [number, number] | null = null;
+    if (ext === '.png') {
+      const g = await imageGridPng(pixels, n, [h, w, c]);
+      await writePng(f.out, g.png);
+      size = [g.width, g.height];
+    } else writeOutput(f.out, toNpy(pixels, n, h * w * c));
+    const summary = { out: f.out, n, shape: [h, w, c], ...(size ? { width: size[0], height: size[1] } : {}), alpha, seconds, backend };
+    if (f.json) ctx.io.stdout.write(`${JSON.stringify(summary)}\n`);
+    else ctx.io.stdout.write(`wrote ${n} samples of ${h}×${w}×${c} to ${f.out}${size ? ` (${size[0]}×${size[1]} grid)` : ''} (${seconds.toFixed(1)} s)\n`);
+  } finally {
+    flow.dispose();
+  }
+}
 
 export async function runSample(f: SampleFlags, ctx: CommandContext): Promise<void> {
   const ext = f.out === undefined ? '.csv' : extname(f.out).toLowerCase();
@@ -14,6 +64,10 @@ export async function runSample(f: SampleFlags, ctx: CommandContext): Promise<vo
   const backend = f.backend ?? 'wasm';
   checkBackendName(backend);
   const t0 = performance.now();
+  if (isImageCheckpoint(f.checkpoint)) {
+    await sampleImageCheckpoint(f, ext, backend, ctx);
+    return;
+  }
   const s = await sampleCheckpoint({ checkpoint: f.checkpoint, backend, seed: f.seed ?? 0, solve: pick(f), n: f.num ?? 1000 });
   const seconds = (performance.now() - t0) / 1000;
   if (f.out === undefined) {

@@ -5,6 +5,25 @@ import { Progress } from '../progress.js';
 import { runTraining, type TrainSummary } from '../engine.js';
 import type { CommandContext } from '../context.js';
 import type { TrainFlags } from '../commands/train.js';
+import { checkImageFlags, isImageDataset, runImageTraining, type ImageDatasetName, type ImageSummary } from '../images.js';
+
+async function trainImages(cfg: TrainConfig & { data: ImageDatasetName }, ctx: CommandContext, o: { json: boolean; quiet: boolean }): Promise<ImageSummary> {
+  const preset = cfg.preset ?? 'rnode';
+  const out = cfg.out ?? `out/${cfg.data}-${preset}`;
+  const progress = new Progress(ctx.io, { every: cfg.logEvery ?? 1, quiet: o.quiet, label: 'train' });
+  try {
+    return await runImageTraining({ ...cfg, preset, out, backend: cfg.backend ?? 'wasm' }, {
+      start: (total, from) => progress.start(total, from),
+      iteration: (it, v) => progress.update(it, v),
+      log: (line) => progress.log(line),
+      event: (e) => {
+        if (o.json) ctx.io.stdout.write(`${JSON.stringify(e)}\n`);
+      },
+    });
+  } finally {
+    progress.stop();
+  }
+}
 
 export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<void> {
   const fromFlags: TrainConfig = {};
@@ -12,9 +31,25 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
   const fromFile = flags.config ? readConfigFile(flags.config) : {};
   const cfg = parseTrainConfig(mergeConfig(fromFile, fromFlags), 'options');
   const summary = await train(cfg, ctx, { json: flags.json === true, quiet: flags.quiet === true });
+  const s0 = summary;
   const out = ctx.io.stdout;
   if (flags.json) out.write(`${JSON.stringify(summary)}\n`);
-  else {
+  else if ('curve' in summary) {
+    const s = summary as ImageSummary;
+    out.write(
+      [
+        `trained ${s.preset} on ${s.data} (${(s.config.imageShape as number[]).join('×')}, ${s.config.trainImages} training images): ${s.iterations} iterations (${s.epochs.toFixed(2)} epochs) in ${s.seconds.toFixed(1)} s on ${s.backend}`,
+        `  test bits/dim   ${s.test_bits_per_dim === null ? '- (no evaluation)' : `${s.test_bits_per_dim.toFixed(4)} on ${s.config.testImages} images (+0.5 shift, dopri5 1e-5, Hutchinson)`}`,
+        ...(s.curve.length > 1 ? [`  curve           ${s.curve.map((c) => c.bits_per_dim.toFixed(3)).join(' → ')}`] : []),
+        `  test NFE        ${s.test_nfe ?? '-'} per solve`,
+        `  train NFE total ${s.train_nfe_total} (forward + backward, all iterations)`,
+        `  checkpoint      ${s.checkpoint}`,
+        `  metrics         ${s.metrics}`,
+        `next: rnode sample --checkpoint ${s.checkpoint} --out samples.png`,
+      ].join('\n') + '\n',
+    );
+  } else {
+    const summary = s0 as TrainSummary;
     out.write(
       [
         `trained ${summary.preset} on ${summary.data}: ${summary.iterations} iterations in ${summary.seconds.toFixed(1)} s on ${summary.backend}`,
@@ -29,11 +64,14 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
   }
 }
 
-async function train(cfg: TrainConfig, ctx: CommandContext, o: { json: boolean; quiet: boolean }): Promise<TrainSummary> {
+async function train(cfg: TrainConfig, ctx: CommandContext, o: { json: boolean; quiet: boolean }): Promise<TrainSummary | ImageSummary> {
   checkPluginName('solver', cfg.solver, '--solver');
   checkPluginName('estimator', cfg.estimator, '--estimator');
   checkPluginName('adjoint', cfg.adjoint, '--adjoint');
   checkBackendName(cfg.backend ?? 'wasm');
+  const image = isImageDataset(cfg.data);
+  checkImageFlags(cfg, image);
+  if (isImageDataset(cfg.data)) return trainImages({ ...cfg, data: cfg.data }, ctx, o);
   const data = resolveData(cfg.data ?? 'pinwheel');
   const preset = cfg.preset ?? 'rnode';
   const iterations = cfg.iterations ?? 1000;

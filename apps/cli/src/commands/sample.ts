@@ -20,8 +20,8 @@ export function sampleCommand(program: Command, ctx: CommandContext): void {
     .command('sample')
     .description('draw samples from a trained flow (base noise integrated from base to data)')
     .requiredOption('-c, --checkpoint <file>', 'checkpoint.json written by rnode train')
-    .option('-n, --num <n>', 'number of samples (default: 1000)', int())
-    .option('--out <file>', 'samples.csv, samples.npy or samples.png (default: CSV on stdout)');
+    .option('-n, --num <n>', 'number of samples (default: 1000; image checkpoints 64)', int())
+    .option('--out <file>', 'samples.csv, samples.npy or samples.png (default: CSV on stdout); image checkpoints: a PNG grid of samples');
   addSolveFlags(cmd).option('--seed <n>', 'random seed (default: 0)', int('any'));
   addCommonFlags(cmd)
     .addHelpText('after', '\nExamples:\n  rnode sample --checkpoint out/pinwheel-rnode/checkpoint.json -n 1000 --out samples.png\n  rnode sample -c checkpoint.json -n 5000 --out samples.npy')

