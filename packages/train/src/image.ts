@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import { logitInverse, logitTransform as dataLogitTransform } from '@rnode/data';
 
 /** One batch of dequantised images in [0, 1), row-major [size, D] (`@rnode/data`'s `ImageBatch`). */
 export interface LoaderBatch {
@@ -78,28 +79,19 @@ export function resolveImageSource(d: ImageSource, flowDim: number): ResolvedIma
 }
 
 /**
- * The logit transform of RNODE/FFJORD (`LogitTransform`): s = α + (1 − 2α)x, y = log s − log(1 − s),
- * with log|dy/dx| summed per image: Σ[−log(s − s²) + log(1 − 2α)]. α = 0 is the `ZeroMeanTransform`
- * y = x − 0.5 (log-det 0). x: [B, D] in [0, 1). The caller owns y and logdet.
+ * The input transform of RNODE's ODENVP: for α > 0 `@rnode/data`'s `logitTransform`
+ * (`LogitTransform`: s = α + (1 − 2α)x, y = log s − log(1 − s), logdet = Σ[−log(s − s²) + log(1 − 2α)]
+ * per image), for α = 0 the `ZeroMeanTransform` y = x − 0.5 (log-det 0). x: [B, D] in [0, 1).
+ * The caller owns y and logdet.
  */
 export function logitTransform(x: tf.Tensor, alpha: number): { y: tf.Tensor; logdet: tf.Tensor1D } {
-  return tf.tidy(() => {
-    const b = x.shape[0]!;
-    if (alpha === 0) return { y: tf.sub(x, 0.5), logdet: tf.zeros([b]) as tf.Tensor1D };
-    const s = tf.add(tf.mul(x, 1 - 2 * alpha), alpha);
-    const y = tf.sub(tf.log(s), tf.log(tf.sub(1, s)));
-    const perDim = tf.add(tf.neg(tf.log(tf.sub(s, tf.square(s)))), Math.log(1 - 2 * alpha));
-    const logdet = tf.sum(tf.reshape(perDim, [b, -1]), 1) as tf.Tensor1D;
-    return { y, logdet };
-  });
+  if (alpha > 0) return dataLogitTransform(x, alpha);
+  return tf.tidy(() => ({ y: tf.sub(x, 0.5), logdet: tf.zeros([x.shape[0]!]) as tf.Tensor1D }));
 }
 
-/** Inverse of the logit transform: x = (σ(y) − α)/(1 − 2α) (α = 0: y + 0.5), clipped to [0, 1]. */
+/** Inverse of `logitTransform`: x = (σ(y) − α)/(1 − 2α) (α = 0: y + 0.5), clipped to [0, 1]. */
 export function inverseLogit(y: tf.Tensor, alpha: number): tf.Tensor {
-  return tf.tidy(() => {
-    const x = alpha === 0 ? tf.add(y, 0.5) : tf.div(tf.sub(tf.sigmoid(y), alpha), 1 - 2 * alpha);
-    return tf.clipByValue(x, 0, 1);
-  });
+  return tf.tidy(() => tf.clipByValue(alpha === 0 ? tf.add(y, 0.5) : logitInverse(y, alpha), 0, 1));
 }
 
 /**
