@@ -16,6 +16,8 @@ import type { TrainConfig } from './config.js';
 import { dataLabel, type DataSource } from './data.js';
 import { UsageError } from './errors.js';
 import type { ProgressValues } from './progress.js';
+import { evaluateImageFlow, type ImageRunData } from './images.js';
+import type { ImageFlow } from '@rnode/models';
 
 export interface TrainRun extends TrainConfig {
   preset: 'rnode' | 'ffjord';
@@ -346,6 +348,22 @@ export async function evaluateCheckpoint(r: CheckpointRequest & { data?: DataSou
   const backend = await useBackend(r.backend);
   const ck = loadCheckpoint(r.checkpoint);
   try {
+    const imageRun = (ck.run?.data as unknown as ImageRunData | undefined)?.kind === 'image' ? (ck.run!.data as unknown as ImageRunData) : null;
+    if (imageRun) {
+      if (r.data) throw new UsageError('--data applies to 2-D/tabular checkpoints; an image checkpoint is evaluated on its run\'s test set');
+      const t0 = performance.now();
+      const ev = await evaluateImageFlow(ck.flow as unknown as ImageFlow, imageRun, ck.run?.seed ?? r.seed, evalSolve(r.solve), r.testSamples);
+      return {
+        test_nll: ev.bpd * ck.flow.dim * Math.LN2,
+        test_bits_per_dim: ev.bpd,
+        test_nfe: ev.nfe,
+        n: ev.n,
+        dim: ck.flow.dim,
+        data: imageRun.name,
+        backend: backend.name,
+        seconds: (performance.now() - t0) / 1000,
+      };
+    }
     const src = r.data ?? ck.run?.data;
     if (!src) {
       throw new UsageError(`${r.checkpoint} has no run.json beside it to say what data it was trained on: pass --data`);

@@ -74,6 +74,15 @@ describe('rnode image flows', () => {
     expect(s.test_bits_per_dim).toBeNull();
   });
 
+  test('eval of an image checkpoint: test bits/dim on the run\'s test set', () => {
+    const r = rnode(['eval', '--checkpoint', join(out, 'last.json'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = lastJson(r.stdout);
+    expect(s).toMatchObject({ n: 32, dim: 196, data: 'mnist' });
+    expect(s.test_bits_per_dim as number).toBeGreaterThan(1);
+    expect(s.test_bits_per_dim as number).toBeLessThan(40);
+  });
+
   test('sample --out grid.png writes a PNG grid of the right size', async () => {
     const png = join(tmp, 'grid.png');
     const r = rnode(['sample', '--checkpoint', join(out, 'last.json'), '-n', '10', '--out', png, '--json']);

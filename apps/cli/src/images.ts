@@ -9,7 +9,7 @@ import { Random, RnodeError, useBackend } from '@rnode/core';
 import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from '@rnode/data';
 import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
-import type { EvaluationEvent, ModelConfig, TrainableFlow } from '@rnode/train';
+import { imageNll, inverseLogit, logitTransform, type EvaluationEvent, type ModelConfig, type TrainableFlow } from '@rnode/train';
 import { readCheckpoint, train } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
@@ -370,7 +370,7 @@ export async function imageGridPng(pixels: Float32Array, n: number, shape: reado
 /** Samples of an image flow (base → logit space → pixels in [0, 1]), [n, H, W, C]. */
 export async function sampleImages(flow: ImageFlow, n: number, alpha: number, seed: number, solve: { method: string; rtol: number; atol: number; stepSize?: number }): Promise<Float32Array> {
   const y = await flow.sampleAsync(n, new Random(`${seed}:sample`), solve);
-  const x = tf.tidy(() => tf.clipByValue(alpha === 0 ? tf.add(y, 0.5) : tf.div(tf.sub(tf.sigmoid(y), alpha), 1 - 2 * alpha), 0, 1));
+  const x = inverseLogit(y, alpha);
   y.dispose();
   const data = (await x.data()) as Float32Array;
   x.dispose();
@@ -395,3 +395,43 @@ export const imageOrError = (s: string): ImageDatasetName => {
   if (!isImageDataset(s)) throw new RnodeError('INVALID_OPTIONS', `unknown image data set "${s}"; known: ${IMAGE_DATASETS.join(', ')}`, { source: 'option:data' });
   return s;
 };
+
+/**
+ * Test bits/dim of an image checkpoint: the run's test set (+0.5 shift, its subset and downsampling),
+ * the logit transform, dopri5 (or the given solve) with the Hutchinson estimator.
+ */
+export async function evaluateImageFlow(
+  flow: ImageFlow,
+  run: ImageRunData,
+  seed: number,
+  solve: { method: string; rtol: number; atol: number; stepSize?: number },
+  testSamples?: number,
+): Promise<{ bpd: number; n: number; nfe: number }> {
+  const splits = await loadImageSplits(run.name, run.dataDir ?? undefined);
+  const n = testSamples ?? run.testSamples ?? undefined;
+  const { test } = imageLoaders(splits, { seed, batchSize: 1, ...(run.downsample !== null ? { downsample: run.downsample } : {}), ...(n !== undefined ? { testSamples: n } : {}), flip: false });
+  if (test.dim !== flow.dim) throw new UsageError(`the checkpoint's flow takes ${flow.dim} values per image, the test images have ${test.dim}`);
+  const noiseRng = new Random(`${seed}:eval-noise`);
+  let sum = 0;
+  let count = 0;
+  let nfe = 0;
+  for (let k = 0; k < test.batchesPerEpoch; k++) {
+    const b = await test.next();
+    const x = b.tensor(true);
+    const { y, logdet } = logitTransform(x, run.alpha);
+    x.dispose();
+    try {
+      const out = await flow.forwardAsync(y, { ...solve, estimator: 'hutchinson', noiseRng });
+      const s = tf.tidy(() => tf.sum(imageNll(out, logdet, run.nbits, 'bits-per-dim')));
+      sum += (await s.data())[0]!;
+      s.dispose();
+      nfe += out.stats.nfe;
+      out.dispose();
+    } finally {
+      y.dispose();
+      logdet.dispose();
+    }
+    count += b.size;
+  }
+  return { bpd: sum / count, n: count, nfe: Math.round(nfe / test.batchesPerEpoch) };
+}
