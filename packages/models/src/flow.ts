@@ -192,6 +192,59 @@ function missingRng(estimator: string): Random {
   return new Proxy({} as Random, { get: () => fail });
 }
 
+/**
+ * The Flow methods that follow from a flow's block solves: 2-D and image flows
+ * build them the same way (log-density, sampling through the inverse).
+ */
+export function flowMethods<X extends tf.Tensor>(o: {
+  dim: number;
+  solveForward: (x: tf.Tensor, s: ResolvedSolve, grad: boolean) => FlowForward;
+  solveForwardAsync: (x: tf.Tensor, s: ResolvedSolve) => Promise<FlowForward>;
+  inverse: (z: tf.Tensor, options?: FlowSolveOptions) => X;
+  inverseAsync: (z: tf.Tensor, options?: FlowSolveOptions) => Promise<X>;
+}) {
+  const { dim, solveForward, solveForwardAsync, inverse, inverseAsync } = o;
+  return {
+    forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward {
+      return solveForward(x, resolveSolve(options), true);
+    },
+    forwardAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<FlowForward> {
+      return solveForwardAsync(x, resolveSolve(options));
+    },
+    logProb(x: tf.Tensor, options?: FlowSolveOptions): tf.Tensor1D {
+      const s = resolveSolve(options);
+      return tf.tidy(() => {
+        const r = solveForward(x, s, false);
+        return tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D;
+      });
+    },
+    async logProbAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor1D> {
+      const r = await solveForwardAsync(x, resolveSolve(options));
+      const out = tf.tidy(() => tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D);
+      r.dispose();
+      return out;
+    },
+    inverse,
+    inverseAsync,
+    sample(n: number, rng: Random, options?: FlowSolveOptions): X {
+      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
+      try {
+        return inverse(z, options);
+      } finally {
+        z.dispose();
+      }
+    },
+    async sampleAsync(n: number, rng: Random, options?: FlowSolveOptions): Promise<X> {
+      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
+      try {
+        return await inverseAsync(z, options);
+      } finally {
+        z.dispose();
+      }
+    },
+  };
+}
+
 export function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSolve {
   const o = checkOptions(options, SOLVE_KEYS, 'model:flow');
   const estimator = resolveEstimator(o.estimator ?? 'exact');
@@ -378,43 +431,7 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
     blocks,
     params,
     paramNames,
-    forward(x, options) {
-      return solveForward(x, resolveSolve(options), true);
-    },
-    forwardAsync(x, options) {
-      return solveForwardAsync(x, resolveSolve(options));
-    },
-    logProb(x, options) {
-      const s = resolveSolve(options);
-      return tf.tidy(() => {
-        const r = solveForward(x, s, false);
-        return tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D;
-      });
-    },
-    async logProbAsync(x, options) {
-      const r = await solveForwardAsync(x, resolveSolve(options));
-      const out = tf.tidy(() => tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D);
-      r.dispose();
-      return out;
-    },
-    inverse,
-    inverseAsync,
-    sample(n, rng, options) {
-      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
-      try {
-        return inverse(z, options);
-      } finally {
-        z.dispose();
-      }
-    },
-    async sampleAsync(n, rng, options) {
-      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
-      try {
-        return await inverseAsync(z, options);
-      } finally {
-        z.dispose();
-      }
-    },
+    ...flowMethods({ dim, solveForward, solveForwardAsync, inverse, inverseAsync }),
     trajectories(x, times, options) {
       checkX(x, 'x');
       const s = plainSolver(resolveSolve(options).solver);

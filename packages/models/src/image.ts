@@ -5,7 +5,7 @@ import { odeintWith, type AdjointSolution } from '@rnode/adjoint';
 import { cnfDynamics, type CnfState, type RegularizerPlugin, type VectorField } from '@rnode/estimators';
 import { checkT } from './cnf.js';
 import { buildConvOdeNet, squeeze2d, unsqueeze2d, type ConvOdeNet, type ConvOdeNetConfig } from './conv.js';
-import { checkCount, plainSolver, resolveSolve, standardNormalLogProb, type FlowForward, type FlowSolveOptions, type FlowStats, type ResolvedSolve } from './flow.js';
+import { checkCount, flowMethods, plainSolver, resolveSolve, type FlowForward, type FlowSolveOptions, type FlowStats, type ResolvedSolve } from './flow.js';
 import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
 import type { ZeroInit } from './layers.js';
 
@@ -495,43 +495,7 @@ export function buildImageFlow(config: ImageFlowConfig, source: ParamSource): Im
     params,
     paramNames,
     paramCount,
-    forward(x, options) {
-      return solveForward(x, resolveSolve(options), true);
-    },
-    forwardAsync(x, options) {
-      return solveForwardAsync(x, resolveSolve(options));
-    },
-    logProb(x, options) {
-      const s = resolveSolve(options);
-      return tf.tidy(() => {
-        const r = solveForward(x, s, false);
-        return tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D;
-      });
-    },
-    async logProbAsync(x, options) {
-      const r = await solveForwardAsync(x, resolveSolve(options));
-      const out = tf.tidy(() => tf.sub(standardNormalLogProb(r.z), r.deltaLogp) as tf.Tensor1D);
-      r.dispose();
-      return out;
-    },
-    inverse,
-    inverseAsync,
-    sample(n, rng, options) {
-      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
-      try {
-        return inverse(z, options);
-      } finally {
-        z.dispose();
-      }
-    },
-    async sampleAsync(n, rng, options) {
-      const z = rng.normal([checkCount(n, 'n', 'INVALID_OPTIONS'), dim]);
-      try {
-        return await inverseAsync(z, options);
-      } finally {
-        z.dispose();
-      }
-    },
+    ...flowMethods({ dim, solveForward, solveForwardAsync, inverse, inverseAsync }),
     summary() {
       const rows: ImageBlockSummary[] = blocks.map((b) => ({ index: b.index, scale: b.scale, stage: b.stage, shape: [...b.shape], params: b.paramCount }));
       const lines = [
