@@ -35,28 +35,45 @@ export interface CnfBlock {
   endTimeTensor(): tf.Scalar;
 }
 
+/** A network whose time input may be a tensor (the learned-T rescaling multiplies τ by T). */
+type TimedNet = ((t: tf.Scalar, z: tf.Tensor) => tf.Tensor) & {
+  vjp(t: tf.Scalar, z: tf.Tensor, v: tf.Tensor): { f: tf.Tensor; vjp: tf.Tensor };
+};
+
+/**
+ * A block's field: the net itself over [0, T] when T is fixed, or, when T is learned
+ * (T = s², s the variable `${prefix}sqrtT`), the time-rescaled g(τ, z) = T·f(τT, z) over
+ * τ ∈ [0, 1] with its VJP. Shared by the 2-D and image blocks.
+ * @internal
+ */
+export function blockField(
+  net: VectorField & TimedNet,
+  trainT: boolean,
+  T0: number,
+  store: ParamStore,
+  prefix: string,
+): { field: VectorField; sqrtT: tf.Variable | null } {
+  if (!trainT) return { field: net, sqrtT: null };
+  const s = store.create(`${prefix}sqrtT`, [], 0, false, Math.sqrt(T0));
+  const g = ((tau: number, z: tf.Tensor) =>
+    tf.tidy(() => {
+      const T = tf.square(s) as tf.Scalar;
+      return tf.mul(net(tf.mul(tau, T) as tf.Scalar, z), T);
+    })) as VectorField;
+  g.vjp = (tau: number, z: tf.Tensor, v: tf.Tensor) =>
+    tf.tidy(() => {
+      const T = tf.square(s) as tf.Scalar;
+      const r = net.vjp(tf.mul(tau, T) as tf.Scalar, z, v);
+      return { f: tf.mul(r.f, T), vjp: tf.mul(r.vjp, T) };
+    });
+  return { field: g, sqrtT: s };
+}
+
 /** @internal */
 export function buildCnfBlock(config: CnfBlockConfig, store: ParamStore, prefix: string): CnfBlock {
   const start = store.variables.length;
   const net = buildOdeNet(config.net, store, prefix);
-  let sqrtT: tf.Variable | null = null;
-  let field: VectorField = net;
-  if (config.trainT) {
-    const s = store.create(`${prefix}sqrtT`, [], 0, false, Math.sqrt(config.T));
-    sqrtT = s;
-    const g = ((tau: number, z: tf.Tensor) =>
-      tf.tidy(() => {
-        const T = tf.square(s) as tf.Scalar;
-        return tf.mul(net(tf.mul(tau, T) as tf.Scalar, z), T);
-      })) as VectorField;
-    g.vjp = (tau: number, z: tf.Tensor, v: tf.Tensor) =>
-      tf.tidy(() => {
-        const T = tf.square(s) as tf.Scalar;
-        const r = net.vjp(tf.mul(tau, T) as tf.Scalar, z, v);
-        return { f: tf.mul(r.f, T), vjp: tf.mul(r.vjp, T) };
-      });
-    field = g;
-  }
+  const { field, sqrtT } = blockField(net, config.trainT, config.T, store, prefix);
   const params = store.variables.slice(start);
   const paramNames = store.names.slice(start);
   return {

@@ -193,6 +193,30 @@ function missingRng(estimator: string): Random {
 }
 
 /**
+ * The result of a data → base solve: z, Δlogp and the regularizer integrals taken from the final
+ * augmented state; `dispose` also releases tensors kept for a pending backward pass.
+ * @internal
+ */
+export function makeFlowForward(
+  z: tf.Tensor2D,
+  state: CnfState,
+  regs: readonly RegularizerPlugin[],
+  stats: FlowStats,
+  kept: tf.Tensor[] = [],
+): FlowForward {
+  const out: FlowForward = {
+    z,
+    deltaLogp: state.logp as tf.Tensor1D,
+    regs: Object.fromEntries(regs.map((r) => [r.name, state[r.name] as tf.Tensor1D])),
+    stats,
+    dispose() {
+      tf.dispose([out.z, out.deltaLogp, ...Object.values(out.regs), ...kept]);
+    },
+  };
+  return out;
+}
+
+/**
  * The Flow methods that follow from a flow's block solves: 2-D and image flows
  * build them the same way (log-density, sampling through the inverse).
  */
@@ -298,19 +322,6 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
     return s;
   };
 
-  const makeForward = (state: CnfState, regs: RegularizerPlugin[], stats: FlowStats, kept: tf.Tensor[] = []): FlowForward => {
-    const out: FlowForward = {
-      z: state.z as tf.Tensor2D,
-      deltaLogp: state.logp as tf.Tensor1D,
-      regs: Object.fromEntries(regs.map((r) => [r.name, state[r.name] as tf.Tensor1D])),
-      stats,
-      dispose() {
-        tf.dispose([out.z, out.deltaLogp, ...Object.values(out.regs), ...kept]);
-      },
-    };
-    return out;
-  };
-
   /**
    * The sync data → base solve; `grad` uses the adjoint plugin, else plain odeint. Under an
    * active tape the adjoint reads its stored states and the probe when the gradient is taken,
@@ -358,7 +369,7 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
               return backs.every((b) => b.done);
             },
           };
-    return makeForward(y, s.regs, { ...counts, backward }, kept);
+    return makeFlowForward(y.z as tf.Tensor2D, y, s.regs, { ...counts, backward }, kept);
   };
 
   const solveForwardAsync = async (x: tf.Tensor, s: ResolvedSolve): Promise<FlowForward> => {
@@ -386,7 +397,7 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
       tf.dispose(Object.values(y));
       throw e;
     }
-    return makeForward(y, s.regs, { ...counts, backward: null });
+    return makeFlowForward(y.z as tf.Tensor2D, y, s.regs, { ...counts, backward: null });
   };
 
   const zField = (block: CnfBlock) => (t: number, z: tf.Tensor) => block.field(t, z);

@@ -3,9 +3,9 @@ import { ACTIVATION_NAMES, RnodeError, type ActivationName, type Random } from '
 import { odeint, odeintAsync } from '@rnode/solvers';
 import { odeintWith, type AdjointSolution } from '@rnode/adjoint';
 import { cnfDynamics, type CnfState, type RegularizerPlugin, type VectorField } from '@rnode/estimators';
-import { checkT } from './cnf.js';
+import { blockField, checkT } from './cnf.js';
 import { buildConvOdeNet, squeeze2d, unsqueeze2d, type ConvOdeNet, type ConvOdeNetConfig } from './conv.js';
-import { checkCount, flowMethods, plainSolver, resolveSolve, type FlowForward, type FlowSolveOptions, type FlowStats, type ResolvedSolve } from './flow.js';
+import { checkCount, flowMethods, makeFlowForward, plainSolver, resolveSolve, type FlowForward, type FlowSolveOptions, type ResolvedSolve } from './flow.js';
 import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
 import type { ZeroInit } from './layers.js';
 
@@ -185,24 +185,7 @@ function buildBlock(
   const netConfig: ConvOdeNetConfig = { channels: shape[2], hidden: [...c.hidden], activation: c.activation, zeroLast: c.zeroLast };
   const prefix = `block${index}/`;
   const net = buildConvOdeNet(netConfig, store, prefix);
-  let sqrtT: tf.Variable | null = null;
-  let field: VectorField = net;
-  if (c.trainT) {
-    const s = store.create(`${prefix}sqrtT`, [], 0, false, Math.sqrt(c.T));
-    sqrtT = s;
-    const g = ((tau: number, z: tf.Tensor) =>
-      tf.tidy(() => {
-        const T = tf.square(s) as tf.Scalar;
-        return tf.mul(net(tf.mul(tau, T) as tf.Scalar, z), T);
-      })) as VectorField;
-    g.vjp = (tau: number, z: tf.Tensor, v: tf.Tensor) =>
-      tf.tidy(() => {
-        const T = tf.square(s) as tf.Scalar;
-        const r = net.vjp(tf.mul(tau, T) as tf.Scalar, z, v);
-        return { f: tf.mul(r.f, T), vjp: tf.mul(r.vjp, T) };
-      });
-    field = g;
-  }
+  const { field, sqrtT } = blockField(net, c.trainT, c.T, store, prefix);
   const params = store.variables.slice(start);
   return {
     index,
@@ -296,19 +279,6 @@ export function buildImageFlow(config: ImageFlowConfig, source: ParamSource): Im
     return [keep, out];
   };
 
-  const makeForward = (z: tf.Tensor2D, state: CnfState, regs: RegularizerPlugin[], stats: FlowStats, kept: tf.Tensor[] = []): FlowForward => {
-    const out: FlowForward = {
-      z,
-      deltaLogp: state.logp as tf.Tensor1D,
-      regs: Object.fromEntries(regs.map((r) => [r.name, state[r.name] as tf.Tensor1D])),
-      stats,
-      dispose() {
-        tf.dispose([out.z, out.deltaLogp, ...Object.values(out.regs), ...kept]);
-      },
-    };
-    return out;
-  };
-
   const solveForward = (x: tf.Tensor, s: ResolvedSolve, grad: boolean): FlowForward => {
     const taped = grad && tf.engine().state.gradientDepth > 0;
     const sols: Array<AdjointSolution<CnfState>> = [];
@@ -364,7 +334,7 @@ export function buildImageFlow(config: ImageFlowConfig, source: ParamSource): Im
               return backs.every((b) => b.done);
             },
           };
-    return makeForward(z, y, s.regs, { ...counts, backward }, kept);
+    return makeFlowForward(z, y, s.regs, { ...counts, backward }, kept);
   };
 
   const solveForwardAsync = async (x: tf.Tensor, s: ResolvedSolve): Promise<FlowForward> => {
@@ -409,7 +379,7 @@ export function buildImageFlow(config: ImageFlowConfig, source: ParamSource): Im
       y.z!.dispose();
       const rest: CnfState = { ...y };
       delete rest.z;
-      return makeForward(z, rest, s.regs, { ...counts, backward: null });
+      return makeFlowForward(z, rest, s.regs, { ...counts, backward: null });
     } catch (e) {
       tf.dispose([...outs, ...Object.values(y)]);
       throw e;
