@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './index.js';
-import { registerWasmKernels } from './wasm-kernels.js';
+import { WRAPPED_CONV2D_BACKPROP_INPUT, registerWasmKernels } from './wasm-kernels.js';
 import { leakedTensors, testBackendName } from '../testing/index.js';
 
 /** float32, sums of up to a few thousand products: error relative to the largest |reference| entry. */
@@ -98,13 +98,19 @@ describe.runIf(run)('wasm training kernels', () => {
     console.log('[wasm-kernels] worst error / max|ref|:', JSON.stringify(worst));
   });
 
-  it('registers idempotently and never replaces an existing kernel', () => {
+  it('registers idempotently; replaces only the kernels it wraps on purpose (BatchMatMul, Conv2DBackpropInput)', () => {
     for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {
       expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
     }
-    const before = tf.getKernel('Conv2DBackpropFilter', 'wasm');
+    const before = ['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput'].map((k) => tf.getKernel(k, 'wasm'));
     expect(registerWasmKernels()).toEqual([]);
-    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBe(before);
+    expect(['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput'].map((k) => tf.getKernel(k, 'wasm'))).toEqual(before);
+    // The Conv2DBackpropInput wrapper keeps tfjs's kernel (its fallback) under the marker.
+    const wrapped = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
+    const original = (wrapped.kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_CONV2D_BACKPROP_INPUT];
+    expect(typeof original).toBe('function');
+    expect(original).not.toBe(wrapped.kernelFunc);
+    expect(wrapped.setupFunc).toBeDefined(); // tfjs's setup (its cwrap) is kept for the fallback
   });
 
   it.each([
@@ -165,6 +171,95 @@ describe.runIf(run)('wasm training kernels', () => {
         return [dx!, df!];
       }),
     );
+  });
+
+  // Conv2DBackpropInput: stride 1 NHWC runs as an XNNPACK Conv2D of dy with the flipped filter;
+  // strides > 1, NCHW and over-wide explicit padding fall back to tfjs's kernel. Agreement with cpu
+  // relative to max|ref| (float32 sums of up to 585 products).
+  const INPUT_TOL = 2e-6;
+  const inputCases: ConvCase[] = [
+    ...convCases,
+    { x: [2, 28, 28, 64], f: [3, 3, 64, 64], strides: [1, 1], pad: 'same' }, // the MNIST conv net's hidden layers
+    { x: [2, 28, 28, 64], f: [3, 3, 64, 1], strides: [1, 1], pad: 'same' }, // its last layer (VJP: 1 → 64 channels)
+    { x: [2, 14, 14, 4], f: [3, 3, 4, 64], strides: [1, 1], pad: 'same' }, // the first layer at the 14×14 scale
+    { x: [1, 6, 5, 2], f: [1, 1, 2, 3], strides: [1, 1], pad: 'same' },
+    { x: [1, 7, 9, 2], f: [5, 3, 2, 3], strides: [1, 1], pad: 'valid' },
+    { x: [1, 5, 5, 2], f: [3, 3, 2, 3], strides: [1, 1], pad: [[0, 0], [3, 0], [0, 1], [0, 0]] }, // top 3 > fh − 1: fallback
+  ];
+  it.each(inputCases)('Conv2DBackpropInput, direct kernel call: $x $f $strides $pad', async (c) => {
+    const dyShape = tf.tidy(() => tf.conv2d(t4(c.x, 1), t4(c.f, 2), c.strides, c.pad).shape);
+    const call = () => {
+      const dy = t4(dyShape, 31);
+      const f = t4(c.f, 32);
+      const out = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, {
+        strides: c.strides,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        inputShape: c.x,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      tf.dispose([dy, f]);
+      return out;
+    };
+    const [ref] = await on('cpu', call);
+    await tf.setBackend('wasm');
+    const dataIds = tf.engine().backend.numDataIds();
+    const [got] = await on('wasm', call);
+    expect(tf.engine().backend.numDataIds(), 'wasm data left behind').toBe(dataIds);
+    expect(got!.length).toBe(ref!.length);
+    const e = scaledError(got!, ref!);
+    worst['conv2d dx (kernel)'] = Math.max(worst['conv2d dx (kernel)'] ?? 0, e);
+    expect(e, 'conv2d dx (kernel)').toBeLessThan(INPUT_TOL);
+  });
+
+  it('Conv2DBackpropInput stride 1 (as Conv2D) equals the kernel it replaced', async () => {
+    await tf.setBackend('wasm');
+    const original = (tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc as unknown as Record<symbol, tf.KernelFunc>)[
+      WRAPPED_CONV2D_BACKPROP_INPUT
+    ]!;
+    for (const c of [inputCases[0]!, inputCases[4]!, inputCases[6]!, inputCases[9]!]) {
+      const dyShape = tf.tidy(() => tf.conv2d(t4(c.x, 1), t4(c.f, 2), c.strides, c.pad).shape);
+      const dy = t4(dyShape, 33);
+      const f = t4(c.f, 34);
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as unknown as tf.NamedAttrMap;
+      const mine = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, attrs) as tf.Tensor;
+      const info = original({ inputs: { dy, filter: f }, backend: tf.engine().backend, attrs }) as tf.TensorInfo;
+      const theirs = tf.engine().makeTensorFromTensorInfo(info);
+      expectClose('conv2d dx vs tfjs wasm kernel', mine.dataSync(), theirs.dataSync());
+      expect(scaledError(mine.dataSync(), theirs.dataSync())).toBeLessThan(INPUT_TOL);
+      tf.dispose([dy, f, mine, theirs]);
+    }
+  });
+
+  it('Conv2DBackpropInput with NCHW data format falls back to tfjs (direct kernel call)', async () => {
+    await compare('conv2d dx NCHW', () => {
+      const dy = t4([2, 4, 7, 7], 35);
+      const f = t4([3, 3, 3, 4], 36);
+      const out = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, {
+        strides: [1, 1],
+        pad: 'same',
+        dataFormat: 'NCHW',
+        inputShape: [2, 3, 7, 7],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      tf.dispose([dy, f]);
+      return out;
+    });
+  });
+
+  it('conv2dTranspose and its gradients (dy: Conv2D, filter: Conv2DBackpropFilter) equal cpu', async () => {
+    for (const c of [inputCases[0]!, inputCases[9]!, inputCases[2]!]) {
+      const dyShape = tf.tidy(() => tf.conv2d(t4(c.x, 1), t4(c.f, 2), c.strides, c.pad).shape);
+      await compare('conv2dTranspose + grads', () =>
+        tf.tidy(() => {
+          const dy = t4(dyShape, 37);
+          const f = t4(c.f, 38);
+          const w = t4(c.x, 39);
+          const op = (a: tf.Tensor, b: tf.Tensor) =>
+            tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, c.x, c.strides, c.pad as 'same' | 'valid');
+          const [gdy, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), w)))([dy, f]);
+          return [op(dy, f), gdy!, gf!];
+        }),
+      );
+    }
   });
 
   it('Conv2DBackpropFilter with NCHW data format (direct kernel call)', async () => {

@@ -21,6 +21,17 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensor
  * `tf.tidy` and the gradient tape they are one kernel call, and every
  * intermediate they make is freed before they return.
  *
+ * Two kernels tfjs-backend-wasm does have are explicitly *wrapped* (replaced by a
+ * kernel that keeps the original as its fallback, marked so that wrapping is
+ * idempotent, setup/dispose hooks kept), because the originals are slow loops
+ * that rnode's training runs through:
+ *
+ * - `BatchMatMul` with `transposeA`/`transposeB` (see `wrapBatchMatMul`).
+ * - `Conv2DBackpropInput` (the input gradient of `tf.conv2d`, `tf.conv2dTranspose`,
+ *   and the explicit VJPs of the conv ODE nets): a naive C++ loop in 4.22, about
+ *   10x slower than the XNNPACK Conv2D. At stride 1 the input gradient is a
+ *   convolution (see `conv2DBackpropInputWasm`); other cases go to the original.
+ *
  * tfjs-core registers no gradient for the backprop kernels themselves, on any
  * backend: differentiating `dW` again (e.g. a penalty on the filter gradient)
  * fails with "gradient function not found for Conv2DBackpropFilter". Gradients
@@ -149,6 +160,75 @@ export function conv2DBackpropFilterWasm(args: { inputs: Record<string, TensorIn
   }
 }
 
+/**
+ * The input gradient of a stride-1 convolution as a forward convolution, on the XNNPACK Conv2D:
+ *
+ *   dx[n,h,w,ci] = Σ_{i,j,co} dy[n, h + top − i, w + left − j, co] · W[i,j,ci,co]
+ *                = conv2d(dy, W')[n,h,w,ci],  W'[i,j,co,ci] = W[fh−1−i, fw−1−j, ci, co]
+ *
+ * with padding (fh−1−top, fh−1−bottom) × (fw−1−left, fw−1−right): the spatially flipped
+ * filter with its in/out channels swapped (Reverse + Transpose, both small). Returns null
+ * (the caller runs tfjs's own kernel) for what this does not cover: NCHW (the wasm Conv2D
+ * is NHWC only), strides or dilations other than 1, a padding wider than the filter
+ * (negative padding here), non-float32 inputs.
+ */
+export function conv2DBackpropInputAsConv(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Attrs }): TensorInfo | null {
+  const backend = args.backend as WasmBackendLike;
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const dataFormat = (attrs['dataFormat'] as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC';
+  const inputShape = attrs['inputShape'] as number[] | undefined;
+  if (dataFormat !== 'NHWC' || !inputShape || inputShape.length !== 4) return null;
+  if (pair(attrs['strides']).some((s) => s !== 1) || pair(attrs['dilations']).some((d) => d !== 1)) return null;
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.shape.length !== 4 || filter.shape.length !== 4) return null;
+  const info = backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    1,
+    1,
+    attrs['pad'] as 'same' | 'valid' | number | backend_util.ExplicitPadding,
+    attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+  const [fh, fw] = filter.shape as [number, number, number, number];
+  const { top, bottom, left, right } = info.padInfo;
+  const pads = [fh - 1 - top, fh - 1 - bottom, fw - 1 - left, fw - 1 - right];
+  if (pads.some((p) => p < 0)) return null;
+  const [B, Ho, Wo, Co] = dy.shape;
+  if (B !== info.batchSize || Ho !== info.outHeight || Wo !== info.outWidth || Co !== info.outChannels) return null;
+  const owned: TensorInfo[] = [];
+  try {
+    const flipped = run('Reverse', backend, { x: filter }, { dims: [0, 1] });
+    owned.push(flipped);
+    const prepared = run('Transpose', backend, { x: flipped }, { perm: [0, 1, 3, 2] }); // [fh,fw,Cout,Cin]
+    owned.push(prepared);
+    const dx = run(
+      'Conv2D',
+      backend,
+      { x: dy, filter: prepared },
+      {
+        strides: [1, 1],
+        dilations: [1, 1],
+        pad: [
+          [0, 0],
+          [pads[0]!, pads[1]!],
+          [pads[2]!, pads[3]!],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+      },
+    );
+    if (dx.shape.some((d, i) => d !== inputShape[i])) {
+      free(backend, dx);
+      throw new Error(`[rnode] wasm Conv2DBackpropInput: the convolution gives [${dx.shape}], expected [${inputShape}]`);
+    }
+    return dx;
+  } finally {
+    free(backend, ...owned);
+  }
+}
+
 function depthwiseInfo(xShape: number[], filterShape: number[], attrs: Attrs): backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
@@ -263,8 +343,11 @@ export const wasmKernelConfigs: readonly KernelConfig[] = [
 ];
 
 /**
- * Register rnode's wasm training kernels. Idempotent; never overrides a kernel
- * tfjs (or the user) already registered for `wasm`. Returns the names it added.
+ * Register rnode's wasm training kernels. Idempotent. The kernels of
+ * `wasmKernelConfigs` are added only where `wasm` has none (tfjs's or the
+ * user's wins); `BatchMatMul` and `Conv2DBackpropInput` are wrapped on purpose
+ * (the wrapper runs the fast path and falls back to the kernel it replaced).
+ * Returns what it added or wrapped.
  */
 export function registerWasmKernels(): string[] {
   const added: string[] = [];
@@ -274,7 +357,32 @@ export function registerWasmKernels(): string[] {
     added.push(k.kernelName);
   }
   if (wrapBatchMatMul()) added.push('BatchMatMul (transposes made explicit)');
+  if (wrapConv2DBackpropInput()) added.push('Conv2DBackpropInput (stride 1 as an XNNPACK Conv2D)');
   return added;
+}
+
+/** The marker on rnode's wrapped kernels (`Symbol.for`: one per process, whichever copy of rnode set it). */
+export const WRAPPED_CONV2D_BACKPROP_INPUT = Symbol.for('rnode.wasm.conv2DBackpropInput.asConv2D');
+
+/**
+ * Replace tfjs-backend-wasm's Conv2DBackpropInput (a naive C++ loop in 4.22) by
+ * `conv2DBackpropInputAsConv` where it applies (stride 1, NHWC: every conv in
+ * rnode's models), keeping the original kernel for the rest and its setup/dispose
+ * hooks. This is an explicit override of a kernel tfjs has, unlike the kernels of
+ * `wasmKernelConfigs`, which are added only where tfjs has none. Idempotent;
+ * does nothing without a Conv2DBackpropInput or Conv2D for wasm.
+ */
+function wrapConv2DBackpropInput(): boolean {
+  const original = getKernel(tf.Conv2DBackpropInput, BACKEND);
+  if (!original || !getKernel(tf.Conv2D, BACKEND) || !getKernel(tf.Reverse, BACKEND) || !getKernel(tf.Transpose, BACKEND)) return false;
+  if ((original.kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_CONV2D_BACKPROP_INPUT]) return false;
+  const inner = original.kernelFunc;
+  const kernelFunc: KernelFunc = (args) =>
+    conv2DBackpropInputAsConv(args as Parameters<typeof conv2DBackpropInputAsConv>[0]) ?? inner(args);
+  (kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_CONV2D_BACKPROP_INPUT] = inner;
+  unregisterKernel(tf.Conv2DBackpropInput, BACKEND);
+  registerKernel({ ...original, kernelFunc });
+  return true;
 }
 
 const WRAPPED = Symbol.for('rnode.wasm.batchMatMul.explicitTranspose');
