@@ -1,19 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError } from '@rnode/core';
+import { RnodeError, linearCombination } from '@rnode/core';
 import type { InterpolateContext, Lincomb, SolverPlugin, StepContext, StepResult } from './types.js';
 
-/** `base + Σ coef·k`, leaf by leaf; zero coefficients are skipped. */
+/** `base + Σ coef·k`, leaf by leaf (one fused kernel per leaf on cpu and wasm); zero coefficients are skipped. */
 export const lincomb: Lincomb = (base, terms) => {
-  const live = terms.filter(([c]) => c !== 0);
   const n = base ? base.length : (terms[0]?.[1].length ?? 0);
   const out: tf.Tensor[] = [];
   for (let i = 0; i < n; i++) {
-    let acc: tf.Tensor | undefined = base ? (base[i] as tf.Tensor) : undefined;
-    for (const [c, k] of live) {
-      const term = tf.mul(k[i] as tf.Tensor, c);
-      acc = acc === undefined ? term : tf.add(acc, term);
-    }
-    out.push(acc ?? tf.zerosLike((terms[0]?.[1][i] ?? base?.[i]) as tf.Tensor));
+    out.push(
+      linearCombination(
+        base ? (base[i] as tf.Tensor) : null,
+        terms.map(([c, k]) => [c, k[i] as tf.Tensor] as const),
+      ),
+    );
   }
   return out;
 };

@@ -12,6 +12,8 @@ export type { WebgpuBackendOptions } from './webgpu.js';
 export { cpuBackend, wasmBackend, webgpuBackend, tensorflowBackend, tensorflowGpuBackend };
 export { createWebgpuBackend } from './webgpu.js';
 export { registerWasmKernels } from './wasm-kernels.js';
+export { hostTensorIO, HOST_BACKENDS } from './host-io.js';
+export type { HostTensorIO } from './host-io.js';
 
 declare module '../registry.js' {
   interface BackendRegistry {

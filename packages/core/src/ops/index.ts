@@ -12,3 +12,4 @@ export {
   ACTIVATION_NAMES,
 } from './activations.js';
 export type { Activation, ActivationName } from './activations.js';
+export { linearCombination, LINCOMB } from './lincomb.js';
