@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Micro-benchmark of the fused CNF MLP kernel (src/kernels/cnf-mlp.ts) through its wrapper (copies
+// in and out included), one wasm thread. Bundles the wrapper with tsup into
+// node_modules/.cache/bench-kernels first (no build of the package needed).
+//
+//   node scripts/bench-kernels.mjs [--dims 2,64,64,64,2] [--kind concatsquash] [--batch 256,512]
+//                                  [--variant simd,relaxed] [--seconds 1]
+//
+// GFLOPS count 2 flops per multiply-add of the GEMMs: forward = f and g (2·Σ n·m per sample),
+// backward (reusing the forward's activations) = Σ_{l<L} n·m + 3·Σ n·m per sample.
+//
+// Measured: see the table below (updated with each optimisation pass).
+import { setFlagsFromString } from 'node:v8';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const dims = arg('dims', '2,64,64,64,2').split(',').map(Number);
+const kind = arg('kind', 'concatsquash');
+const batches = arg('batch', '256,512').split(',').map(Number);
+const variants = arg('variant', 'simd,relaxed').split(',');
+const seconds = Number(arg('seconds', '1'));
+const runs = Number(arg('runs', '5'));
+
+const { build } = await import('tsup');
+const outDir = join(root, 'node_modules/.cache/bench-kernels');
+await build({
+  entry: { 'cnf-mlp': join(root, 'src/kernels/cnf-mlp.ts') },
+  format: ['esm'],
+  outDir,
+  external: [/^@rnode\//, /^@tensorflow\//],
+  platform: 'neutral',
+  target: 'es2022',
+  dts: false,
+  sourcemap: false,
+  clean: true,
+  silent: true,
+  config: false,
+});
+const { createCnfMlpKernel } = await import(pathToFileURL(join(outDir, 'cnf-mlp.js')).href);
+
+const D = dims[0];
+let nm = 0;
+let nmLast = 0;
+for (let l = 1; l < dims.length; l++) nm += dims[l - 1] * dims[l];
+nmLast = dims[dims.length - 2] * dims[dims.length - 1];
+const fwdMacs = 2 * nm;
+const bwdMacs = nm - nmLast + 3 * nm;
+
+function lcg(seed) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+}
+
+function timeIt(fn) {
+  // warm up (lets V8 tier the module up), then median of `runs` timed runs of ~`seconds` each
+  let reps = 1;
+  for (let t0 = performance.now(); performance.now() - t0 < 300; ) fn();
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) fn();
+    const dt = performance.now() - t0;
+    if (dt > 50) {
+      reps = Math.max(1, Math.round((reps * seconds * 1000) / dt));
+      break;
+    }
+    reps *= 2;
+  }
+  const per = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) fn();
+    per.push((performance.now() - t0) / reps);
+  }
+  per.sort((a, b) => a - b);
+  return per[Math.floor(per.length / 2)] / 1000; // seconds per call
+}
+
+console.log(`dims ${dims.join('→')}, ${kind}; GEMM multiply-adds per sample: forward ${fwdMacs}, backward ${bwdMacs}`);
+console.log('variant  batch  forward µs  GFLOPS  backward µs  GFLOPS  forward+backward(recompute) µs');
+for (const variant of variants) {
+  for (const B of batches) {
+    const k = createCnfMlpKernel({ dims, kind, activation: 'tanh', maxBatch: B, variant });
+    const rnd = lcg(B * 7 + 1);
+    const theta = Float32Array.from({ length: k.paramCount }, () => rnd() * 0.3);
+    const z = Float32Array.from({ length: B * D }, rnd);
+    const e = Float32Array.from({ length: B * D }, rnd);
+    const out = { f: new Float32Array(B * D), g: new Float32Array(B * D), div: new Float32Array(B), kin: new Float32Array(B), frob: new Float32Array(B) };
+    const cot = { f: Float32Array.from({ length: B * D }, rnd), div: Float32Array.from({ length: B }, rnd), kin: Float32Array.from({ length: B }, rnd), frob: Float32Array.from({ length: B }, rnd) };
+    const grads = { dz: new Float32Array(B * D), dtheta: new Float32Array(k.paramCount) };
+    k.setParams(theta);
+    const t = 0.5;
+    const tf = timeIt(() => k.forward(t, z, e, B, out));
+    const token = k.forward(t, z, e, B, out);
+    const tb = timeIt(() => k.backward(t, z, e, B, cot, grads, token));
+    const tfb = timeIt(() => k.backward(t, z, e, B, cot, grads, -1));
+    const gf = (2 * fwdMacs * B) / tf / 1e9;
+    const gb = (2 * bwdMacs * B) / tb / 1e9;
+    console.log(
+      `${variant.padEnd(7)}  ${String(B).padStart(5)}  ${(tf * 1e6).toFixed(1).padStart(10)}  ${gf.toFixed(2).padStart(6)}  ${(tb * 1e6).toFixed(1).padStart(11)}  ${gb.toFixed(2).padStart(6)}  ${(tfb * 1e6).toFixed(1).padStart(10)}`,
+    );
+    k.dispose();
+  }
+}
