@@ -68,7 +68,7 @@ let cdivp: usize = 0;
 let ckinp: usize = 0;
 let cfrobp: usize = 0;
 let dzc: usize = 0;
-let tmp64: usize = 0;
+let tmpf: usize = 0;
 
 @inline function lvp(l: i32, f: i32): usize {
   return lev + ((<usize>l << 5) + (<usize>f << 2));
@@ -103,9 +103,17 @@ export function dimsPtr(): usize {
 
 let oom: bool = false;
 
-/** Bump allocation (64-byte aligned, zeroed: memory is never reused); sets `oom` on failure. */
+let nalloc: u32 = 0;
+
+/**
+ * Bump allocation (64-byte aligned, zeroed: memory is never reused); sets `oom` on failure.
+ * Successive buffers start at staggered offsets modulo 4 KiB (17 cache lines apart): the
+ * per-sample buffers are multiples of 4 KiB long, and loads 4 KiB apart from a recent store
+ * stall on the CPU's store-forwarding check (4K aliasing) and crowd the same L1 sets.
+ */
 function balloc(bytes: u64): usize {
   if (top == 0) top = dimsArea() + 256;
+  top += <usize>(((nalloc++ * 17) & 63) << 6);
   const end = (<u64>top + bytes + 63) & ~(<u64>63);
   if (oom || end > <u64>0xfff00000) {
     oom = true;
@@ -203,7 +211,7 @@ export function configure(nLayers: i32, kindIn: i32, maxBatch: i32): i32 {
   cdivp = balloc(b1);
   ckinp = balloc(b1);
   cfrobp = balloc(b1);
-  tmp64 = balloc(<u64>(maxW + 4) * 8);
+  tmpf = balloc(<u64>(maxW + 4) * 8);
   return oom ? -1 : P;
 }
 
@@ -246,27 +254,67 @@ export function ptr(which: i32): usize {
 }
 
 /**
- * tanh on f32x4: tanh|x| = -m / (2 + m), m = expm1(-2|x|) (|x| clamped to 9), expm1 by
- * Cody-Waite reduction w = n ln2 + r, |r| <= ln2/2, a degree-7 Taylor polynomial for expm1(r)
- * and expm1(w) = 2^n expm1(r) + (2^n - 1); the sign of x is copied back. Max abs error about
- * 1.5e-7 on [-10, 10], relative error about 2e-7 near 0; NaN propagates.
+ * tanh on f32x4: tanh|x| = -m / (m + 2), m = expm1(-2|x|) (|x| clamped to 9, where tanh rounds
+ * to 1), with Cody-Waite reduction -2|x| = n ln2 + r, |r| <= ln2/2, expm1(r) = r + r^2 P(r)
+ * (P: degree-4 least-squares fit, relative error 1.4e-8) and expm1(-2|x|) = 2^n expm1(r) + 2^n - 1.
+ * n and 2^n come from the magic-number rounding trick (no float-int conversion). The sign of x
+ * is copied back. Max abs error 1.5e-7 on [-10, 10], relative error < 2e-7 everywhere (also
+ * near 0); NaN propagates, +-inf give +-1.
  */
+// f32x4 constants, loaded from memory: V8 materialises each v128 immediate with 3 instructions
+// inside every loop iteration, a load from this table is one.
+const KTAB: usize = memory.data<f32>([
+  9.0, 9.0, 9.0, 9.0, // K_CLAMP
+  -2.8853900817779268, -2.8853900817779268, -2.8853900817779268, -2.8853900817779268, // K_L2E2
+  12583039.0, 12583039.0, 12583039.0, 12583039.0, // K_MAGIC
+  -2.0, -2.0, -2.0, -2.0, // K_M2
+  -0.693145751953125, -0.693145751953125, -0.693145751953125, -0.693145751953125, // K_LN2HI
+  -1.428606765330187e-6, -1.428606765330187e-6, -1.428606765330187e-6, -1.428606765330187e-6, // K_LN2LO
+  0.001385816023685038, 0.001385816023685038, 0.001385816023685038, 0.001385816023685038, // K_P4
+  0.00836667325347662, 0.00836667325347662, 0.00836667325347662, 0.00836667325347662, // K_P3
+  0.041667595505714417, 0.041667595505714417, 0.041667595505714417, 0.041667595505714417, // K_P2
+  0.16666541993618011, 0.16666541993618011, 0.16666541993618011, 0.16666541993618011, // K_P1
+  0.4999999701976776, 0.4999999701976776, 0.4999999701976776, 0.4999999701976776, // K_P0
+  1.0, 1.0, 1.0, 1.0, // K_ONE
+  2.0, 2.0, 2.0, 2.0, // K_TWO
+  -0.0, -0.0, -0.0, -0.0, // K_SIGN
+], 16);
+const K_CLAMP: usize = 0;
+const K_L2E2: usize = 16;
+const K_MAGIC: usize = 32;
+const K_M2: usize = 48;
+const K_LN2HI: usize = 64;
+const K_LN2LO: usize = 80;
+const K_P4: usize = 96;
+const K_P3: usize = 112;
+const K_P2: usize = 128;
+const K_P1: usize = 144;
+const K_P0: usize = 160;
+const K_ONE: usize = 176;
+const K_TWO: usize = 192;
+const K_SIGN: usize = 208;
+@inline function kv(off: usize): v128 {
+  return v128.load(KTAB + off);
+}
+
 @inline function tanh4(x: v128): v128 {
-  const ax = f32x4.pmin(f32x4.abs(x), f32x4.splat(9.0));
-  const w = f32x4.mul(ax, f32x4.splat(-2.0));
-  const n = f32x4.nearest(f32x4.mul(w, f32x4.splat(1.4426950408889634)));
-  let r = madd(n, f32x4.splat(-0.693145751953125), w);
-  r = madd(n, f32x4.splat(-1.428606765330187e-6), r);
-  let p = madd(r, f32x4.splat(<f32>(1.0 / 5040.0)), f32x4.splat(<f32>(1.0 / 720.0)));
-  p = madd(p, r, f32x4.splat(<f32>(1.0 / 120.0)));
-  p = madd(p, r, f32x4.splat(<f32>(1.0 / 24.0)));
-  p = madd(p, r, f32x4.splat(<f32>(1.0 / 6.0)));
-  p = madd(p, r, f32x4.splat(0.5));
+  const sign = kv(K_SIGN);
+  const ax = f32x4.pmin(v128.andnot(x, sign), kv(K_CLAMP));
+  // t = round(-2|x| log2 e) + 1.5 * 2^23 + 127: its low mantissa bits hold n + 127
+  const magic = kv(K_MAGIC);
+  const t = madd(ax, kv(K_L2E2), magic);
+  const n = f32x4.sub(t, magic);
+  let r = madd(n, kv(K_LN2HI), f32x4.mul(ax, kv(K_M2)));
+  r = madd(n, kv(K_LN2LO), r);
+  let p = madd(r, kv(K_P4), kv(K_P3));
+  p = madd(p, r, kv(K_P2));
+  p = madd(p, r, kv(K_P1));
+  p = madd(p, r, kv(K_P0));
   p = madd(f32x4.mul(r, r), p, r);
-  const s = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  const em = madd(s, p, f32x4.sub(s, f32x4.splat(1.0)));
-  const t = f32x4.abs(f32x4.div(em, f32x4.add(em, f32x4.splat(2.0))));
-  return v128.or(t, v128.and(x, i32x4.splat(0x80000000)));
+  const s = i32x4.shl(t, 23); // 2^n
+  const em = madd(s, p, f32x4.sub(s, kv(K_ONE)));
+  const q = v128.andnot(f32x4.div(em, f32x4.add(em, kv(K_TWO))), sign);
+  return v128.or(q, v128.and(x, sign));
 }
 
 /** Exposed for the accuracy test: y[i] = tanh(x[i]), i < n (n a multiple of 4). */
@@ -285,7 +333,7 @@ export function scratchPtr(): usize {
 
 const EP_STORE: i32 = 0; // C = acc
 const EP_ACC: i32 = 1; // C += acc
-const EP_TANH: i32 = 2; // C = tanh(acc + bias); Y1 = 1 - C^2
+const EP_TANH: i32 = 2; // C = tanh(acc + bias); Y1 = 1 - C^2 (tanh in a pass per row block)
 const EP_BIAS: i32 = 3; // C = acc + bias
 const EP_MULD: i32 = 4; // C = acc; Y1 = acc * X1
 const EP_RBAR: i32 = 5; // Y1 = acc * X1; C = -2 * X2 * acc * X3
@@ -298,12 +346,7 @@ const EP_ABAR: i32 = 6; // C = (C + acc) * X1
     v128.store(C + o, acc);
   } else if (mode == EP_ACC) {
     v128.store(C + o, f32x4.add(v128.load(C + o), acc));
-  } else if (mode == EP_TANH) {
-    const a = tanh4(f32x4.add(acc, v128.load(bj)));
-    v128.store(C + o, a);
-    const one = f32x4.splat(1.0);
-    v128.store(y1 + o, f32x4.mul(f32x4.sub(one, a), f32x4.add(one, a)));
-  } else if (mode == EP_BIAS) {
+  } else if (mode == EP_TANH || mode == EP_BIAS) {
     v128.store(C + o, f32x4.add(acc, v128.load(bj)));
   } else if (mode == EP_MULD) {
     v128.store(C + o, acc);
@@ -311,18 +354,38 @@ const EP_ABAR: i32 = 6; // C = (C + acc) * X1
   } else if (mode == EP_RBAR) {
     v128.store(y1 + o, f32x4.mul(acc, v128.load(x1 + o)));
     const av = f32x4.mul(v128.load(x2 + o), v128.load(x3 + o));
-    v128.store(C + o, f32x4.mul(f32x4.mul(av, acc), f32x4.splat(-2.0)));
+    v128.store(C + o, f32x4.mul(f32x4.mul(av, acc), kv(K_M2)));
   } else {
     v128.store(C + o, f32x4.mul(f32x4.add(v128.load(C + o), acc), v128.load(x1 + o)));
   }
 }
 
 /**
+ * a = tanh(s) in place and d = 1 - a^2 for `rows` rows of NV vectors. Run per row block right
+ * after the GEMM stored s (still in L1): a tight loop of its own is faster than tanh inside the
+ * register-blocked epilogue, where it competes with the 8 live accumulators for registers.
+ */
+function tanhRows(S: usize, Dp: usize, rows: i32, NV: i32, ld4: usize): void {
+  const one = kv(K_ONE);
+  for (let r = 0; r < rows; r++) {
+    const ro = <usize>r * ld4;
+    for (let jv = 0; jv < NV; jv++) {
+      const o = ro + (<usize>jv << 4);
+      const a = tanh4(v128.load(S + o));
+      v128.store(S + o, a);
+      v128.store(Dp + o, f32x4.mul(f32x4.sub(one, a), f32x4.add(one, a)));
+    }
+  }
+}
+
+/**
  * C[i, 4jv..4jv+3] (mode)= sum_k A[i*sai + k*sak] * Bm[k*ldb + 4jv..4jv+3], i < M, jv < NV.
  * Register block: 4 rows x 8 columns (8 f32x4 accumulators), the row scalars splatted from
- * memory, the B vectors loaded once per k. X1..X3, Y1 share C's row stride; bias is per column.
+ * memory, the B vectors loaded once per k; 2-row (x 16 columns) and 1-row blocks for the rest.
+ * X1..X3, Y1 share C's row stride; bias is per column. Inlined once per epilogue mode (the
+ * gemm* functions below), so the mode tests fold away.
  */
-function gemm(
+@inline function gemmT(
   M: i32, NV: i32, K: i32, A: usize, sai: i32, sak: i32, Bm: usize, ldb: i32, C: usize, ldc: i32,
   mode: i32, x1: usize, x2: usize, x3: usize, y1: usize, bias: usize,
 ): void {
@@ -389,8 +452,65 @@ function gemm(
       epi(mode, c2, o + 2 * ldc4, C, x1, x2, x3, y1, bj);
       epi(mode, c3, o + 3 * ldc4, C, x1, x2, x3, y1, bj);
     }
+    if (mode == EP_TANH) tanhRows(C + ro, y1 + ro, 4, NV, ldc4);
   }
-  for (; i < M; i++) {
+  if (i + 2 <= M) {
+    const a0 = A + <usize>i * sai4;
+    const ro = <usize>i * ldc4;
+    let jv = 0;
+    for (; jv + 4 <= NV; jv += 4) {
+      let c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+      let ap = a0;
+      let bp = Bm + (<usize>jv << 4);
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(bp);
+        const b1 = v128.load(bp, 16);
+        const b2 = v128.load(bp, 32);
+        const b3 = v128.load(bp, 48);
+        let x = v128.load32_splat(ap);
+        c00 = madd(x, b0, c00);
+        c01 = madd(x, b1, c01);
+        c02 = madd(x, b2, c02);
+        c03 = madd(x, b3, c03);
+        x = v128.load32_splat(ap + sai4);
+        c10 = madd(x, b0, c10);
+        c11 = madd(x, b1, c11);
+        c12 = madd(x, b2, c12);
+        c13 = madd(x, b3, c13);
+        ap += sak4;
+        bp += ldb4;
+      }
+      const o = ro + (<usize>jv << 4);
+      const bj = bias + (<usize>jv << 4);
+      epi(mode, c00, o, C, x1, x2, x3, y1, bj);
+      epi(mode, c01, o + 16, C, x1, x2, x3, y1, bj + 16);
+      epi(mode, c02, o + 32, C, x1, x2, x3, y1, bj + 32);
+      epi(mode, c03, o + 48, C, x1, x2, x3, y1, bj + 48);
+      epi(mode, c10, o + ldc4, C, x1, x2, x3, y1, bj);
+      epi(mode, c11, o + ldc4 + 16, C, x1, x2, x3, y1, bj + 16);
+      epi(mode, c12, o + ldc4 + 32, C, x1, x2, x3, y1, bj + 32);
+      epi(mode, c13, o + ldc4 + 48, C, x1, x2, x3, y1, bj + 48);
+    }
+    for (; jv < NV; jv++) {
+      let c0 = z, c1 = z;
+      let ap = a0;
+      let bp = Bm + (<usize>jv << 4);
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(bp);
+        c0 = madd(v128.load32_splat(ap), b0, c0);
+        c1 = madd(v128.load32_splat(ap + sai4), b0, c1);
+        ap += sak4;
+        bp += ldb4;
+      }
+      const o = ro + (<usize>jv << 4);
+      const bj = bias + (<usize>jv << 4);
+      epi(mode, c0, o, C, x1, x2, x3, y1, bj);
+      epi(mode, c1, o + ldc4, C, x1, x2, x3, y1, bj);
+    }
+    if (mode == EP_TANH) tanhRows(C + ro, y1 + ro, 2, NV, ldc4);
+    i += 2;
+  }
+  if (i < M) {
     const a0 = A + <usize>i * sai4;
     const ro = <usize>i * ldc4;
     let jv = 0;
@@ -421,7 +541,32 @@ function gemm(
       }
       epi(mode, c0, ro + (<usize>jv << 4), C, x1, x2, x3, y1, bias + (<usize>jv << 4));
     }
+    if (mode == EP_TANH) tanhRows(C + ro, y1 + ro, 1, NV, ldc4);
   }
+}
+
+function gemmStore(M: i32, NV: i32, K: i32, A: usize, sai: i32, sak: i32, Bm: usize, ldb: i32, C: usize, ldc: i32): void {
+  gemmT(M, NV, K, A, sai, sak, Bm, ldb, C, ldc, EP_STORE, 0, 0, 0, 0, 0);
+}
+function gemmAcc(M: i32, NV: i32, K: i32, A: usize, sai: i32, sak: i32, Bm: usize, ldb: i32, C: usize, ldc: i32): void {
+  gemmT(M, NV, K, A, sai, sak, Bm, ldb, C, ldc, EP_ACC, 0, 0, 0, 0, 0);
+}
+function gemmTanh(M: i32, NV: i32, K: i32, A: usize, lda: i32, Bm: usize, ldb: i32, C: usize, ldc: i32, y1: usize, bias: usize): void {
+  gemmT(M, NV, K, A, lda, 1, Bm, ldb, C, ldc, EP_TANH, 0, 0, 0, y1, bias);
+}
+function gemmBias(M: i32, NV: i32, K: i32, A: usize, lda: i32, Bm: usize, ldb: i32, C: usize, ldc: i32, bias: usize): void {
+  gemmT(M, NV, K, A, lda, 1, Bm, ldb, C, ldc, EP_BIAS, 0, 0, 0, 0, bias);
+}
+function gemmMulD(M: i32, NV: i32, K: i32, A: usize, lda: i32, Bm: usize, ldb: i32, C: usize, ldc: i32, x1: usize, y1: usize): void {
+  gemmT(M, NV, K, A, lda, 1, Bm, ldb, C, ldc, EP_MULD, x1, 0, 0, y1, 0);
+}
+function gemmRbar(
+  M: i32, NV: i32, K: i32, A: usize, lda: i32, Bm: usize, ldb: i32, C: usize, ldc: i32, x1: usize, x2: usize, x3: usize, y1: usize,
+): void {
+  gemmT(M, NV, K, A, lda, 1, Bm, ldb, C, ldc, EP_RBAR, x1, x2, x3, y1, 0);
+}
+function gemmAbar(M: i32, NV: i32, K: i32, A: usize, lda: i32, Bm: usize, ldb: i32, C: usize, ldc: i32, x1: usize): void {
+  gemmT(M, NV, K, A, lda, 1, Bm, ldb, C, ldc, EP_ABAR, x1, 0, 0, 0, 0);
 }
 
 /**
@@ -529,24 +674,53 @@ function prepare(t: f64): void {
       store<f32>(g + jo, <f32>gj);
       store<f32>(c + jo, <f32>cj);
     }
+    // W(t) = W * gate (columns), and its transpose: 4x4 blocks through registers, scalar edges
+    const cs = kind == KIND_CONCATSQUASH;
+    const n4 = n & ~3;
+    const m4 = m & ~3;
+    const ldn4 = ldn << 2;
+    const ldm4 = ldm << 2;
+    const m1 = <usize>m << 2;
+    for (let i = 0; i < n4; i += 4) {
+      const src = tW + ((<usize>i * <usize>m) << 2);
+      const dst = W + <usize>i * ldm4;
+      for (let j = 0; j < m4; j += 4) {
+        const jo = <usize>j << 2;
+        let r0 = v128.load(src + jo);
+        let r1 = v128.load(src + m1 + jo);
+        let r2 = v128.load(src + 2 * m1 + jo);
+        let r3 = v128.load(src + 3 * m1 + jo);
+        if (cs) {
+          const gv = v128.load(g + jo);
+          r0 = f32x4.mul(r0, gv);
+          r1 = f32x4.mul(r1, gv);
+          r2 = f32x4.mul(r2, gv);
+          r3 = f32x4.mul(r3, gv);
+        }
+        v128.store(dst + jo, r0);
+        v128.store(dst + ldm4 + jo, r1);
+        v128.store(dst + 2 * ldm4 + jo, r2);
+        v128.store(dst + 3 * ldm4 + jo, r3);
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const dT = WT + <usize>j * ldn4 + (<usize>i << 2);
+        v128.store(dT, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+        v128.store(dT + ldn4, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+        v128.store(dT + 2 * ldn4, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+        v128.store(dT + 3 * ldn4, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+      }
+    }
     for (let i = 0; i < n; i++) {
       const src = tW + ((<usize>i * <usize>m) << 2);
-      const dst = W + ((<usize>i * ldm) << 2);
+      const dst = W + <usize>i * ldm4;
       const dstT = WT + (<usize>i << 2);
-      if (kind == KIND_CONCATSQUASH) {
-        for (let j = 0; j < m; j++) {
-          const jo = <usize>j << 2;
-          const w = load<f32>(src + jo) * load<f32>(g + jo);
-          store<f32>(dst + jo, w);
-          store<f32>(dstT + ((<usize>j * ldn) << 2), w);
-        }
-      } else {
-        for (let j = 0; j < m; j++) {
-          const jo = <usize>j << 2;
-          const w = load<f32>(src + jo);
-          store<f32>(dst + jo, w);
-          store<f32>(dstT + ((<usize>j * ldn) << 2), w);
-        }
+      for (let j = i < n4 ? m4 : 0; j < m; j++) {
+        const jo = <usize>j << 2;
+        const w = cs ? load<f32>(src + jo) * load<f32>(g + jo) : load<f32>(src + jo);
+        store<f32>(dst + jo, w);
+        store<f32>(dstT + <usize>j * ldn4, w);
       }
     }
   }
@@ -589,8 +763,7 @@ export function forward(t: f64, B: i32): void {
     const n = LYi(l, LY_N);
     const ldn = LVi(l - 1, LV_LD);
     const ldm = LVi(l, LV_LD);
-    gemm(B, ldm >> 2, n, LV(l - 1, LV_A), ldn, 1, LY(l, LY_W), ldm, LV(l, LV_A), ldm,
-      EP_TANH, 0, 0, 0, LV(l, LV_D), LY(l, LY_C));
+    gemmTanh(B, ldm >> 2, n, LV(l - 1, LV_A), ldn, LY(l, LY_W), ldm, LV(l, LV_A), ldm, LV(l, LV_D), LY(l, LY_C));
   }
   {
     const l = nL;
@@ -601,8 +774,7 @@ export function forward(t: f64, B: i32): void {
     if (thin(m)) {
       gemmDot(B, m, ldn >> 2, LV(l - 1, LV_A), ldn, LY(l, LY_WT), ldn, LV(l, LV_A), ldm, LY(l, LY_C));
     } else {
-      gemm(B, ldm >> 2, n, LV(l - 1, LV_A), ldn, 1, LY(l, LY_W), ldm, LV(l, LV_A), ldm,
-        EP_BIAS, 0, 0, 0, 0, LY(l, LY_C));
+      gemmBias(B, ldm >> 2, n, LV(l - 1, LV_A), ldn, LY(l, LY_W), ldm, LV(l, LV_A), ldm, LY(l, LY_C));
     }
   }
   // VJP: v_{l-1} = u_l W_l^T, u_{l-1} = v_{l-1} * d_{l-1}
@@ -610,8 +782,7 @@ export function forward(t: f64, B: i32): void {
     const m = LYi(l, LY_M);
     const ldn = LVi(l - 1, LV_LD);
     const ldm = LVi(l, LV_LD);
-    gemm(B, ldn >> 2, m, LV(l, LV_U), ldm, 1, LY(l, LY_WT), ldn, LV(l - 1, LV_V), ldn,
-      EP_MULD, LV(l - 1, LV_D), 0, 0, LV(l - 1, LV_U), 0);
+    gemmMulD(B, ldn >> 2, m, LV(l, LV_U), ldm, LY(l, LY_WT), ldn, LV(l - 1, LV_V), ldn, LV(l - 1, LV_D), LV(l - 1, LV_U));
   }
   {
     const n = LYi(1, LY_N);
@@ -620,8 +791,7 @@ export function forward(t: f64, B: i32): void {
     if (thin(n)) {
       gemmDot(B, n, ldm >> 2, LV(1, LV_U), ldm, LY(1, LY_W), ldm, LV(0, LV_V), ld0, 0);
     } else {
-      gemm(B, ld0 >> 2, m, LV(1, LV_U), ldm, 1, LY(1, LY_WT), ld0, LV(0, LV_V), ld0,
-        EP_STORE, 0, 0, 0, 0, 0);
+      gemmStore(B, ld0 >> 2, m, LV(1, LV_U), ldm, 1, LY(1, LY_WT), ld0, LV(0, LV_V), ld0);
     }
   }
   const F = LV(nL, LV_A);
@@ -656,9 +826,9 @@ function wgrad(l: i32, X: usize, Y: usize, B: i32): void {
   const ldn = LVi(l - 1, LV_LD);
   const ldm = LVi(l, LV_LD);
   if (LYi(l, LY_GT)) {
-    gemm(m, ldn >> 2, B, Y, 1, ldm, X, ldn, LY(l, LY_GW), ldn, EP_ACC, 0, 0, 0, 0, 0);
+    gemmAcc(m, ldn >> 2, B, Y, 1, ldm, X, ldn, LY(l, LY_GW), ldn);
   } else {
-    gemm(n, ldm >> 2, B, X, 1, ldn, Y, ldm, LY(l, LY_GW), ldm, EP_ACC, 0, 0, 0, 0, 0);
+    gemmAcc(n, ldm >> 2, B, X, 1, ldn, Y, ldm, LY(l, LY_GW), ldm);
   }
 }
 
@@ -692,24 +862,36 @@ function chain(t: f64): void {
     const dB = dtheta + LY(l, LY_TB);
     const tB = theta + LY(l, LY_TB);
     const cs = kind == KIND_CONCATSQUASH;
+    // gbar_j = sum_i W_ij dW(t)_ij + b_j dc_j (f32 accumulators)
+    const gb = tmpf;
     if (cs) {
       for (let j = 0; j < m; j++) {
-        store<f64>(tmp64 + (<usize>j << 3), <f64>load<f32>(tB + (<usize>j << 2)) * <f64>load<f32>(gC + (<usize>j << 2)));
+        const jo = <usize>j << 2;
+        store<f32>(gb + jo, load<f32>(tB + jo) * load<f32>(gC + jo));
       }
     }
+    const m4 = trans ? 0 : m & ~3;
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < m; j++) {
+      const ro = (<usize>i * <usize>m) << 2;
+      const go = (<usize>i * ldm) << 2;
+      for (let j = 0; j < m4; j += 4) {
         const jo = <usize>j << 2;
-        const gw = trans
-          ? load<f32>(gW + ((<usize>j * ldn + <usize>i) << 2))
-          : load<f32>(gW + ((<usize>i * ldm + <usize>j) << 2));
-        const o = (<usize>i * <usize>m + <usize>j) << 2;
+        const gw = v128.load(gW + go + jo);
         if (cs) {
-          store<f32>(dW + o, gw * load<f32>(g + jo));
-          const tp = tmp64 + (<usize>j << 3);
-          store<f64>(tp, load<f64>(tp) + <f64>load<f32>(tW + o) * <f64>gw);
+          v128.store(dW + ro + jo, f32x4.mul(gw, v128.load(g + jo)));
+          v128.store(gb + jo, madd(v128.load(tW + ro + jo), gw, v128.load(gb + jo)));
         } else {
-          store<f32>(dW + o, gw);
+          v128.store(dW + ro + jo, gw);
+        }
+      }
+      for (let j = m4; j < m; j++) {
+        const jo = <usize>j << 2;
+        const gw = trans ? load<f32>(gW + ((<usize>j * ldn + <usize>i) << 2)) : load<f32>(gW + go + jo);
+        if (cs) {
+          store<f32>(dW + ro + jo, gw * load<f32>(g + jo));
+          store<f32>(gb + jo, load<f32>(gb + jo) + load<f32>(tW + ro + jo) * gw);
+        } else {
+          store<f32>(dW + ro + jo, gw);
         }
       }
     }
@@ -718,7 +900,7 @@ function chain(t: f64): void {
       const cb = <f64>load<f32>(gC + jo);
       if (cs) {
         const gj = <f64>load<f32>(g + jo);
-        const gbar = load<f64>(tmp64 + (<usize>j << 3));
+        const gbar = <f64>load<f32>(gb + jo);
         const sp = gj * (1.0 - gj);
         store<f32>(dB + jo, <f32>(cb * gj));
         store<f32>(dtheta + LY(l, LY_T1) + jo, <f32>(t * sp * gbar));
@@ -770,8 +952,8 @@ export function backward(t: f64, B: i32): void {
     const n = LYi(l, LY_N);
     const ldn = LVi(l - 1, LV_LD);
     const ldm = LVi(l, LV_LD);
-    gemm(B, ldm >> 2, n, LV(l - 1, LV_VB), ldn, 1, LY(l, LY_W), ldm, LV(l, LV_SB), ldm,
-      EP_RBAR, LV(l, LV_D), LV(l, LV_A), LV(l, LV_V), LV(l, LV_VB), 0);
+    gemmRbar(B, ldm >> 2, n, LV(l - 1, LV_VB), ldn, LY(l, LY_W), ldm, LV(l, LV_SB), ldm,
+      LV(l, LV_D), LV(l, LV_A), LV(l, LV_V), LV(l, LV_VB));
     wgrad(l, LV(l - 1, LV_VB), LV(l, LV_U), B);
   }
   wgrad(nL, LV(nL - 1, LV_VB), E, B);
@@ -784,14 +966,13 @@ export function backward(t: f64, B: i32): void {
     wgrad(l, LV(l - 1, LV_A), Sb, B);
     colsum(Sb, ldm, B, LY(l, LY_GC));
     if (l >= 2) {
-      gemm(B, ldn >> 2, m, Sb, ldm, 1, LY(l, LY_WT), ldn, LV(l - 1, LV_SB), ldn,
-        EP_ABAR, LV(l - 1, LV_D), 0, 0, 0, 0);
+      gemmAbar(B, ldn >> 2, m, Sb, ldm, LY(l, LY_WT), ldn, LV(l - 1, LV_SB), ldn, LV(l - 1, LV_D));
     } else {
       const n = LYi(1, LY_N);
       if (thin(n)) {
         gemmDot(B, n, ldm >> 2, Sb, ldm, LY(1, LY_W), ldm, LV(0, LV_SB), ld0, 0);
       } else {
-        gemm(B, ld0 >> 2, m, Sb, ldm, 1, LY(1, LY_WT), ld0, LV(0, LV_SB), ld0, EP_STORE, 0, 0, 0, 0, 0);
+        gemmStore(B, ld0 >> 2, m, Sb, ldm, 1, LY(1, LY_WT), ld0, LV(0, LV_SB), ld0);
       }
     }
   }
