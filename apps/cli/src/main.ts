@@ -10,6 +10,7 @@ import { sampleCommand } from './commands/sample.js';
 import { plotCommand } from './commands/plot.js';
 import { summaryCommand } from './commands/summary.js';
 import { downloadCommand } from './commands/download.js';
+import { benchCommand } from './commands/bench.js';
 
 function readVersion(): string {
   try {
@@ -39,6 +40,7 @@ export function createProgram(ctx: CommandContext): Command {
   plotCommand(program, ctx);
   summaryCommand(program, ctx);
   downloadCommand(program, ctx);
+  benchCommand(program, ctx);
   infoCommand(program, ctx);
   program.addHelpText(
     'after',

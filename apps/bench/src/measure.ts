@@ -1,0 +1,45 @@
+import type { IterationRunner } from './runner.js';
+
+export interface Measured {
+  times: number[];
+  warmupTimes: number[];
+  nfeForward: number[];
+  nfeBackward: number[];
+  losses: number[];
+}
+
+const now = (): number => performance.now();
+
+/**
+ * Run `warmup` + `iterations` iterations, timing each from outside (wall clock around the
+ * runner's promise: batch, forward, backward, update and the iteration's host read).
+ * NFE and losses are kept for the measured iterations only.
+ */
+export async function measureIterations(
+  run: IterationRunner,
+  o: { iterations: number; warmup: number; label: string; log: (line: string) => void },
+): Promise<Measured> {
+  const m: Measured = { times: [], warmupTimes: [], nfeForward: [], nfeBackward: [], losses: [] };
+  const total = o.warmup + o.iterations;
+  const every = Math.max(1, Math.round(total / 10));
+  let lastLog = now();
+  for (let i = 0; i < total; i++) {
+    const t0 = now();
+    const r = await run({ iteration: i });
+    const s = (now() - t0) / 1000;
+    if (i < o.warmup) m.warmupTimes.push(s);
+    else {
+      m.times.push(s);
+      m.nfeForward.push(r.nfeForward);
+      m.nfeBackward.push(r.nfeBackward);
+      m.losses.push(r.loss);
+    }
+    if (i + 1 === total || (i + 1) % every === 0 || now() - lastLog > 30_000) {
+      lastLog = now();
+      o.log(
+        `${o.label}: iteration ${i + 1}/${total}${i < o.warmup ? ' (warm-up)' : ''}: ${s.toFixed(3)} s, NFE ${r.nfeForward}+${r.nfeBackward}, loss ${r.loss.toFixed(4)}`,
+      );
+    }
+  }
+  return m;
+}

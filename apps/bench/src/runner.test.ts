@@ -1,0 +1,62 @@
+// The iteration runners in-process on this project's backend: NFE of the spec solvers, and the
+// async-adjoint runner (WebGPU's) reproducing the trainer's iterations.
+import * as tf from '@tensorflow/tfjs-core';
+import { createImageFlow } from '@rnode/models';
+import { Random } from '@rnode/core';
+import { describe, expect, test } from 'vitest';
+import { checkWorkers, createToyTraining, type ToyPreset } from './runner.js';
+import { MNIST_PARAMS } from './workloads/mnist-iter.js';
+
+async function iterate(preset: ToyPreset, runner: 'trainer' | 'async-adjoint', n: number) {
+  const t = createToyTraining({ preset, batch: 16, seed: 0, workers: 1, syncRead: true, runner });
+  try {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(await t.run({ iteration: i }));
+    return out;
+  } finally {
+    t.dispose();
+  }
+}
+
+describe('toy2d runners', () => {
+  test('rnode: 16 forward and 16 backward evaluations per iteration (rk38, 4 steps of 0.25)', async () => {
+    const n0 = tf.memory().numTensors;
+    const r = await iterate('rnode', 'trainer', 2);
+    expect(r.map((x) => [x.nfeForward, x.nfeBackward])).toEqual([[16, 16], [16, 16]]);
+    expect(tf.memory().numTensors).toBe(n0);
+  });
+
+  test.each(['ffjord', 'rnode'] as const)('%s: the async-adjoint runner reproduces the trainer (losses, NFE), no leaks', async (preset) => {
+    const n0 = tf.memory().numTensors;
+    const a = await iterate(preset, 'trainer', 2);
+    const b = await iterate(preset, 'async-adjoint', 2);
+    expect(tf.memory().numTensors).toBe(n0);
+    for (let i = 0; i < 2; i++) {
+      expect(b[i]!.loss).toBeCloseTo(a[i]!.loss, 3);
+      expect(b[i]!.nfeForward).toBe(a[i]!.nfeForward);
+      // adaptive backward solves: float32 differences between the tape and explicit VJP paths may
+      // flip one step's acceptance (one dopri5 step = 6 evaluations); fixed grids match exactly
+      if (preset === 'rnode') expect(b[i]!.nfeBackward).toBe(a[i]!.nfeBackward);
+      else expect(Math.abs(b[i]!.nfeBackward - a[i]!.nfeBackward)).toBeLessThanOrEqual(6);
+    }
+    if (preset === 'ffjord') expect(a[0]!.nfeBackward).toBeGreaterThan(0);
+  });
+
+  test('--workers > 1 is not supported yet', () => {
+    expect(() => checkWorkers(1)).not.toThrow();
+    expect(() => checkWorkers(2)).toThrow(/not yet supported/);
+  });
+});
+
+test("mnist-iter's spec model is the library's default image flow: 10 blocks, 800,636 parameters", () => {
+  const n0 = tf.memory().numTensors;
+  const flow = createImageFlow({ height: 28, width: 28, channels: 1 }, new Random('0:model'));
+  try {
+    expect(flow.paramCount).toBe(MNIST_PARAMS);
+    expect(flow.blocks.length).toBe(10);
+    expect(flow.config).toMatchObject({ scales: 3, blocksPerScale: 2, hidden: [64, 64, 64], activation: 'softplus', zeroLast: 'weight', T: 1, trainT: false });
+  } finally {
+    flow.dispose();
+  }
+  expect(tf.memory().numTensors).toBe(n0);
+});
