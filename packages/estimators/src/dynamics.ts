@@ -57,6 +57,8 @@ export function cnfDynamics(options: CnfDynamicsOptions): CnfOdeFunc {
   }
   const noise = o.noise ?? null;
   const field = o.field;
+  const fused = fusedPlan(field, estimator, regs, noise);
+  if (fused) return fused;
   return (t: number, y: CnfState): CnfState => {
     const z = y.z;
     if (!z) throw new RnodeError('INVALID_ARGUMENT', 'the CNF state has no "z" entry', { source });
@@ -71,8 +73,16 @@ export function cnfDynamics(options: CnfDynamicsOptions): CnfOdeFunc {
         ...(r.eps ? { eps: r.eps } : {}),
         ...(r.epsJ ? { epsJ: r.epsJ } : {}),
         ...(r.sqJacobianNorm ? { sqJacobianNorm: r.sqJacobianNorm } : {}),
+        ...(r.fSquaredSum ? { fSquaredSum: r.fSquaredSum } : {}),
+        ...(r.epsJSquaredSum ? { epsJSquaredSum: r.epsJSquaredSum } : {}),
       };
-      for (const reg of regs) out[reg.name] = reg.rate(ctx);
+      const seen = new Set<tf.Tensor>(Object.values(out));
+      for (const reg of regs) {
+        const r = reg.rate(ctx);
+        // A rate may be a tensor already in the state (a fused sum): each entry owns its own.
+        out[reg.name] = seen.has(r) ? tf.clone(r) : r;
+        seen.add(out[reg.name]!);
+      }
       return out;
     });
   };
@@ -85,3 +95,77 @@ export function cnfInitialState(z: tf.Tensor, regularizers: readonly Regularizer
   for (const r of regularizers) out[resolveRegularizer(r).name] = tf.zeros([b]);
   return out;
 }
+
+/**
+ * The fused CNF dynamics: when the field has fused kernels (`field.fused`), the estimator is
+ * Hutchinson's (form 'eps-dot-vjp', with its probe) and the regularizers are at most one
+ * squared norm of f and one of εᵀJ, the whole right-hand side is one kernel call, and the
+ * function carries `adjointRates` (the continuous adjoint's augmented dynamics in one call:
+ * `@rnode/adjoint` uses it instead of taping the dynamics). Otherwise null.
+ */
+function fusedPlan(
+  field: VectorField,
+  estimator: EstimatorPlugin,
+  regs: readonly RegularizerPlugin[],
+  noise: tf.Tensor | null,
+): (CnfOdeFunc & { adjointRates: AdjointRatesFn }) | null {
+  const fused = field.fused;
+  if (!fused || estimator.form !== 'eps-dot-vjp' || !noise) return null;
+  const kin = regs.filter((r) => r.squaredNorm?.of === 'f');
+  const frob = regs.filter((r) => r.squaredNorm?.of === 'eps-vjp');
+  if (kin.length > 1 || frob.length > 1 || kin.length + frob.length !== regs.length) return null;
+  const d = noise.size / noise.shape[0]!;
+  const scale = (r: RegularizerPlugin | undefined) => {
+    if (!r) return 0;
+    const q = r.squaredNorm!;
+    return q.scale / (q.reduction === 'mean' ? d : 1);
+  };
+  const kinReg = kin[0];
+  const frobReg = frob[0];
+  const c = { cDiv: -1, cKin: scale(kinReg), cFrob: scale(frobReg) };
+  const state = (r: { f: tf.Tensor; div: tf.Tensor; kin: tf.Tensor; frob: tf.Tensor }): CnfState => {
+    const out: CnfState = { z: r.f, logp: r.div };
+    for (const reg of regs) out[reg.name] = reg === kinReg ? r.kin : r.frob; // the state's key order
+    return out;
+  };
+  const unused = (r: { kin: tf.Tensor; frob: tf.Tensor }) => {
+    if (!kinReg) r.kin.dispose();
+    if (!frobReg) r.frob.dispose();
+  };
+  const f = ((t: number, y: CnfState): CnfState => {
+    const z = y.z;
+    if (!z) throw new RnodeError('INVALID_ARGUMENT', 'the CNF state has no "z" entry', { source: 'cnf-dynamics' });
+    const r = fused.rates(t, z, noise, c);
+    unused(r);
+    return state(r);
+  }) as CnfOdeFunc & { adjointRates: AdjointRatesFn };
+  f.adjointRates = (t, y, a, params) => {
+    if (params.length !== fused.params.length || params.some((p, i) => p !== fused.params[i])) return null;
+    const extra = Object.keys(y).filter((k) => k !== 'z');
+    const r = fused.adjoint(
+      t,
+      y.z!,
+      noise,
+      c,
+      { z: a.z!, div: a.logp ?? null, kin: kinReg ? (a[kinReg.name] ?? null) : null, frob: frobReg ? (a[frobReg.name] ?? null) : null },
+      extra.length,
+    );
+    unused(r);
+    const dadt: CnfState = {};
+    let i = 0;
+    for (const k of Object.keys(y)) dadt[k] = k === 'z' ? r.dz : r.zeros[i++]!; // logp and the integrals do not enter the rates
+    return { f: state(r), dadt, dparams: [r.dtheta] };
+  };
+  return f;
+}
+
+/**
+ * The continuous adjoint's augmented dynamics of an ODE function in one call: f(t, y), −aᵀ∂f/∂y
+ * and −aᵀ∂f/∂θ for `params` (null: not available for these params, tape the function instead).
+ */
+export type AdjointRatesFn = (
+  t: number,
+  y: CnfState,
+  a: CnfState,
+  params: readonly tf.Tensor[],
+) => { f: CnfState; dadt: CnfState; dparams: tf.Tensor[] } | null;

@@ -74,6 +74,7 @@ export function hutchinson(options?: HutchinsonOptions): EstimatorPlugin {
     name,
     description: `Hutchinson trace estimator with ${noise} probes`,
     provides: Object.freeze(['eps-vjp'] as const),
+    form: 'eps-dot-vjp' as const,
     sampleNoise(zShape: readonly number[], rng: Random): tf.Tensor {
       return noise === 'gaussian' ? rng.normal(zShape) : rng.rademacher(zShape);
     },
@@ -88,6 +89,10 @@ export function hutchinson(options?: HutchinsonOptions): EstimatorPlugin {
         throw new RnodeError('SHAPE_MISMATCH', `noise shape [${eps.shape.join(', ')}] differs from z shape [${z.shape.join(', ')}]`, {
           source: src,
         });
+      }
+      if (field.probe) {
+        const p = field.probe(t, z, eps);
+        return { f: p.f, divergence: p.vDotVjp, epsJ: p.vjp, eps, fSquaredSum: p.fSquaredSum, epsJSquaredSum: p.vjpSquaredSum };
       }
       const out = tf.tidy(() => {
         const r = vjp(field, t, z, eps);

@@ -6,6 +6,9 @@ export type {
   RegularizerPlugin,
   RegularizerContext,
   RegularizerInput,
+  FieldProbe,
+  FusedCnfField,
+  CnfRateScales,
 } from './types.js';
 export { vjp, jvp } from './vjp.js';
 export { exact, hutchinson, hutchinsonGaussian, hutchinsonRademacher } from './estimators.js';
@@ -27,4 +30,4 @@ export {
 } from './builtins.js';
 export type { EstimatorRef, RegularizerRef } from './builtins.js';
 export { cnfDynamics, cnfInitialState } from './dynamics.js';
-export type { CnfDynamicsOptions, CnfState, CnfOdeFunc } from './dynamics.js';
+export type { CnfDynamicsOptions, CnfState, CnfOdeFunc, AdjointRatesFn } from './dynamics.js';

@@ -15,6 +15,8 @@ export interface RegularizerDefinition<N extends string = string> {
   exactFallback?: boolean;
   /** The per-sample integrand, [batch]. */
   rate: (ctx: RegularizerContext) => tf.Tensor;
+  /** Declares rate = scale · reduce(x²), x = f or εᵀJ (lets fused kernels compute it); must agree with `rate`. */
+  squaredNorm?: RegularizerPlugin['squaredNorm'];
   description?: string;
   version?: string;
 }
@@ -27,7 +29,7 @@ export interface RegularizerDefinition<N extends string = string> {
  */
 export function defineRegularizer<N extends string>(def: RegularizerDefinition<N>): RegularizerPlugin<N> {
   const source = `regularizer:${typeof def?.name === 'string' ? def.name : '?'}`;
-  checkOptions(def, ['name', 'uses', 'exactFallback', 'rate', 'description', 'version'], source);
+  checkOptions(def, ['name', 'uses', 'exactFallback', 'rate', 'description', 'version', 'squaredNorm'], source);
   if (typeof def.name !== 'string' || !NAME_RE.test(def.name)) {
     throw new RnodeError('INVALID_PLUGIN', `regularizer name ${JSON.stringify(def.name)} is not a lowercase kebab-case name`, { source });
   }
@@ -54,10 +56,18 @@ export function defineRegularizer<N extends string>(def: RegularizerDefinition<N
     rate: def.rate,
     ...(def.description !== undefined ? { description: def.description } : {}),
     ...(def.version !== undefined ? { version: def.version } : {}),
+    ...(def.squaredNorm !== undefined ? { squaredNorm: Object.freeze({ ...def.squaredNorm }) } : {}),
   });
 }
 
 export type Reduction = 'mean' | 'sum';
+
+/** A per-sample sum over dims (from a fused probe) as the requested reduction. */
+function fromSum(sum: tf.Tensor, like: tf.Tensor, reduction: Reduction): tf.Tensor {
+  // The sum itself when no rescaling is needed (cnfDynamics clones a tensor returned twice).
+  if (reduction === 'sum') return sum;
+  return tf.div(sum, like.size / like.shape[0]!);
+}
 
 function checkReduction(r: unknown, source: string): Reduction {
   if (r === undefined) return 'mean';
@@ -89,7 +99,11 @@ export function kineticEnergy(options?: KineticEnergyOptions): RegularizerPlugin
   return defineRegularizer({
     name: o.name ?? 'kinetic-energy',
     description: `kinetic energy ${scale === 1 ? '' : `${scale}·`}${reduction}(f²) (RNODE Eq. 17)`,
-    rate: ({ f }) => (scale === 1 ? reduce(tf.square(f)) : tf.mul(reduce(tf.square(f)), scale)),
+    squaredNorm: { of: 'f', scale, reduction },
+    rate: ({ f, fSquaredSum }) => {
+      const r = fSquaredSum ? fromSum(fSquaredSum, f, reduction) : reduce(tf.square(f));
+      return scale === 1 ? r : tf.mul(r, scale);
+    },
   });
 }
 
@@ -116,7 +130,9 @@ export function jacobianFrobenius(options?: JacobianFrobeniusOptions): Regulariz
     uses: ['eps-vjp'],
     exactFallback: true,
     description: `Jacobian Frobenius norm, ${reduction} over dims of (εᵀ∂f/∂z)²`,
-    rate: ({ epsJ, sqJacobianNorm, z }) => {
+    squaredNorm: { of: 'eps-vjp', scale: 1, reduction },
+    rate: ({ epsJ, epsJSquaredSum, sqJacobianNorm, z }) => {
+      if (epsJ && epsJSquaredSum) return fromSum(epsJSquaredSum, epsJ, reduction);
       if (epsJ) return reduction === 'mean' ? meanPerSample(tf.square(epsJ)) : sumPerSample(tf.square(epsJ));
       if (sqJacobianNorm) return reduction === 'mean' ? tf.div(sqJacobianNorm, z.size / z.shape[0]!) : tf.clone(sqJacobianNorm);
       throw new RnodeError('INVALID_ARGUMENT', 'needs epsJ (a Hutchinson estimator) or sqJacobianNorm (the exact estimator)', {

@@ -11,10 +11,12 @@ import {
   type EstimatorRef,
   type RegularizerPlugin,
   type RegularizerRef,
+  type VectorField,
 } from '@rnode/estimators';
 import { buildCnfBlock, checkT, type CnfBlock, type CnfBlockConfig } from './cnf.js';
 import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
 import { resolveOdeNetConfig, type OdeNetConfig } from './odenet.js';
+import { canFuse, fusedNetField, packNetParams } from './kernels/fused.js';
 
 export interface FlowConfig {
   /** Data dimension. */
@@ -52,9 +54,15 @@ export interface FlowSolveOptions {
   adjoint?: AdjointRef;
   /** Options of the backward solve (adjointMethod, adjointRtol, adjointAtol, adjointStepSize, seminorm). */
   adjointOptions?: Pick<OdeintAdjointOptions, 'adjointMethod' | 'adjointRtol' | 'adjointAtol' | 'adjointStepSize' | 'seminorm'>;
+  /**
+   * Use the fused wasm-SIMD kernels for blocks whose net is dense with tanh on the `cpu` and
+   * `wasm` backends (default true; fixed-T blocks). Same numbers to float32 rounding; false
+   * forces the op-level path.
+   */
+  fused?: boolean;
 }
 
-const SOLVE_KEYS = ['method', 'stepSize', 'rtol', 'atol', 'maxSteps', 'estimator', 'regularizers', 'noiseRng', 'adjoint', 'adjointOptions'];
+const SOLVE_KEYS = ['method', 'stepSize', 'rtol', 'atol', 'maxSteps', 'estimator', 'regularizers', 'noiseRng', 'adjoint', 'adjointOptions', 'fused'];
 
 export interface FlowStats {
   /** Forward evaluations of the dynamics, summed over blocks. */
@@ -181,6 +189,7 @@ export interface ResolvedSolve {
   rng: Random;
   adjoint: AdjointRef;
   adjointOptions: NonNullable<FlowSolveOptions['adjointOptions']>;
+  fused: boolean;
 }
 
 function missingRng(estimator: string): Random {
@@ -286,7 +295,18 @@ export function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSol
     ['adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointStepSize', 'seminorm'],
     'option:adjointOptions',
   );
-  return { solver, estimator, regs, rng: o.noiseRng ?? missingRng(estimator.name), adjoint: o.adjoint ?? 'backsolve', adjointOptions };
+  if (o.fused !== undefined && typeof o.fused !== 'boolean') {
+    throw new RnodeError('INVALID_OPTIONS', `"fused" must be a boolean, got ${String(o.fused)}`, { source: 'option:fused' });
+  }
+  return {
+    solver,
+    estimator,
+    regs,
+    rng: o.noiseRng ?? missingRng(estimator.name),
+    adjoint: o.adjoint ?? 'backsolve',
+    adjointOptions,
+    fused: o.fused ?? true,
+  };
 }
 
 export function plainSolver(s: OdeintOptions): OdeintOptions {
@@ -328,6 +348,18 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
    * after this returns: the probe is kept (tf.keep) and released when that block's backward pass
    * has run (onBackward) or by FlowForward.dispose(). Without a tape everything is tidied here.
    */
+  /**
+   * The field and parameter list a block's solve uses: the fused kernels over the packed θ
+   * (one tensor, one adjoint leaf) when the block allows it, else the block's own field.
+   */
+  const blockSolve = (block: CnfBlock, s: ResolvedSolve): { field: VectorField; params: tf.Tensor[]; theta: tf.Tensor | null } => {
+    if (s.fused && block.sqrtT === null && canFuse(block.net)) {
+      const theta = packNetParams(block.net);
+      return { field: fusedNetField(block.net, theta), params: [theta], theta };
+    }
+    return { field: block.field, params: block.params, theta: null };
+  };
+
   const solveForward = (x: tf.Tensor, s: ResolvedSolve, grad: boolean): FlowForward => {
     checkX(x, 'x');
     const taped = grad && tf.engine().state.gradientDepth > 0;
@@ -338,12 +370,15 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
       let y = initialState(x, s.regs);
       for (const block of blocks) {
         const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
-        const dyn = cnfDynamics({ field: block.field, estimator: s.estimator, regularizers: s.regs, noise: eps });
+        const { field, params: blockParams, theta } = blockSolve(block, s);
+        const dyn = cnfDynamics({ field, estimator: s.estimator, regularizers: s.regs, noise: eps });
         let sol;
         if (grad) {
-          const release = eps && taped ? { onBackward: () => eps.dispose() } : {};
-          const a = odeintWith(s.adjoint, dyn, y, [0, block.span], block.params, { ...s.solver, ...s.adjointOptions, ...release });
-          if (eps && taped && a.backward !== null) kept.push(tf.keep(eps));
+          // The backward pass reads the probe and θ after this returns: keep them until it ran.
+          const held = [eps, theta].filter((v): v is tf.Tensor => v !== null);
+          const release = held.length && taped ? { onBackward: () => tf.dispose(held) } : {};
+          const a = odeintWith(s.adjoint, dyn, y, [0, block.span], blockParams, { ...s.solver, ...s.adjointOptions, ...release });
+          if (taped && a.backward !== null) for (const v of held) kept.push(tf.keep(v));
           sols.push(a);
           sol = a;
         } else {
@@ -379,8 +414,9 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
     try {
       for (const block of blocks) {
         const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
+        const { field, theta } = blockSolve(block, s);
         try {
-          const dyn = cnfDynamics({ field: block.field, estimator: s.estimator, regularizers: s.regs, noise: eps });
+          const dyn = cnfDynamics({ field, estimator: s.estimator, regularizers: s.regs, noise: eps });
           const sol = await odeintAsync(dyn, y, [0, block.span], s.solver);
           counts.nfe += sol.stats.nfe;
           counts.accepted += sol.stats.accepted;
@@ -391,6 +427,7 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
           y = last;
         } finally {
           eps?.dispose();
+          theta?.dispose();
         }
       }
     } catch (e) {

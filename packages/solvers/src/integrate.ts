@@ -40,6 +40,19 @@ export interface Outcome {
 }
 
 const cloneAll = (xs: readonly tf.Tensor[]): tf.Tensor[] => xs.map((x) => tf.clone(x));
+/**
+ * A step's outputs as tensors the loop owns: cloned only where a solver returned an input (or
+ * the same tensor twice), since the loop disposes the previous state. A copy costs a kernel
+ * call, and every leaf of every step would pay it.
+ */
+const ownAll = (xs: readonly tf.Tensor[], inputs: readonly tf.Tensor[]): tf.Tensor[] => {
+  const taken = new Set<tf.Tensor>(inputs);
+  return xs.map((x) => {
+    if (taken.has(x)) return tf.clone(x);
+    taken.add(x);
+    return x;
+  });
+};
 const disposeAll = (xs: readonly tf.Tensor[] | null | undefined): void => xs?.forEach((x) => x.dispose());
 
 function checkLeaves(solver: SolverPlugin, what: string, xs: unknown, n: number): tf.Tensor[] {
@@ -84,7 +97,7 @@ export function* fixedGridLoop(p: Problem): Loop<Outcome> {
         const dt = (grid[k] as number) - t0;
         const y1 = tf.tidy(() => {
           const r = solver.step({ f: p.f, t0, dt, y0: y, f0: undefined, lincomb });
-          return cloneAll(checkLeaves(solver, 'y1', r?.y1, n));
+          return ownAll(checkLeaves(solver, 'y1', r?.y1, n), y);
         });
         disposeAll(y);
         y = y1;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { OdeState, StateSpec } from '@rnode/core';
+import { flattenState, unflattenState, type OdeState, type StateSpec } from '@rnode/core';
 import type { BackwardStats } from '../types.js';
 import { evalVjp } from './tape.js';
 import type { OdeFunc, OdeintOptions, OdeSolution } from './solvers.js';
@@ -14,13 +14,37 @@ export function augmentedDynamics<S extends OdeState>(
   nLeaves: number,
   params: readonly tf.Tensor[],
 ): OdeFunc<tf.Tensor[]> {
+  const rates = (f as { adjointRates?: AdjointRates<S> }).adjointRates;
   return (t, aug) =>
     tf.tidy(() => {
       const y = aug.slice(0, nLeaves);
       const a = aug.slice(nLeaves, 2 * nLeaves);
+      if (rates) {
+        // The function computes its own augmented dynamics (e.g. one fused kernel): no tape.
+        const r = rates(t, unflattenState<S>(y, spec), unflattenState<S>(a, spec), params);
+        if (r) return [...leavesOf(r.f, spec), ...leavesOf(r.dadt, spec), ...r.dparams];
+      }
       const r = evalVjp(f, t, y, a, spec, params);
       return [...r.f, ...r.vjpY.map((g) => tf.neg(g)), ...r.vjpP.map((g) => tf.neg(g))];
     });
+}
+
+/**
+ * An ODE function may carry `adjointRates(t, y, a, params)`: its continuous-adjoint augmented
+ * dynamics in one call, { f: f(t, y), dadt: −aᵀ∂f/∂y, dparams: −aᵀ∂f/∂θ per param }, or null
+ * when it cannot for these params (then the adjoint tapes f as usual).
+ */
+export type AdjointRates<S extends OdeState> = (
+  t: number,
+  y: S,
+  a: S,
+  params: readonly tf.Tensor[],
+) => { f: S; dadt: S; dparams: tf.Tensor[] } | null;
+
+/** A state's leaves in the order of `spec` (records by key, not by insertion order). */
+function leavesOf<S extends OdeState>(s: S, spec: StateSpec): tf.Tensor[] {
+  if (spec.type === 'record') return spec.keys.map((k) => (s as Record<string, tf.Tensor>)[k]!);
+  return flattenState(s).leaves;
 }
 
 export function emptyBackwardStats(): BackwardStats {

@@ -1,0 +1,375 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { HOST_BACKENDS, RnodeError, hostTensorIO } from '@rnode/core';
+import type { FieldProbe, FusedCnfField, VectorField } from '@rnode/estimators';
+import { cnfMlpKernelAvailable, createCnfMlpKernel, type CnfMlpKernel } from './cnf-mlp.js';
+
+/**
+ * The fused CNF probe as a tfjs op: one kernel call evaluates the dense ODE net
+ * f(t, z), the probe's VJP g = εᵀ∂f/∂z and the per-sample sums Σ g⊙ε, Σ f², Σ g²
+ * (Hutchinson divergence, kinetic energy, Jacobian Frobenius), and one kernel call
+ * gives its exact VJP w.r.t. z and the packed parameters θ (the continuous adjoint's
+ * augmented dynamics). The kernels are the wasm-SIMD CnfMlpKernel (AssemblyScript),
+ * registered for the CPU-resident backends `cpu` and `wasm`; other backends keep the
+ * op-level path (`OdeNet.vjp`).
+ */
+
+export const CNF_MLP_PROBE = 'RnodeCnfMlpProbe';
+export const CNF_MLP_PROBE_GRAD = 'RnodeCnfMlpProbeGrad';
+export const CNF_RATES = 'RnodeCnfRates';
+export const CNF_ADJOINT = 'RnodeCnfAdjoint';
+export const FUSED_BACKENDS: readonly string[] = HOST_BACKENDS;
+export type FusedLayerKind = 'concatsquash' | 'concat' | 'ignore';
+
+const COTANGENTS = ['cf', 'cg', 'cdiv', 'ckin', 'cfrob'] as const;
+const SOURCE = 'kernel:cnf-mlp';
+
+interface ProbeAttrs {
+  t: number;
+  dims: number[];
+  kind: FusedLayerKind;
+}
+
+const size = (shape: readonly number[]) => shape.reduce((x, y) => x * y, 1);
+
+/** One kernel instance per net shape, grown when a larger batch arrives; the last θ is cached. */
+interface Slot {
+  kernel: CnfMlpKernel;
+  maxBatch: number;
+  theta: Float32Array | null;
+  /** The inputs of the latest forward, to let the gradient reuse its activations. */
+  last: { t: number; z: Float32Array; e: Float32Array; token: number } | null;
+}
+const slots = new Map<string, Slot>();
+
+function slotFor(attrs: ProbeAttrs, batch: number): Slot {
+  const key = `${attrs.kind}|${attrs.dims.join(',')}`;
+  let s = slots.get(key);
+  if (s && s.maxBatch < batch) {
+    s.kernel.dispose();
+    s = undefined;
+  }
+  if (!s) {
+    let maxBatch = 64;
+    while (maxBatch < batch) maxBatch *= 2;
+    s = { kernel: createCnfMlpKernel({ dims: attrs.dims, kind: attrs.kind, activation: 'tanh', maxBatch }), maxBatch, theta: null, last: null };
+    slots.set(key, s);
+  }
+  return s;
+}
+
+function sameArray(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function setTheta(s: Slot, theta: Float32Array): void {
+  if (theta.length !== s.kernel.paramCount) {
+    throw new RnodeError('SHAPE_MISMATCH', `θ has ${theta.length} values, the net has ${s.kernel.paramCount} parameters`, { source: SOURCE });
+  }
+  if (s.theta && sameArray(s.theta, theta)) return;
+  s.kernel.setParams(theta);
+  s.theta = Float32Array.from(theta);
+  s.last = null;
+}
+
+function probeKernel(backendName: string) {
+  return ({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
+    const a = attrs as unknown as ProbeAttrs;
+    const { z, e, theta } = inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
+    const [B, D] = z.shape as [number, number];
+    const io = hostTensorIO(backend, backendName);
+    const outs = [io.alloc([B, D]), io.alloc([B, D]), io.alloc([B]), io.alloc([B]), io.alloc([B])];
+    const s = slotFor(a, B);
+    setTheta(s, io.read(theta));
+    const zv = io.read(z);
+    const ev = io.read(e);
+    const [f, g, div, kin, frob] = outs.map((o) => io.view(o)) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    const token = s.kernel.forward(a.t, zv, ev, B, { f, g, div, kin, frob });
+    s.last = { t: a.t, z: Float32Array.from(zv), e: Float32Array.from(ev), token };
+    return outs;
+  };
+}
+
+function probeGradKernel(backendName: string) {
+  return ({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
+    const a = attrs as unknown as ProbeAttrs;
+    const { z, e, theta } = inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
+    const [B, D] = z.shape as [number, number];
+    const io = hostTensorIO(backend, backendName);
+    const outs = [io.alloc([B, D]), io.alloc([size(theta.shape)])];
+    const s = slotFor(a, B);
+    setTheta(s, io.read(theta));
+    const zv = io.read(z);
+    const ev = io.read(e);
+    const last = s.last;
+    const token = last && last.t === a.t && sameArray(last.z, zv) && sameArray(last.e, ev) ? last.token : -1;
+    const cot: Partial<Record<'f' | 'g' | 'div' | 'kin' | 'frob', Float32Array>> = {};
+    const map = { cf: 'f', cg: 'g', cdiv: 'div', ckin: 'kin', cfrob: 'frob' } as const;
+    for (const c of COTANGENTS) {
+      const info = inputs[c];
+      if (info) cot[map[c]] = io.read(info);
+    }
+    const [dz, dtheta] = outs.map((o) => io.view(o)) as [Float32Array, Float32Array];
+    s.kernel.backward(a.t, zv, ev, B, cot, { dz, dtheta }, token);
+    s.last = null; // the backward pass may have overwritten the saved activations
+    return outs;
+  };
+}
+
+interface RateAttrs extends ProbeAttrs {
+  cDiv: number;
+  cKin: number;
+  cFrob: number;
+}
+
+interface AdjointAttrs extends RateAttrs {
+  /** Multiplies dz and dθ (−1: the adjoint's augmented dynamics; +1: a gradient). */
+  sign: number;
+  /** Also output the rates (before dz, dθ). */
+  withForward: boolean;
+  /** Extra [B] zero outputs at the end. */
+  zeros: number;
+}
+
+/** Scratch arrays per slot and length (outputs the tfjs op does not return). */
+const scratch = new Map<number, Float32Array>();
+function tmp(n: number, k: number): Float32Array {
+  const key = n * 8 + k;
+  let a = scratch.get(key);
+  if (!a) scratch.set(key, (a = new Float32Array(n)));
+  return a;
+}
+
+function scaleInto(dst: Float32Array, src: Float32Array, c: number): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = c * src[i]!;
+}
+
+/** [f, cDiv·div, cKin·kin, cFrob·frob] */
+function ratesKernel(backendName: string) {
+  return ({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
+    const a = attrs as unknown as RateAttrs;
+    const { z, e, theta } = inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
+    const [B, D] = z.shape as [number, number];
+    const io = hostTensorIO(backend, backendName);
+    const outs = [io.alloc([B, D]), io.alloc([B]), io.alloc([B]), io.alloc([B])];
+    const s = slotFor(a, B);
+    setTheta(s, io.read(theta));
+    const zv = io.read(z);
+    const ev = io.read(e);
+    const [f, div, kin, frob] = outs.map((o) => io.view(o)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const g = tmp(B * D, 0);
+    const token = s.kernel.forward(a.t, zv, ev, B, { f, g, div, kin, frob });
+    if (a.cDiv !== 1) scaleInto(div, div, a.cDiv);
+    if (a.cKin !== 1) scaleInto(kin, kin, a.cKin);
+    if (a.cFrob !== 1) scaleInto(frob, frob, a.cFrob);
+    s.last = { t: a.t, z: Float32Array.from(zv), e: Float32Array.from(ev), token };
+    return outs;
+  };
+}
+
+/** [rates…]?, sign·dz, sign·dθ, zeros… for the cotangents az, adiv, akin, afrob of the rates. */
+function adjointKernel(backendName: string) {
+  return ({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
+    const a = attrs as unknown as AdjointAttrs;
+    const { z, e, theta } = inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
+    const [B, D] = z.shape as [number, number];
+    const io = hostTensorIO(backend, backendName);
+    const outs: TensorInfo[] = [];
+    if (a.withForward) outs.push(io.alloc([B, D]), io.alloc([B]), io.alloc([B]), io.alloc([B]));
+    outs.push(io.alloc([B, D]), io.alloc([size(theta.shape)]));
+    for (let k = 0; k < a.zeros; k++) outs.push(io.alloc([B]));
+    const s = slotFor(a, B);
+    setTheta(s, io.read(theta));
+    const zv = io.read(z);
+    const ev = io.read(e);
+    const last = s.last;
+    const token = last && last.t === a.t && sameArray(last.z, zv) && sameArray(last.e, ev) ? last.token : -1;
+    const cot: { f?: Float32Array; div?: Float32Array; kin?: Float32Array; frob?: Float32Array } = {};
+    if (inputs['az']) cot.f = io.read(inputs['az']);
+    const scaled = (name: string, c: number, k: number) => {
+      const info = inputs[name];
+      if (!info || c === 0) return undefined;
+      const out = tmp(B, k);
+      scaleInto(out, io.read(info), c);
+      return out;
+    };
+    const cdiv = scaled('adiv', a.cDiv, 1);
+    const ckin = scaled('akin', a.cKin, 2);
+    const cfrob = scaled('afrob', a.cFrob, 3);
+    if (cdiv) cot.div = cdiv;
+    if (ckin) cot.kin = ckin;
+    if (cfrob) cot.frob = cfrob;
+    const views = outs.map((o) => io.view(o));
+    let k = 0;
+    const fwd = a.withForward
+      ? { f: views[k++]!, g: tmp(B * D, 4), div: views[k++]!, kin: views[k++]!, frob: views[k++]! }
+      : undefined;
+    const dz = views[k++]!;
+    const dtheta = views[k++]!;
+    s.kernel.backward(a.t, zv, ev, B, cot, { dz, dtheta }, token, fwd);
+    s.last = null;
+    if (fwd) {
+      if (a.cDiv !== 1) scaleInto(fwd.div, fwd.div, a.cDiv);
+      if (a.cKin !== 1) scaleInto(fwd.kin, fwd.kin, a.cKin);
+      if (a.cFrob !== 1) scaleInto(fwd.frob, fwd.frob, a.cFrob);
+    }
+    if (a.sign !== 1) {
+      scaleInto(dz, dz, a.sign);
+      scaleInto(dtheta, dtheta, a.sign);
+    }
+    for (; k < views.length; k++) views[k]!.fill(0);
+    return outs;
+  };
+}
+
+const registered = new Set<string>();
+let gradientRegistered = false;
+
+function ensureRegistered(backendName: string): void {
+  if (!gradientRegistered) {
+    if (!tf.getGradient(CNF_MLP_PROBE)) {
+      tf.registerGradient({
+        kernelName: CNF_MLP_PROBE,
+        inputsToSave: ['z', 'e', 'theta'],
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: NamedAttrMap) => {
+          const dys = dy as Array<tf.Tensor | null>;
+          const [z, e, theta] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+          const inputs: Record<string, tf.Tensor> = { z, e, theta };
+          COTANGENTS.forEach((c, i) => {
+            if (dys[i]) inputs[c] = dys[i]!;
+          });
+          // Both gradients come from one kernel call; computed here (not in the thunks) so the
+          // engine's per-input tidy does not free the other one.
+          const [dz, dtheta] = tf.engine().runKernel(CNF_MLP_PROBE_GRAD, inputs as never, attrs as never) as unknown as [tf.Tensor, tf.Tensor];
+          return { z: () => dz, theta: () => dtheta, e: () => tf.zerosLike(e) };
+        },
+      });
+    }
+    gradientRegistered = true;
+  }
+  if (!tf.getGradient(CNF_RATES)) {
+    tf.registerGradient({
+      kernelName: CNF_RATES,
+      inputsToSave: ['z', 'e', 'theta'],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: NamedAttrMap) => {
+        const dys = dy as Array<tf.Tensor | null>;
+        const [z, e, theta] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const inputs: Record<string, tf.Tensor> = { z, e, theta };
+        (['az', 'adiv', 'akin', 'afrob'] as const).forEach((c, i) => {
+          if (dys[i]) inputs[c] = dys[i]!;
+        });
+        const at = { ...(attrs as unknown as RateAttrs), sign: 1, withForward: false, zeros: 0 };
+        const [dz, dtheta] = tf.engine().runKernel(CNF_ADJOINT, inputs as never, at as never) as unknown as [tf.Tensor, tf.Tensor];
+        return { z: () => dz, theta: () => dtheta, e: () => tf.zerosLike(e) };
+      },
+    });
+  }
+  if (registered.has(backendName)) return;
+  for (const [name, make] of [
+    [CNF_RATES, ratesKernel],
+    [CNF_ADJOINT, adjointKernel],
+  ] as const) {
+    if (!tf.getKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: make(backendName) as never });
+  }
+  if (!tf.getKernel(CNF_MLP_PROBE, backendName)) {
+    tf.registerKernel({ kernelName: CNF_MLP_PROBE, backendName, kernelFunc: probeKernel(backendName) as never });
+  }
+  if (!tf.getKernel(CNF_MLP_PROBE_GRAD, backendName)) {
+    tf.registerKernel({ kernelName: CNF_MLP_PROBE_GRAD, backendName, kernelFunc: probeGradKernel(backendName) as never });
+  }
+  registered.add(backendName);
+}
+
+/** True when the fused kernels can run on the active backend (cpu or wasm, with WebAssembly SIMD). */
+export function fusedProbeAvailable(): boolean {
+  return FUSED_BACKENDS.includes(tf.getBackend()) && cnfMlpKernelAvailable();
+}
+
+/**
+ * f, εᵀ∂f/∂z and the per-sample sums of a dense tanh ODE net in one fused kernel call;
+ * differentiable w.r.t. z and θ (the packed parameters, in the net's parameter order).
+ */
+export function cnfMlpProbe(
+  net: { dims: readonly number[]; kind: FusedLayerKind },
+  theta: tf.Tensor,
+  t: number,
+  z: tf.Tensor,
+  e: tf.Tensor,
+): FieldProbe {
+  const backendName = tf.getBackend();
+  if (!FUSED_BACKENDS.includes(backendName)) {
+    throw new RnodeError('BACKEND_UNAVAILABLE', `the fused CNF kernel runs on ${FUSED_BACKENDS.join(', ')}, not on "${backendName}"`, {
+      source: SOURCE,
+    });
+  }
+  ensureRegistered(backendName);
+  const attrs: ProbeAttrs = { t, dims: [...net.dims], kind: net.kind };
+  const outs = tf.engine().runKernel(CNF_MLP_PROBE, { z, e, theta } as never, attrs as never) as unknown as tf.Tensor[];
+  return { f: outs[0]!, vjp: outs[1]!, vDotVjp: outs[2]!, fSquaredSum: outs[3]!, vjpSquaredSum: outs[4]! };
+}
+
+/** The parts of an ODE net the fused path needs (structurally `OdeNet`). */
+export interface FusableNet {
+  readonly config: { inputDim: number; hidden: readonly number[]; layer: string; activation: string };
+  readonly params: readonly tf.Tensor[];
+}
+
+/** True when `net` can run on the fused kernels on the active backend (dense, tanh; cpu or wasm). */
+export function canFuse(net: FusableNet): boolean {
+  const c = net.config;
+  return c.activation === 'tanh' && ['concatsquash', 'concat', 'ignore'].includes(c.layer) && fusedProbeAvailable();
+}
+
+/** The net's parameters as one flat vector, in the kernel's order (differentiable: a concat). */
+export function packNetParams(net: FusableNet): tf.Tensor1D {
+  return tf.tidy(() => tf.concat(net.params.map((p) => tf.reshape(p, [-1])), 0) as tf.Tensor1D);
+}
+
+/**
+ * A VectorField over the packed parameters θ: every path (f, vjp, probe) runs the fused
+ * kernel and depends on θ only, so gradients reach the net's variables through θ.
+ */
+export function fusedNetField(net: FusableNet, theta: tf.Tensor): VectorField {
+  const c = net.config;
+  const spec = { dims: [c.inputDim, ...c.hidden, c.inputDim], kind: c.layer as FusedLayerKind };
+  const probe = (t: number, z: tf.Tensor, v: tf.Tensor): FieldProbe => cnfMlpProbe(spec, theta, t, z, v);
+  const field = ((t: number, z: tf.Tensor) =>
+    tf.tidy(() => {
+      const zero = tf.zerosLike(z);
+      return probe(t, z, zero).f;
+    })) as VectorField;
+  field.vjp = (t, z, v) =>
+    tf.tidy(() => {
+      const p = probe(t, z, v);
+      return { f: p.f, vjp: p.vjp };
+    });
+  field.probe = probe;
+  const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) => {
+    const backendName = tf.getBackend();
+    if (!FUSED_BACKENDS.includes(backendName)) {
+      throw new RnodeError('BACKEND_UNAVAILABLE', `the fused CNF kernels run on ${FUSED_BACKENDS.join(', ')}, not on "${backendName}"`, { source: SOURCE });
+    }
+    ensureRegistered(backendName);
+    return tf.engine().runKernel(name, inputs as never, { t: 0, ...spec, dims: [...spec.dims], ...attrs } as never) as unknown as tf.Tensor[];
+  };
+  const fused: FusedCnfField = {
+    params: [theta],
+    rates(t, z, eps, c) {
+      const [f, div, kin, frob] = run(CNF_RATES, { z, e: eps, theta }, { t, ...c }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      return { f, div, kin, frob };
+    },
+    adjoint(t, z, eps, c, a, zeros) {
+      const inputs: Record<string, tf.Tensor> = { z, e: eps, theta, az: a.z };
+      if (a.div) inputs['adiv'] = a.div;
+      if (a.kin) inputs['akin'] = a.kin;
+      if (a.frob) inputs['afrob'] = a.frob;
+      const outs = run(CNF_ADJOINT, inputs, { t, ...c, sign: -1, withForward: true, zeros });
+      const [f, div, kin, frob, dz, dtheta, ...zs] = outs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, ...tf.Tensor[]];
+      return { f, div, kin, frob, dz, dtheta, zeros: zs };
+    },
+  };
+  field.fused = fused;
+  return field;
+}
