@@ -20,6 +20,8 @@ export type { ImageSource, BatchLoader, LoaderBatch, ResolvedImageSource } from 
 export type { ObjectiveTerms } from './objective.js';
 export type { TrainableFlow, FlowForward, FlowSolveOptions, FlowStats } from './flow.js';
 export { createTrainer } from './trainer.js';
+export { batchGradients, computeShard, shardRanges, shardRandom, trainSolveOptions } from './gradients.js';
+export type { BatchGradients, ParallelGradients, ParallelSetup, ShardJob, ShardResult } from './gradients.js';
 export type { Trainer, TrainerOptions } from './trainer.js';
 export { train, TRAIN_CONFIG_KEYS } from './train.js';
 export type { TrainConfig, TrainRunOptions, TrainResult, CheckpointStore, ModelConfig } from './train.js';

@@ -14,8 +14,10 @@ import {
 } from './checkpoint.js';
 import { TRAINING_KEYS, describeTraining, resolveTraining, type DataSource, type Matrix, type ResolvedTraining, type Sampler, type TabularSource, type TrainingOptions } from './config.js';
 import type { EvaluationEvent, IterationEvent, TrainerEvent, TrainerEventOf, TrainerEventType } from './events.js';
-import type { FlowSolveOptions, FlowStats, TrainableFlow } from './flow.js';
+import { saveModel } from '@rnode/models';
+import type { FlowSolveOptions, TrainableFlow } from './flow.js';
 import { imageNll, negativeLogLikelihood, rnodeObjective } from './objective.js';
+import { batchGradients, shardRanges, shardRandom, trainSolveOptions, type BatchGradients, type ParallelGradients, type ShardJob, type ShardResult } from './gradients.js';
 import { inverseLogit, isImageSource, logitTransform, resolveImageSource, type BatchLoader, type ResolvedImageSource } from './image.js';
 
 export interface TrainerOptions extends TrainingOptions {
@@ -27,6 +29,12 @@ export interface TrainerOptions extends TrainingOptions {
   onEvent?: (e: TrainerEvent) => void;
   /** Dispose the flow's variables with the trainer (default false). */
   ownsFlow?: boolean;
+  /**
+   * Split every training batch over threads (e.g. `createWorkerGradients` of
+   * `@rnode/train/node`): the trainer computes the first shard, the others run elsewhere, and
+   * the gradients are combined weighted by rows. Plugins must be given by registered name.
+   */
+  parallel?: ParallelGradients;
 }
 
 export interface Trainer {
@@ -87,12 +95,12 @@ function checkMatrix(m: unknown, name: string, dim: number): Matrix {
 
 /** Create a trainer: validates the options once (unknown keys name the key). */
 export function createTrainer(options: TrainerOptions): Trainer {
-  const o = checkOptions(options, [...TRAINING_KEYS, 'flow', 'data', 'onEvent', 'ownsFlow'], SOURCE);
+  const o = checkOptions(options, [...TRAINING_KEYS, 'flow', 'data', 'onEvent', 'ownsFlow', 'parallel'], SOURCE);
   const flow = o.flow;
   if (!flow || typeof flow.forward !== 'function' || !Array.isArray(flow.params)) {
     throw new RnodeError('INVALID_OPTIONS', 'option "flow" must be a flow (params, dim, forward, forwardAsync, inverse)', { source: 'option:flow' });
   }
-  const { flow: _f, data: _d, onEvent, ownsFlow, ...training } = o;
+  const { flow: _f, data: _d, onEvent, ownsFlow, parallel, ...training } = o;
   const cfg = resolveTraining(training, SOURCE);
   const dim = flow.dim;
   const image = isImageSource(o.data) ? resolveImageSource(o.data, dim) : null;
@@ -166,16 +174,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
   };
 
   const regSpecs = cfg.regularizers.map((r) => ({ name: r.plugin.name, weight: r.weight }));
-  const trainSolve = (): FlowSolveOptions => ({
-    method: cfg.solver,
-    ...(cfg.stepSize !== undefined ? { stepSize: cfg.stepSize } : {}),
-    ...(cfg.rtol !== undefined ? { rtol: cfg.rtol } : {}),
-    ...(cfg.atol !== undefined ? { atol: cfg.atol } : {}),
-    estimator: cfg.estimator,
-    regularizers: cfg.regularizers.map((r) => r.plugin),
-    noiseRng: rngs.noise,
-    adjoint: cfg.adjoint,
-  });
+  const trainSolve = (): FlowSolveOptions => trainSolveOptions(cfg, rngs.noise);
   const trainRows = tabular ? tabular.train.rows : null;
   const evalEstimator: EstimatorRef = cfg.evaluation.estimator ?? (dim <= cfg.evaluation.exactMaxDim ? 'exact' : 'hutchinson');
   const evalSolve = (): FlowSolveOptions => ({
@@ -215,6 +214,75 @@ export function createTrainer(options: TrainerOptions): Trainer {
     if (disposed) throw new RnodeError('INVALID_ARGUMENT', 'the trainer has been disposed', { source: SOURCE });
   };
 
+  let parallelReady: Promise<void> | null = null;
+  /**
+   * A data-parallel step: shard 0 here, shards 1… on `parallel`, all drawing their probes from
+   * the same stream (shardRandom), combined weighted by rows. Same result as one process up to
+   * float32 rounding (fixed-grid solvers).
+   */
+  const parallelGradients = async (x: tf.Tensor, logdet: tf.Tensor | undefined) => {
+    const p = parallel!;
+    if (!parallelReady) {
+      parallelReady = p.init({
+        model: saveModel(flow as never),
+        training: training as Record<string, unknown>,
+        image: image ? { nbits: image.nbits } : null,
+      });
+    }
+    await parallelReady;
+    const rows = x.shape[0]!;
+    const ranges = shardRanges(rows, p.threads);
+    const xs = (await x.data()) as Float32Array;
+    const ld = logdet ? ((await logdet.data()) as Float32Array) : null;
+    const weights = (await Promise.all(params.map((v) => v.data()))) as Float32Array[];
+    const noiseState = rngs.noise.getState();
+    const jobs: ShardJob[] = ranges.slice(1).map(([a, b]) => ({
+      weights,
+      x: xs.slice(a * dim, b * dim),
+      rows: b - a,
+      logdet: ld ? ld.slice(a, b) : null,
+      noise: { state: noiseState, start: a, end: b, total: rows },
+    }));
+    const remote = p.run(jobs);
+    remote.catch(() => undefined); // awaited below; avoid an unhandled rejection while shard 0 runs
+    const [a0, b0] = ranges[0]!;
+    const rng0 = shardRandom(noiseState, a0, b0, rows);
+    const x0 = tf.slice(x, [a0, 0], [b0 - a0, -1]);
+    const ld0 = logdet ? tf.slice(logdet, [a0], [b0 - a0]) : null;
+    let local: BatchGradients;
+    try {
+      local = batchGradients(flow, cfg, x0, trainSolveOptions(cfg, rng0), image && ld0 ? { logdet: ld0, nbits: image.nbits } : null);
+    } finally {
+      x0.dispose();
+      ld0?.dispose();
+    }
+    let results: ShardResult[];
+    try {
+      results = await remote;
+    } catch (e) {
+      tf.dispose([local.value, local.metrics, ...local.grads]);
+      throw e;
+    }
+    rngs.noise.setState(rng0.getState());
+    const w0 = (b0 - a0) / rows;
+    const ws = ranges.slice(1).map(([a, b]) => (b - a) / rows);
+    const combined = tf.tidy(() => {
+      const grads = local.grads.map((g, i) =>
+        tf.addN([tf.mul(g, w0), ...results.map((r, k) => tf.mul(tf.tensor(r.grads[i]!, g.shape), ws[k]!))]),
+      );
+      const vals = tf.addN([
+        tf.mul(tf.concat([tf.reshape(local.value, [1]), local.metrics]), w0),
+        ...results.map((r, k) => tf.mul(tf.tensor1d(r.values), ws[k]!)),
+      ]);
+      return { grads, value: tf.reshape(tf.slice(vals, [0], [1]), []) as tf.Scalar, metrics: tf.slice(vals, [1]) };
+    });
+    tf.dispose([local.value, local.metrics, ...local.grads]);
+    return {
+      ...combined,
+      stats: { nfe: local.stats?.nfe ?? 0, backwardNfe: local.stats?.backward?.nfe ?? 0 },
+    };
+  };
+
   const step = async (): Promise<IterationEvent> => {
     checkAlive();
     const itr = iteration + 1;
@@ -228,25 +296,20 @@ export function createTrainer(options: TrainerOptions): Trainer {
       x = t.y;
       logdet = t.logdet;
     }
-    let stats: FlowStats | undefined;
+    let stats: { nfe: number; backwardNfe: number } | undefined;
     let metrics: tf.Tensor | undefined;
     let value: tf.Scalar;
-    let grads: tf.NamedTensorMap;
+    let gradList: tf.Tensor[];
     try {
-      ({ value, grads } = tf.variableGrads(() => {
-        const out = flow.forward(x, trainSolve());
-        stats = out.stats;
-        try {
-          const terms = rnodeObjective(out, { regularizers: regSpecs, nllUnit: cfg.nllUnit, ...(image ? { image: { logdet: logdet!, nbits: image.nbits } } : {}) });
-          metrics = tf.keep(tf.stack([terms.nll, ...terms.regularizers]));
-          return terms.loss;
-        } catch (e) {
-          out.dispose(); // releases probes kept for a backward pass that will not run
-          throw e;
-        }
-      }, params as tf.Variable[]));
+      const imageArg = image ? { logdet: logdet!, nbits: image.nbits } : null;
+      if (parallel && parallel.threads > 1) {
+        ({ value, grads: gradList, metrics, stats } = await parallelGradients(x, logdet));
+      } else {
+        const r = batchGradients(flow, cfg, x, trainSolve(), imageArg);
+        ({ value, grads: gradList, metrics } = r);
+        stats = { nfe: r.stats?.nfe ?? 0, backwardNfe: r.stats?.backward?.nfe ?? 0 }; // the backward pass has run
+      }
     } catch (e) {
-      metrics?.dispose();
       if (isRnodeError(e, 'NON_FINITE')) {
         throw new RnodeError('NON_FINITE', `non-finite state in the solve at iteration ${itr}; parameters left as after iteration ${iteration}`, {
           source: SOURCE,
@@ -259,7 +322,6 @@ export function createTrainer(options: TrainerOptions): Trainer {
       x.dispose();
       logdet?.dispose();
     }
-    const gradList = params.map((p) => grads[p.name]!);
     const packed = tf.tidy(() => {
       const sq = gradList.map((g) => tf.sum(tf.square(g)));
       const norm = tf.sqrt(sq.length ? tf.addN(sq) : tf.scalar(0));
@@ -309,7 +371,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
       ...(regularizers['kinetic-energy'] !== undefined ? { kineticEnergy: regularizers['kinetic-energy'] } : {}),
       ...(regularizers['jacobian-frobenius'] !== undefined ? { jacobianNorm: regularizers['jacobian-frobenius'] } : {}),
       nfeForward: stats?.nfe ?? 0,
-      nfeBackward: stats?.backward?.nfe ?? 0,
+      nfeBackward: stats?.backwardNfe ?? 0,
       lr,
       gradNorm,
       clipped,

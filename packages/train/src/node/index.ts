@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { RnodeError, checkOptions } from '@rnode/core';
 import { validateCheckpoint, type Checkpoint } from '../checkpoint.js';
 import type { TrainerEvent } from '../events.js';
+export { createWorkerGradients, type WorkerGradientsOptions } from './parallel.js';
 import { train as trainCore, type CheckpointStore, type TrainConfig, type TrainResult, type TrainRunOptions } from '../train.js';
 
 /** The file operations `writeCheckpoint` uses (replaceable in tests to simulate a crash). */
