@@ -335,7 +335,7 @@ const EP_STORE: i32 = 0; // C = acc
 const EP_ACC: i32 = 1; // C += acc
 const EP_TANH: i32 = 2; // C = tanh(acc + bias); Y1 = 1 - C^2 (tanh in a pass per row block)
 const EP_BIAS: i32 = 3; // C = acc + bias
-const EP_MULD: i32 = 4; // C = acc; Y1 = acc * X1
+const EP_MULD: i32 = 4; // C = acc; Y1 = acc * X1 (the product in a pass per row block)
 const EP_RBAR: i32 = 5; // Y1 = acc * X1; C = -2 * X2 * acc * X3
 const EP_ABAR: i32 = 6; // C = (C + acc) * X1
 
@@ -350,7 +350,6 @@ const EP_ABAR: i32 = 6; // C = (C + acc) * X1
     v128.store(C + o, f32x4.add(acc, v128.load(bj)));
   } else if (mode == EP_MULD) {
     v128.store(C + o, acc);
-    v128.store(y1 + o, f32x4.mul(acc, v128.load(x1 + o)));
   } else if (mode == EP_RBAR) {
     v128.store(y1 + o, f32x4.mul(acc, v128.load(x1 + o)));
     const av = f32x4.mul(v128.load(x2 + o), v128.load(x3 + o));
@@ -369,11 +368,32 @@ function tanhRows(S: usize, Dp: usize, rows: i32, NV: i32, ld4: usize): void {
   const one = kv(K_ONE);
   for (let r = 0; r < rows; r++) {
     const ro = <usize>r * ld4;
-    for (let jv = 0; jv < NV; jv++) {
+    let jv = 0;
+    for (; jv + 2 <= NV; jv += 2) {
+      const o = ro + (<usize>jv << 4);
+      const a0 = tanh4(v128.load(S + o));
+      const a1 = tanh4(v128.load(S + o + 16));
+      v128.store(S + o, a0);
+      v128.store(S + o + 16, a1);
+      v128.store(Dp + o, f32x4.mul(f32x4.sub(one, a0), f32x4.add(one, a0)));
+      v128.store(Dp + o + 16, f32x4.mul(f32x4.sub(one, a1), f32x4.add(one, a1)));
+    }
+    if (jv < NV) {
       const o = ro + (<usize>jv << 4);
       const a = tanh4(v128.load(S + o));
       v128.store(S + o, a);
       v128.store(Dp + o, f32x4.mul(f32x4.sub(one, a), f32x4.add(one, a)));
+    }
+  }
+}
+
+/** Y = V * X for `rows` rows of NV vectors (the EP_MULD pass per row block). */
+function mulRows(V: usize, X: usize, Y: usize, rows: i32, NV: i32, ld4: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const ro = <usize>r * ld4;
+    for (let jv = 0; jv < NV; jv++) {
+      const o = ro + (<usize>jv << 4);
+      v128.store(Y + o, f32x4.mul(v128.load(V + o), v128.load(X + o)));
     }
   }
 }
@@ -453,6 +473,7 @@ function tanhRows(S: usize, Dp: usize, rows: i32, NV: i32, ld4: usize): void {
       epi(mode, c3, o + 3 * ldc4, C, x1, x2, x3, y1, bj);
     }
     if (mode == EP_TANH) tanhRows(C + ro, y1 + ro, 4, NV, ldc4);
+    if (mode == EP_MULD) mulRows(C + ro, x1 + ro, y1 + ro, 4, NV, ldc4);
   }
   if (i + 2 <= M) {
     const a0 = A + <usize>i * sai4;
@@ -508,6 +529,7 @@ function tanhRows(S: usize, Dp: usize, rows: i32, NV: i32, ld4: usize): void {
       epi(mode, c1, o + ldc4, C, x1, x2, x3, y1, bj);
     }
     if (mode == EP_TANH) tanhRows(C + ro, y1 + ro, 2, NV, ldc4);
+    if (mode == EP_MULD) mulRows(C + ro, x1 + ro, y1 + ro, 2, NV, ldc4);
     i += 2;
   }
   if (i < M) {
@@ -542,6 +564,7 @@ function tanhRows(S: usize, Dp: usize, rows: i32, NV: i32, ld4: usize): void {
       epi(mode, c0, ro + (<usize>jv << 4), C, x1, x2, x3, y1, bias + (<usize>jv << 4));
     }
     if (mode == EP_TANH) tanhRows(C + ro, y1 + ro, 1, NV, ldc4);
+    if (mode == EP_MULD) mulRows(C + ro, x1 + ro, y1 + ro, 1, NV, ldc4);
   }
 }
 
@@ -832,17 +855,42 @@ function wgrad(l: i32, X: usize, Y: usize, B: i32): void {
   }
 }
 
+/** out[ld] += column sums of S [B, ld]: 4 column vectors per pass (independent add chains). */
 function colsum(S: usize, ld: i32, B: i32, out: usize): void {
   const ld4 = <usize>ld << 2;
-  for (let jv = 0; jv < ld; jv += 4) {
+  let jv = 0;
+  for (; jv + 16 <= ld; jv += 16) {
     const jo = <usize>jv << 2;
-    let acc = v128.load(out + jo);
+    let a0 = v128.load(out + jo);
+    let a1 = v128.load(out + jo + 16);
+    let a2 = v128.load(out + jo + 32);
+    let a3 = v128.load(out + jo + 48);
     let p = S + jo;
     for (let b = 0; b < B; b++) {
-      acc = f32x4.add(acc, v128.load(p));
+      a0 = f32x4.add(a0, v128.load(p));
+      a1 = f32x4.add(a1, v128.load(p, 16));
+      a2 = f32x4.add(a2, v128.load(p, 32));
+      a3 = f32x4.add(a3, v128.load(p, 48));
       p += ld4;
     }
-    v128.store(out + jo, acc);
+    v128.store(out + jo, a0);
+    v128.store(out + jo + 16, a1);
+    v128.store(out + jo + 32, a2);
+    v128.store(out + jo + 48, a3);
+  }
+  for (; jv < ld; jv += 4) {
+    const jo = <usize>jv << 2;
+    let a0 = v128.load(out + jo);
+    let a1 = f32x4.splat(0);
+    let p = S + jo;
+    let b = 0;
+    for (; b + 2 <= B; b += 2) {
+      a0 = f32x4.add(a0, v128.load(p));
+      a1 = f32x4.add(a1, v128.load(p + ld4));
+      p += ld4 << 1;
+    }
+    if (b < B) a0 = f32x4.add(a0, v128.load(p));
+    v128.store(out + jo, f32x4.add(a0, a1));
   }
 }
 

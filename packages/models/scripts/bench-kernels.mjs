@@ -58,8 +58,11 @@ function lcg(seed) {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
 }
 
+/**
+ * Seconds per call: warm-up (lets V8 tier the module up), then `runs` timed runs of ~`seconds`
+ * each; the best run by process CPU time (robust when other jobs share the cores) and by wall time.
+ */
 function timeIt(fn) {
-  // warm up (lets V8 tier the module up), then median of `runs` timed runs of ~`seconds` each
   let reps = 1;
   for (let t0 = performance.now(); performance.now() - t0 < 300; ) fn();
   for (;;) {
@@ -72,18 +75,24 @@ function timeIt(fn) {
     }
     reps *= 2;
   }
-  const per = [];
+  let cpu = Infinity;
+  let wall = Infinity;
   for (let r = 0; r < runs; r++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) fn();
-    per.push((performance.now() - t0) / reps);
+    const w = (performance.now() - t0) / 1e3 / reps;
+    const c = process.cpuUsage(c0);
+    cpu = Math.min(cpu, (c.user + c.system) / 1e6 / reps);
+    wall = Math.min(wall, w);
   }
-  per.sort((a, b) => a - b);
-  return per[Math.floor(per.length / 2)] / 1000; // seconds per call
+  return { cpu, wall };
 }
 
 console.log(`dims ${dims.join('→')}, ${kind}; GEMM multiply-adds per sample: forward ${fwdMacs}, backward ${bwdMacs}`);
-console.log('variant  batch  forward µs  GFLOPS  backward µs  GFLOPS  forward+backward(recompute) µs');
+console.log('GFLOPS from the best run by CPU time (by wall time in brackets); µs per call by CPU time');
+console.log('variant  batch   forward µs  GFLOPS          backward µs  GFLOPS          fwd+bwd (recompute) µs');
+const fmt = (x, w) => x.toFixed(w === undefined ? 2 : w);
 for (const variant of variants) {
   for (const B of batches) {
     const k = createCnfMlpKernel({ dims, kind, activation: 'tanh', maxBatch: B, variant });
@@ -100,10 +109,10 @@ for (const variant of variants) {
     const token = k.forward(t, z, e, B, out);
     const tb = timeIt(() => k.backward(t, z, e, B, cot, grads, token));
     const tfb = timeIt(() => k.backward(t, z, e, B, cot, grads, -1));
-    const gf = (2 * fwdMacs * B) / tf / 1e9;
-    const gb = (2 * bwdMacs * B) / tb / 1e9;
+    const gf = (s) => (2 * fwdMacs * B) / s / 1e9;
+    const gb = (s) => (2 * bwdMacs * B) / s / 1e9;
     console.log(
-      `${variant.padEnd(7)}  ${String(B).padStart(5)}  ${(tf * 1e6).toFixed(1).padStart(10)}  ${gf.toFixed(2).padStart(6)}  ${(tb * 1e6).toFixed(1).padStart(11)}  ${gb.toFixed(2).padStart(6)}  ${(tfb * 1e6).toFixed(1).padStart(10)}`,
+      `${variant.padEnd(7)}  ${String(B).padStart(5)}  ${fmt(tf.cpu * 1e6, 1).padStart(10)}  ${fmt(gf(tf.cpu)).padStart(6)} (${fmt(gf(tf.wall)).padStart(6)})  ${fmt(tb.cpu * 1e6, 1).padStart(11)}  ${fmt(gb(tb.cpu)).padStart(6)} (${fmt(gb(tb.wall)).padStart(6)})  ${fmt(tfb.cpu * 1e6, 1).padStart(10)}`,
     );
     k.dispose();
   }
