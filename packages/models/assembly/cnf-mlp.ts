@@ -842,16 +842,25 @@ export function forward(t: f64, B: i32): void {
   unpack(G, gc, B, D, ld0);
 }
 
+const WG_CHUNK: i32 = 64;
+
 /** Weight gradient of layer l: dW(t) += X^T Y over the batch (X [B, n], Y [B, m]). */
 function wgrad(l: i32, X: usize, Y: usize, B: i32): void {
   const n = LYi(l, LY_N);
   const m = LYi(l, LY_M);
   const ldn = LVi(l - 1, LV_LD);
   const ldm = LVi(l, LV_LD);
-  if (LYi(l, LY_GT)) {
-    gemmAcc(m, ldn >> 2, B, Y, 1, ldm, X, ldn, LY(l, LY_GW), ldn);
-  } else {
-    gemmAcc(n, ldm >> 2, B, X, 1, ldn, Y, ldm, LY(l, LY_GW), ldm);
+  const trans = LYi(l, LY_GT);
+  // the batch in chunks of WG_CHUNK rows: a chunk of X and Y stays in L1 across the tiles
+  for (let b0 = 0; b0 < B; b0 += WG_CHUNK) {
+    const kb = min(WG_CHUNK, B - b0);
+    const xb = X + ((<usize>b0 * <usize>ldn) << 2);
+    const yb = Y + ((<usize>b0 * <usize>ldm) << 2);
+    if (trans) {
+      gemmAcc(m, ldn >> 2, kb, yb, 1, ldm, xb, ldn, LY(l, LY_GW), ldn);
+    } else {
+      gemmAcc(n, ldm >> 2, kb, xb, 1, ldn, yb, ldm, LY(l, LY_GW), ldm);
+    }
   }
 }
 
