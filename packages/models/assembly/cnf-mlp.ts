@@ -253,14 +253,6 @@ export function ptr(which: i32): usize {
   return f32x4.extract_lane(f32x4.add(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2)), 0);
 }
 
-/**
- * tanh on f32x4: tanh|x| = -m / (m + 2), m = expm1(-2|x|) (|x| clamped to 9, where tanh rounds
- * to 1), with Cody-Waite reduction -2|x| = n ln2 + r, |r| <= ln2/2, expm1(r) = r + r^2 P(r)
- * (P: degree-4 least-squares fit, relative error 1.4e-8) and expm1(-2|x|) = 2^n expm1(r) + 2^n - 1.
- * n and 2^n come from the magic-number rounding trick (no float-int conversion). The sign of x
- * is copied back. Max abs error 1.5e-7 on [-10, 10], relative error < 2e-7 everywhere (also
- * near 0); NaN propagates, +-inf give +-1.
- */
 // f32x4 constants, loaded from memory: V8 materialises each v128 immediate with 3 instructions
 // inside every loop iteration, a load from this table is one.
 const KTAB: usize = memory.data<f32>([
@@ -297,6 +289,14 @@ const K_SIGN: usize = 208;
   return v128.load(KTAB + off);
 }
 
+/**
+ * tanh on f32x4: tanh|x| = -m / (m + 2), m = expm1(-2|x|) (|x| clamped to 9, where tanh rounds
+ * to 1), with Cody-Waite reduction -2|x| = n ln2 + r, |r| <= ln2/2, expm1(r) = r + r^2 P(r)
+ * (P: degree-4 least-squares fit, relative error 1.4e-8) and expm1(-2|x|) = 2^n expm1(r) + 2^n - 1.
+ * n and 2^n come from the magic-number rounding trick (no float-int conversion). The sign of x
+ * is copied back. Max abs error 1.5e-7 on [-10, 10], relative error < 2e-7 everywhere (also
+ * near 0); NaN propagates, +-inf give +-1.
+ */
 @inline function tanh4(x: v128): v128 {
   const sign = kv(K_SIGN);
   const ax = f32x4.pmin(v128.andnot(x, sign), kv(K_CLAMP));
