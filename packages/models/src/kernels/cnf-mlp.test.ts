@@ -14,6 +14,7 @@ import {
   cnfMlpTanh,
   cnfMlpVariantAvailable,
   createCnfMlpKernel,
+  precompileCnfMlpKernel,
   type CnfMlpCotangents,
   type CnfMlpKernel,
   type CnfMlpKind,
@@ -138,6 +139,12 @@ describe('cnf-mlp kernel: availability', () => {
     k.dispose();
   });
 
+  it('precompileCnfMlpKernel compiles asynchronously and resolves the variant', async () => {
+    await expect(precompileCnfMlpKernel()).resolves.toBe('relaxed');
+    await expect(precompileCnfMlpKernel('simd')).resolves.toBe('simd');
+    await expect(precompileCnfMlpKernel('sse' as never)).rejects.toThrow(/kernel:cnf-mlp/);
+  });
+
   it('without relaxed SIMD: auto falls back to simd, relaxed throws a clear RnodeError', async () => {
     vi.resetModules();
     const real = WebAssembly.validate;
@@ -160,6 +167,7 @@ describe('cnf-mlp kernel: availability', () => {
       }
       expect(isRnodeError(err, 'BACKEND_UNAVAILABLE')).toBe(true);
       expect((err as Error).message).toMatch(/kernel:cnf-mlp.*relaxed/);
+      await expect(fresh.precompileCnfMlpKernel('relaxed')).rejects.toThrow(/relaxed-SIMD variant does not validate/);
     } finally {
       spy.mockRestore();
       vi.resetModules();

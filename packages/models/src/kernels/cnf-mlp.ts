@@ -145,6 +145,25 @@ export function cnfMlpKernelAvailable(): boolean {
 function moduleFor(v: CnfMlpVariant): WebAssembly.Module {
   const m = modules[v];
   if (m) return m;
+  moduleAvailableOrThrow(v);
+  return (modules[v] = new WebAssembly.Module(wasmBytes(v)));
+}
+
+/**
+ * Compiles a variant asynchronously and caches it, so that `createCnfMlpKernel` (synchronous)
+ * needs no compilation afterwards. Browsers refuse synchronous compilation of modules this size
+ * (tens of KB) on the main thread; workers and Node do not need this. Resolves to the variant.
+ */
+export async function precompileCnfMlpKernel(variant: 'auto' | CnfMlpVariant = 'auto'): Promise<CnfMlpVariant> {
+  const v = resolveVariant(variant);
+  if (!modules[v]) {
+    moduleAvailableOrThrow(v);
+    modules[v] = await WebAssembly.compile(wasmBytes(v));
+  }
+  return v;
+}
+
+function moduleAvailableOrThrow(v: CnfMlpVariant): void {
   if (!cnfMlpVariantAvailable(v)) {
     throw new RnodeError(
       'BACKEND_UNAVAILABLE',
@@ -154,7 +173,6 @@ function moduleFor(v: CnfMlpVariant): WebAssembly.Module {
       { source: SOURCE },
     );
   }
-  return (modules[v] = new WebAssembly.Module(wasmBytes(v)));
 }
 
 function resolveVariant(v: CnfMlpKernelConfig['variant']): CnfMlpVariant {
