@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWebgpuKernels } from './webgpu-kernels.js';
 import { checkOptions, RnodeError } from '../errors.js';
 import { importOptional } from '../internal/import.js';
 import { importPeer } from './optional.js';
@@ -206,6 +207,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): Backend
           { source: 'backend:webgpu' },
         );
       }
+      registerWebgpuKernels();
     },
   };
   return plugin;
