@@ -9,7 +9,7 @@
 //
 // Runs against the built dist: `npx --yes pnpm@12.4.2 --filter @rnode/core build && npx --yes pnpm@12.4.2
 // --filter @rnode/models build`, then from packages/models:
-//   node scripts/profile-conv.mjs [--batch 20] [--reps 5] [--size 28] [--channels 1] [--width 64] [--profile] [--json]
+//   node scripts/profile-conv.mjs [--batch 20] [--reps 5] [--size 28] [--channels 1] [--width 64] [--field net|concat] [--unwrap Kernel,…] [--profile [--detail]] [--json]
 import { Random, useBackend } from '@rnode/core';
 import { cnfDynamics } from '@rnode/estimators';
 import { createConvOdeNet } from '@rnode/models';
@@ -29,13 +29,70 @@ const width = opt('width', 64);
 const backendName = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : 'wasm';
 
 await useBackend(backendName);
+// --unwrap Conv2DBackpropInput,Identity,Cast: put tfjs-backend-wasm's own kernels back (rnode's wasm wrappers keep
+// the kernel they replaced under a Symbol.for marker), to measure before/after from one build.
+const MARKERS = [Symbol.for('rnode.wasm.conv2DBackpropInput.asConv2D'), Symbol.for('rnode.wasm.shareData')];
+if (args.includes('--unwrap')) {
+  for (const name of args[args.indexOf('--unwrap') + 1].split(',')) {
+    const k = tf.getKernel(name, backendName);
+    const original = k && MARKERS.map((m) => k.kernelFunc[m]).find((f) => typeof f === 'function');
+    if (!original) throw new Error(`--unwrap: ${name} is not one of rnode's wrapped ${backendName} kernels`);
+    tf.unregisterKernel(name, backendName);
+    tf.registerKernel({ ...k, kernelFunc: original });
+  }
+}
 const net = createConvOdeNet({ channels, hidden: [width, width, width], zeroLast: 'none' }, new Random('profile-conv'));
 const shape = [batch, size, size, channels];
 const rng = new Random('profile-conv:data');
 const z = rng.normal(shape);
 const eps = rng.normal(shape);
 const regs = ['kinetic-energy', 'jacobian-frobenius'];
-const dyn = cnfDynamics({ field: net, estimator: 'hutchinson', regularizers: regs, noise: eps });
+/**
+ * --field concat: the same net (same parameters) in the reference formulation, conv2d(cat([t-plane, h]), W) + b
+ * per layer with the VJP through conv2dTranspose over all cIn + 1 channels (t channel sliced off), to measure
+ * what folding the t channel into a per-position bias map saves.
+ */
+function concatField(n) {
+  const Ws = n.params.filter((_, i) => i % 2 === 0);
+  const bs = n.params.filter((_, i) => i % 2 === 1);
+  const act = (x) => tf.softplus(x);
+  const cat = (t, h) => tf.concat([tf.fill([...h.shape.slice(0, 3), 1], t), h], 3);
+  const f = (t, x) =>
+    tf.tidy(() => {
+      let h = x;
+      for (let i = 0; i < Ws.length; i++) {
+        h = tf.add(tf.conv2d(cat(t, h), Ws[i], 1, 'same'), bs[i]);
+        if (i + 1 < Ws.length) h = act(h);
+      }
+      return h;
+    });
+  f.vjp = (t, x, v) =>
+    tf.tidy(() => {
+      const ins = [];
+      const derivs = [];
+      let h = x;
+      for (let i = 0; i < Ws.length; i++) {
+        const hc = cat(t, h);
+        ins.push(hc.shape);
+        const pre = tf.add(tf.conv2d(hc, Ws[i], 1, 'same'), bs[i]);
+        if (i + 1 < Ws.length) {
+          h = act(pre);
+          derivs.push(tf.sigmoid(pre));
+        } else h = pre;
+      }
+      let g = v;
+      for (let i = Ws.length - 1; i >= 0; i--) {
+        const s = ins[i];
+        g = tf.slice(tf.conv2dTranspose(g, Ws[i], s, 1, 'same'), [0, 0, 0, 1], [s[0], s[1], s[2], s[3] - 1]);
+        if (i > 0) g = tf.mul(g, derivs[i - 1]);
+      }
+      return { f: h, vjp: g };
+    });
+  return f;
+}
+const fieldKind = args.includes('--field') ? args[args.indexOf('--field') + 1] : 'net';
+const field = fieldKind === 'concat' ? concatField(net) : net;
+const dyn = cnfDynamics({ field, estimator: 'hutchinson', regularizers: regs, noise: eps });
 const keys = ['z', 'logp', ...regs];
 const state = { z, logp: tf.zeros([batch]), 'kinetic-energy': tf.zeros([batch]), 'jacobian-frobenius': tf.zeros([batch]) };
 // The adjoint state a (same shapes as the CNF state), as the backward solve carries it.
@@ -96,14 +153,15 @@ async function profile(fn) {
   });
   const by = new Map();
   for (const k of info.kernels) {
-    const e = by.get(k.name) ?? { calls: 0, ms: 0 };
+    const key = flag('detail') ? `${k.name} ${k.inputShapes.map((x) => `[${x}]`).join(' ')}` : k.name;
+    const e = by.get(key) ?? { calls: 0, ms: 0 };
     e.calls += 1;
     e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    by.set(k.name, e);
+    by.set(key, e);
   }
   const rows = [...by.entries()].map(([name, e]) => ({ name, calls: e.calls, ms: Math.round(e.ms * 10) / 10 })).sort((a, b) => b.ms - a.ms);
   const total = rows.reduce((a, r) => a + r.ms, 0);
-  return { kernels: info.kernels.length, kernelMs: Math.round(total), rows };
+  return { kernels: info.kernels.length, kernelMs: Math.round(total), peakMB: Math.round(info.peakBytes / 2 ** 20), newMB: Math.round(info.newBytes / 2 ** 20), rows };
 }
 
 const leak0 = tf.memory().numTensors;
@@ -112,6 +170,8 @@ const b = time(adjointEval);
 const result = {
   backend: tf.getBackend(),
   batch,
+  field: fieldKind,
+  unwrapped: args.includes('--unwrap') ? args[args.indexOf('--unwrap') + 1] : null,
   shape,
   width,
   reps,
@@ -126,7 +186,7 @@ if (flag('profile')) {
 if (flag('json')) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
-  console.log(`backend ${result.backend}, block ${shape.slice(1).join('×')}, width ${width}, batch ${batch}, median of ${reps}`);
+  console.log(`backend ${result.backend}, block ${shape.slice(1).join('×')}, width ${width}, batch ${batch}, field ${fieldKind}${result.unwrapped ? `, tfjs kernels: ${result.unwrapped}` : ''}, median of ${reps}`);
   console.log(`(a) forward evaluation (f + Hutchinson VJP + KE + JF): ${a.medianMs.toFixed(0)} ms  [${a.ms.join(', ')}]`);
   console.log(`(b) adjoint evaluation (f + aᵀ∂/∂(z, θ)):             ${b.medianMs.toFixed(0)} ms  [${b.ms.join(', ')}]`);
   console.log(`leaked tensors: ${result.leakedTensors}`);
@@ -135,11 +195,11 @@ if (flag('json')) {
     ['(b)', result.profileAdjoint],
   ]) {
     if (!p) continue;
-    console.log(`\nprofile ${label}: ${p.kernels} kernel calls, ${p.kernelMs} ms in kernels`);
+    console.log(`\nprofile ${label}: ${p.kernels} kernel calls, ${p.kernelMs} ms in kernels (nested customGrad scopes counted twice), peak tensor memory ${p.peakMB} MiB`);
     console.log('  kernel                          calls       ms    share');
     for (const r of p.rows) {
       if (r.ms < 0.5 && r.calls < 2) continue;
-      console.log(`  ${r.name.padEnd(30)} ${String(r.calls).padStart(6)} ${r.ms.toFixed(1).padStart(9)} ${((100 * r.ms) / p.kernelMs).toFixed(1).padStart(6)}%`);
+      console.log(`  ${r.name.padEnd(flag('detail') ? 70 : 30)} ${String(r.calls).padStart(6)} ${r.ms.toFixed(1).padStart(9)} ${((100 * r.ms) / p.kernelMs).toFixed(1).padStart(6)}%`);
     }
   }
 }

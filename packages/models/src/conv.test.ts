@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Random } from '@rnode/core';
+import { Random, activationDerivative, getActivation } from '@rnode/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createConcatConv2d, createConvOdeNet, createImageFlow, standardNormalLogProb } from './index.js';
 import { checkOdeNetVjp } from './testing/index.js';
@@ -63,6 +63,92 @@ describe('ConcatConv2d', () => {
     l.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
+});
+
+/** max |a − ref| / max |ref|. */
+function relErr(a: tf.Tensor, ref: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, ref))).dataSync()[0]! / Math.max(tf.max(tf.abs(ref)).dataSync()[0]!, 1e-30));
+}
+
+describe('t channel folded into a per-position bias map = the concat formulation', () => {
+  // The reference is RNODE's ConcatConv2d as written: conv2d(cat([t-plane, h]), W) + b per layer, the VJP
+  // through conv2dTranspose over all cIn + 1 channels with the t channel sliced off (first-order ops only,
+  // so parameter and t gradients of a loss on it are plain reverse mode). Same variables, same activations.
+  const reference = (net: ReturnType<typeof createConvOdeNet>) => {
+    const Ws = net.params.filter((_, i) => i % 2 === 0) as tf.Variable<tf.Rank.R4>[];
+    const bs = net.params.filter((_, i) => i % 2 === 1);
+    const act = getActivation(net.config.activation);
+    const dAct = activationDerivative(net.config.activation);
+    return (t: tf.Scalar, z: tf.Tensor4D, v: tf.Tensor4D) => {
+      const shapes: Array<[number, number, number, number]> = [];
+      const derivs: tf.Tensor[] = [];
+      let h = z;
+      for (let i = 0; i < Ws.length; i++) {
+        const [b, hh, ww] = h.shape;
+        const cat = tf.concat([tf.mul(tf.ones([b, hh, ww, 1]), t), h], 3) as tf.Tensor4D;
+        shapes.push(cat.shape);
+        const pre = tf.add(tf.conv2d(cat, Ws[i]!, 1, 'same'), bs[i]!) as tf.Tensor4D;
+        if (i + 1 < Ws.length) {
+          h = act(pre);
+          derivs.push(dAct(pre));
+        } else h = pre;
+      }
+      let g = v;
+      for (let i = Ws.length - 1; i >= 0; i--) {
+        const s = shapes[i]!;
+        g = tf.slice(tf.conv2dTranspose(g, Ws[i]!, s, 1, 'same'), [0, 0, 0, 1], [s[0], s[1], s[2], s[3] - 1]);
+        if (i > 0) g = tf.mul(g, derivs[i - 1]!) as tf.Tensor4D;
+      }
+      return { f: h, vjp: g };
+    };
+  };
+
+  for (const [shape, hidden, t0] of [
+    [[3, 6, 5, 2], [8, 8], 0.37],
+    [[2, 7, 7, 1], [16, 16, 16], -1.3],
+    [[2, 4, 4, 4], [8], 2.5],
+  ] as const) {
+    it(`${shape.join('×')}, hidden ${hidden.join(',')}, t = ${t0}: f, vjp, and the gradients of a loss on both (all parameters, t-channel weights included, and t) agree to 1e-6 / 1e-5`, () => {
+      const before = tf.memory().numTensors;
+      const net = createConvOdeNet({ channels: shape[3], hidden: [...hidden], zeroLast: 'none' }, new Random(`tbias-${shape.join('')}`));
+      const ref = reference(net);
+      const rng = new Random(`tbias-data-${shape.join('')}`);
+      const z = rng.normal([...shape]) as tf.Tensor4D;
+      const v = rng.normal([...shape]) as tf.Tensor4D;
+      const u = rng.normal([...shape]);
+      const w = rng.normal([...shape]);
+      const t = tf.scalar(t0);
+      const errs = tf.tidy(() => {
+        const a = net.vjp(t0, z, v);
+        const r = ref(t, z, v);
+        const fwd = [relErr(a.f, r.f), relErr(net(t0, z), r.f), relErr(a.vjp, r.vjp)];
+        // A loss on f and on the VJP; its gradient reaches W (t slice included), b, z and t.
+        const loss = (o: { f: tf.Tensor; vjp: tf.Tensor }) => tf.add(tf.sum(tf.mul(o.f, u)), tf.sum(tf.mul(tf.square(o.vjp), w))) as tf.Scalar;
+        const gNew = tf.grads((tt: tf.Tensor, zz: tf.Tensor) => loss(net.vjp(tt as tf.Scalar, zz, v)))([t, z]);
+        const gRef = tf.grads((tt: tf.Tensor, zz: tf.Tensor) => loss(ref(tt as tf.Scalar, zz as tf.Tensor4D, v)))([t, z]);
+        const pNew = tf.variableGrads(() => loss(net.vjp(t, z, v)), net.params).grads;
+        const pRef = tf.variableGrads(() => loss(ref(t, z, v)), net.params).grads;
+        const grads = [relErr(gNew[0]!, gRef[0]!), relErr(gNew[1]!, gRef[1]!), ...net.params.map((p) => relErr(pNew[p.name]!, pRef[p.name]!))];
+        // The t-channel slice of each filter on its own (input channel 0).
+        const tSlices = net.params
+          .filter((_, i) => i % 2 === 0)
+          .map((p) => {
+            const [k1, k2, , co] = p.shape as [number, number, number, number];
+            return relErr(tf.slice(pNew[p.name]!, [0, 0, 0, 0], [k1, k2, 1, co]), tf.slice(pRef[p.name]!, [0, 0, 0, 0], [k1, k2, 1, co]));
+          });
+        return { fwd, grads, tSlices };
+      });
+      console.log(
+        `t folding vs concat (${shape.join('×')}): f ${Math.max(...errs.fwd.slice(0, 2)).toExponential(2)}, vjp ${errs.fwd[2]!.toExponential(2)}, ` +
+          `grads (t, z, params) ${Math.max(...errs.grads).toExponential(2)}, t-channel weight grads ${Math.max(...errs.tSlices).toExponential(2)}`,
+      );
+      for (const e of errs.fwd) expect(e).toBeLessThan(1e-6);
+      for (const e of [...errs.grads, ...errs.tSlices]) expect(e).toBeLessThan(1e-5);
+      tf.dispose([z, v, u, w, t]);
+      net.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 });
 
 describe('conv ODE net', () => {
