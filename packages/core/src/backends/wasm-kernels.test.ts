@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './index.js';
-import { WRAPPED_CONV2D_BACKPROP_INPUT, registerWasmKernels } from './wasm-kernels.js';
+import { WRAPPED_CONV2D_BACKPROP_INPUT, WRAPPED_SHARE, registerWasmKernels } from './wasm-kernels.js';
 import { leakedTensors, testBackendName } from '../testing/index.js';
 
 /** float32, sums of up to a few thousand products: error relative to the largest |reference| entry. */
@@ -102,15 +102,59 @@ describe.runIf(run)('wasm training kernels', () => {
     for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {
       expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
     }
-    const before = ['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput'].map((k) => tf.getKernel(k, 'wasm'));
+    const names = ['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput', 'Identity', 'Cast'];
+    const before = names.map((k) => tf.getKernel(k, 'wasm'));
     expect(registerWasmKernels()).toEqual([]);
-    expect(['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput'].map((k) => tf.getKernel(k, 'wasm'))).toEqual(before);
+    expect(names.map((k) => tf.getKernel(k, 'wasm'))).toEqual(before);
     // The Conv2DBackpropInput wrapper keeps tfjs's kernel (its fallback) under the marker.
     const wrapped = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
     const original = (wrapped.kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_CONV2D_BACKPROP_INPUT];
     expect(typeof original).toBe('function');
     expect(original).not.toBe(wrapped.kernelFunc);
     expect(wrapped.setupFunc).toBeDefined(); // tfjs's setup (its cwrap) is kept for the fallback
+  });
+
+  it('Identity and same-dtype Cast share the data (no copy); other casts convert; strings still clone', async () => {
+    await tf.setBackend('wasm');
+    for (const k of ['Identity', 'Cast']) {
+      expect(typeof (tf.getKernel(k, 'wasm')!.kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_SHARE], k).toBe('function');
+    }
+    const backend = tf.engine().backend;
+    const ids0 = backend.numDataIds();
+    const n0 = tf.memory().numTensors;
+    const x = tf.tensor2d([1.5, -2.25, 3, 4e-8], [2, 2]);
+    const ids = backend.numDataIds();
+    const y = tf.clone(x);
+    const z = tf.cast(x, 'float32');
+    expect(backend.numDataIds(), 'no new data for a clone or a same-dtype cast').toBe(ids);
+    expect(y.shape).toEqual([2, 2]);
+    x.dispose(); // the shared data lives on while y and z refer to it
+    expect(Array.from(y.dataSync())).toEqual([1.5, -2.25, 3, Math.fround(4e-8)]);
+    expect(Array.from(z.dataSync())).toEqual([1.5, -2.25, 3, Math.fround(4e-8)]);
+    y.dispose();
+    expect(Array.from(z.dataSync())).toEqual([1.5, -2.25, 3, Math.fround(4e-8)]);
+    z.dispose();
+    expect(backend.numDataIds(), 'freed at the last reference').toBe(ids0);
+    // Casts that change the dtype convert (tfjs's kernel), and share nothing.
+    const i = tf.tensor1d([1, -2, 3], 'int32');
+    const f = tf.cast(i, 'float32');
+    const g = tf.tidy(() => tf.cast(tf.tensor1d([1.7, -2.7]), 'int32'));
+    expect([f.dtype, Array.from(f.dataSync())]).toEqual(['float32', [1, -2, 3]]);
+    expect([g.dtype, Array.from(g.dataSync())]).toEqual(['int32', [1, -2]]);
+    const s = tf.tensor1d(['a', 'b'], 'string');
+    const sc = tf.clone(s);
+    s.dispose();
+    expect(await sc.array()).toEqual(['a', 'b']);
+    tf.dispose([i, f, g, sc]);
+    expect(tf.memory().numTensors - n0).toBe(0);
+    // Gradients save their inputs by clone and Multiply's gradient casts float32 → float32.
+    await compare('grads through shared clones', () =>
+      tf.tidy(() => {
+        const p = tn([3, 5, 7], 40);
+        const q = tn([3, 5, 7], 41);
+        return tf.grads((a: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(tf.sigmoid(tf.mul(a, c)), tf.square(a))))([p, q]);
+      }),
+    );
   });
 
   it.each([

@@ -30,7 +30,12 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensor
  * - `Conv2DBackpropInput` (the input gradient of `tf.conv2d`, `tf.conv2dTranspose`,
  *   and the explicit VJPs of the conv ODE nets): a naive C++ loop in 4.22, about
  *   10x slower than the XNNPACK Conv2D. At stride 1 the input gradient is a
- *   convolution (see `conv2DBackpropInputWasm`); other cases go to the original.
+ *   convolution (see `conv2DBackpropInputAsConv`); other cases go to the original.
+ * - `Identity` and same-dtype `Cast`: tfjs-backend-wasm copies the data, where the
+ *   cpu and webgl backends share it (tfjs never writes into a tensor's data). The
+ *   tape clones every tensor it saves for the backward pass (`Identity`) and the
+ *   Multiply gradient casts float32 to float32, so a reverse pass over image-sized
+ *   activations made one full copy per saved tensor. Shared, as on cpu.
  *
  * tfjs-core registers no gradient for the backprop kernels themselves, on any
  * backend: differentiating `dW` again (e.g. a penalty on the filter gradient)
@@ -358,6 +363,42 @@ export function registerWasmKernels(): string[] {
   }
   if (wrapBatchMatMul()) added.push('BatchMatMul (transposes made explicit)');
   if (wrapConv2DBackpropInput()) added.push('Conv2DBackpropInput (stride 1 as an XNNPACK Conv2D)');
+  added.push(...wrapIdentityAndCast());
+  return added;
+}
+
+/** Marker of the sharing Identity / Cast wrappers; its value is the kernel function wrapped. */
+export const WRAPPED_SHARE = Symbol.for('rnode.wasm.shareData');
+
+/** A new reference to x's data (the cpu backend's Identity): no copy; the backend frees it at the last reference. */
+function shareData(backend: tf.KernelBackend, x: TensorInfo, dtype: tf.DataType = x.dtype): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape.slice(), dtype };
+}
+
+/**
+ * Identity → shared data (not for strings, which wasm keeps on the JS side);
+ * Cast to the same numeric dtype → shared data; every other Cast → tfjs's kernel.
+ * Idempotent; keeps the originals' setup/dispose hooks.
+ */
+function wrapIdentityAndCast(): string[] {
+  const added: string[] = [];
+  const wrap = (name: string, share: (args: Parameters<KernelFunc>[0]) => boolean) => {
+    const original = getKernel(name, BACKEND);
+    if (!original || (original.kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_SHARE]) return;
+    const inner = original.kernelFunc;
+    const kernelFunc: KernelFunc = (args) => (share(args) ? shareData(args.backend as tf.KernelBackend, args.inputs['x'] as TensorInfo) : inner(args));
+    (kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_SHARE] = inner;
+    unregisterKernel(name, BACKEND);
+    registerKernel({ ...original, kernelFunc });
+    added.push(`${name} (shares data instead of copying)`);
+  };
+  const numeric = (x: TensorInfo | undefined): x is TensorInfo => x != null && x.dtype !== 'string';
+  wrap(tf.Identity, ({ inputs }) => numeric(inputs['x'] as TensorInfo | undefined));
+  wrap(tf.Cast, ({ inputs, attrs }) => {
+    const x = inputs['x'] as TensorInfo | undefined;
+    return numeric(x) && (attrs as { dtype?: string } | undefined)?.dtype === x.dtype;
+  });
   return added;
 }
 
