@@ -9,7 +9,8 @@ import { canReadSync, isRnodeError, useBackend } from '@rnode/core';
 import { median, peakRssMib, spreadOf } from './stats.js';
 import type { BenchJob, BenchResult } from './types.js';
 import { findWorkload } from './workloads/index.js';
-import { applyWebgpuShims } from './webgpu-shims.js';
+import { fusedKernelVariant } from '@rnode/models';
+import { enableRelaxedSimd } from '@rnode/models/node';
 
 export type ChildMessage =
   | { type: 'result'; result: BenchResult }
@@ -34,12 +35,8 @@ export async function runJob(job: BenchJob, log: (line: string) => void): Promis
     throw e;
   }
   const syncRead = canReadSync();
-  const shims: string[] = [];
-  const shim = applyWebgpuShims();
-  if (shim) {
-    shims.push(shim);
-    log(`${job.backend}: ${shim}`);
-  }
+  // Relaxed SIMD (FMA) for the fused CNF kernels, as browsers and Node ≥ 22 have it; RNODE_RELAXED_SIMD=0 keeps plain SIMD.
+  if (process.env['RNODE_RELAXED_SIMD'] !== '0') enableRelaxedSimd();
   const tensors0 = tf.memory().numTensors;
   const started = new Date().toISOString();
   const t0 = performance.now();
@@ -70,7 +67,8 @@ export async function runJob(job: BenchJob, log: (line: string) => void): Promis
       wall_s: (performance.now() - t0) / 1000,
       tfjs_backend: tf.getBackend(),
       sync_read: syncRead,
-      shims,
+      // The wasm-SIMD kernels of the fused CNF path (dense tanh nets on cpu/wasm): 'relaxed' = FMA.
+      fused_kernel: ['cpu', 'wasm'].includes(tf.getBackend()) ? fusedKernelVariant() : null,
       ...(f.extra ?? {}),
       ...(f.rows ? { rows: f.rows.map((r) => ({ label: r.label, median_s_per_iter: r.times_s.length ? median(r.times_s) : null, spread: r.times_s.length ? spreadOf(r.times_s) : null, nfe_forward: r.nfe_forward, nfe_backward: r.nfe_backward })) } : {}),
       ...(f.details ? { details: f.details } : {}),

@@ -11,7 +11,6 @@ export {
   evaluateToy,
   toyRegularizers,
   TOY_SETTINGS,
-  MAX_WORKERS,
   type IterationContext,
   type IterationResult,
   type IterationRunner,

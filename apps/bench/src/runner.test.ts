@@ -7,8 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { checkWorkers, createToyTraining, type ToyPreset } from './runner.js';
 import { MNIST_PARAMS } from './workloads/mnist-iter.js';
 
-async function iterate(preset: ToyPreset, runner: 'trainer' | 'async-adjoint', n: number) {
-  const t = createToyTraining({ preset, batch: 16, seed: 0, workers: 1, syncRead: true, runner });
+async function iterate(preset: ToyPreset, runner: 'trainer' | 'async-adjoint', n: number, workers = 1) {
+  const t = createToyTraining({ preset, batch: 16, seed: 0, workers, syncRead: true, runner });
   try {
     const out = [];
     for (let i = 0; i < n; i++) out.push(await t.run({ iteration: i }));
@@ -42,9 +42,20 @@ describe('toy2d runners', () => {
     if (preset === 'ffjord') expect(a[0]!.nfeBackward).toBeGreaterThan(0);
   });
 
-  test('--workers > 1 is not supported yet', () => {
+  test('rnode with --workers 2 (a worker thread computes half the batch) trains as one thread', async () => {
+    const a = await iterate('rnode', 'trainer', 3, 1);
+    const b = await iterate('rnode', 'trainer', 3, 2);
+    for (let i = 0; i < 3; i++) {
+      expect(b[i]!.loss).toBeCloseTo(a[i]!.loss, 5);
+      expect(b[i]!.nfeForward).toBe(16);
+    }
+  });
+
+  test('--workers must be an integer in [1, 64]', () => {
     expect(() => checkWorkers(1)).not.toThrow();
-    expect(() => checkWorkers(2)).toThrow(/not yet supported/);
+    expect(() => checkWorkers(2)).not.toThrow();
+    expect(() => checkWorkers(0)).toThrow(/\[1, 64\]/);
+    expect(() => checkWorkers(1.5)).toThrow(/\[1, 64\]/);
   });
 });
 

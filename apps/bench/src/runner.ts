@@ -27,6 +27,7 @@ import {
 import { createFlow, standardNormalLogProb, type Flow } from '@rnode/models';
 import { registerBuiltinSolvers, type SolverPlugin } from '@rnode/solvers';
 import { Adam, createTrainer } from '@rnode/train';
+import { createWorkerGradients } from '@rnode/train/node';
 
 export interface IterationContext {
   /** 0-based index of this iteration in the run (warm-up iterations included). */
@@ -54,20 +55,10 @@ export const TOY_DATA = 'pinwheel';
 export const TOY_NET = { dim: 2, hidden: [64, 64, 64], layer: 'concatsquash', activation: 'tanh', blocks: 1, T: 1, trainT: false } as const;
 export const TOY_LR = 1e-3;
 
-/** Data-parallel workers the runners support now. */
-export const MAX_WORKERS = 1;
-
-/** Throws for a worker count the runners cannot use (yet). */
+/** Throws for a worker count the runners cannot use. */
 export function checkWorkers(workers: number): void {
-  if (!Number.isInteger(workers) || workers < 1) {
-    throw new RnodeError('INVALID_OPTIONS', `--workers must be a positive integer, got ${workers}`, { source: 'option:workers' });
-  }
-  if (workers > MAX_WORKERS) {
-    throw new RnodeError(
-      'INVALID_OPTIONS',
-      `--workers ${workers}: data-parallel training is not yet supported (the iteration runner uses ${MAX_WORKERS} worker)`,
-      { source: 'option:workers' },
-    );
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new RnodeError('INVALID_OPTIONS', `--workers must be an integer in [1, 64], got ${workers}`, { source: 'option:workers' });
   }
 }
 
@@ -88,7 +79,7 @@ export interface ToyTrainingOptions {
   preset: ToyPreset;
   batch: number;
   seed: number;
-  /** Data-parallel workers (only 1 for now). */
+  /** Threads of a data-parallel step (1: this thread only; n: this one and n − 1 workers). Fixed-grid presets only in spirit: adaptive solvers pick steps per shard. */
   workers: number;
   /** Whether the backend reads synchronously; false selects the async adjoint for adaptive solvers. */
   syncRead: boolean;
@@ -112,6 +103,9 @@ export function createToyTraining(o: ToyTrainingOptions): ToyTraining {
   const flow = createFlow({ ...TOY_NET, hidden: [...TOY_NET.hidden] }, new Random(`${o.seed}:model`));
   const kind = o.runner ?? (!adaptive || o.syncRead ? 'trainer' : 'async-adjoint');
   if (kind === 'trainer') {
+    // Data-parallel: the trainer computes one shard, workers (each with its own backend) the
+    // others; the probes are the same numbers as in one process (see @rnode/train's shardRandom).
+    const parallel = o.workers > 1 ? createWorkerGradients({ threads: o.workers }) : undefined;
     const trainer = createTrainer({
       flow,
       data: TOY_DATA,
@@ -119,7 +113,10 @@ export function createToyTraining(o: ToyTrainingOptions): ToyTraining {
       batchSize: o.batch,
       lr: TOY_LR,
       seed: o.seed,
-      regularizers: toyRegularizers(o.preset),
+      // The preset's built-in kinetic energy / Jacobian Frobenius, summed over the 2 dimensions
+      // (WORKLOADS.md; the default reduction is the mean). By name, so workers can rebuild them.
+      reduction: 'sum',
+      ...(parallel ? { parallel } : {}),
     });
     return {
       flow,
@@ -131,6 +128,7 @@ export function createToyTraining(o: ToyTrainingOptions): ToyTraining {
       dispose() {
         trainer.dispose();
         flow.dispose();
+        void parallel?.dispose();
       },
     };
   }

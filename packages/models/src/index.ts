@@ -11,3 +11,6 @@ export { createConcatConv2d, createConvOdeNet, resolveConvOdeNetConfig, convOdeN
 export type { ConcatConv2d, CreateConcatConv2dOptions, ConvOdeNet, ConvOdeNetConfig } from './conv.js';
 export { createImageFlow, resolveImageFlowConfig, imageScales } from './image.js';
 export type { ImageFlow, ImageFlowConfig, CreateImageFlowOptions, ImageCnfBlock, ImageFlowSummary, ImageBlockSummary } from './image.js';
+export { cnfMlpKernelAvailable, cnfMlpVariantAvailable } from './kernels/cnf-mlp.js';
+export type { CnfMlpVariant } from './kernels/cnf-mlp.js';
+export { canFuse, fusedKernelVariant } from './kernels/fused.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { HOST_BACKENDS, RnodeError, hostTensorIO } from '@rnode/core';
 import type { FieldProbe, FusedCnfField, VectorField } from '@rnode/estimators';
-import { cnfMlpKernelAvailable, createCnfMlpKernel, type CnfMlpKernel } from './cnf-mlp.js';
+import { cnfMlpKernelAvailable, cnfMlpVariantAvailable, createCnfMlpKernel, type CnfMlpKernel } from './cnf-mlp.js';
 
 /**
  * The fused CNF probe as a tfjs op: one kernel call evaluates the dense ODE net
@@ -372,4 +372,10 @@ export function fusedNetField(net: FusableNet, theta: tf.Tensor): VectorField {
   };
   field.fused = fused;
   return field;
+}
+
+/** The kernel variant new fused kernels use here ('relaxed': FMA), or null without wasm SIMD. */
+export function fusedKernelVariant(): 'relaxed' | 'simd' | null {
+  if (cnfMlpVariantAvailable('relaxed')) return 'relaxed';
+  return cnfMlpKernelAvailable() ? 'simd' : null;
 }
