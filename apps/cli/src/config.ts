@@ -33,6 +33,7 @@ export const trainConfigSchema = z.strictObject({
   evalEvery: z.number().int().nonnegative(),
   testSamples: posInt,
   logEvery: posInt,
+  threads: posInt.max(64),
   hidden: z.array(posInt).min(1),
   layer: z.enum(['concat', 'concatsquash', 'ignore']),
   activation: z.string().min(1),

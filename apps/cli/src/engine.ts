@@ -11,7 +11,7 @@ import { sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
 import { readTabularFile } from '@rnode/data/node';
 import { loadModel, standardNormalLogProb, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
 import type { Checkpoint } from '@rnode/train';
-import { readCheckpoint, train } from '@rnode/train/node';
+import { createWorkerGradients, readCheckpoint, train } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { dataLabel, type DataSource } from './data.js';
 import { UsageError } from './errors.js';
@@ -213,7 +213,10 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
   let checkpoint = join(out, 'last.json');
   hooks.start(run.iterations, resume?.iteration ?? 0);
   const t0 = performance.now();
-  const result = await train(
+  const parallel = (run.threads ?? 1) > 1 ? createWorkerGradients({ threads: run.threads! }) : undefined;
+  let result: Awaited<ReturnType<typeof train>>;
+  try {
+    result = await train(
     {
       preset: run.preset,
       data: prepared.source,
@@ -238,6 +241,7 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       ...(resume ? { resume } : {}),
     },
     {
+      ...(parallel ? { parallel } : {}),
       onEvent: (e) => {
         if (e.type === 'iteration') {
           nfeTotal += e.nfeForward + e.nfeBackward;
@@ -253,6 +257,9 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       },
     },
   );
+  } finally {
+    await parallel?.dispose();
+  }
   const seconds = (performance.now() - t0) / 1000;
   try {
     const flow = result.trainer.flow as unknown as Flow;

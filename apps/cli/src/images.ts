@@ -10,7 +10,7 @@ import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from 
 import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
 import { imageNll, inverseLogit, logitTransform, type EvaluationEvent, type ModelConfig, type TrainableFlow } from '@rnode/train';
-import { readCheckpoint, train } from '@rnode/train/node';
+import { createWorkerGradients, readCheckpoint, train } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { TrainHooks } from './engine.js';
@@ -246,7 +246,10 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
   const curve: ImageSummary['curve'] = [];
   hooks.start(total, resume?.iteration ?? 0);
   const t0 = performance.now();
-  const result = await train(
+  const parallel = (run.threads ?? 1) > 1 ? createWorkerGradients({ threads: run.threads! }) : undefined;
+  let result: Awaited<ReturnType<typeof train>>;
+  try {
+    result = await train(
     {
       preset: run.preset,
       data: { kind: 'image', train: loaders.train, test: loaders.test, alpha, nbits: 8 },
@@ -271,6 +274,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
       ...(resume ? { resume } : {}),
     },
     {
+      ...(parallel ? { parallel } : {}),
       createFlow: (c, rng) => createImageFlow(c as CreateImageFlowOptions, rng) as unknown as TrainableFlow,
       onEvent: (e) => {
         if (e.type === 'iteration') {
@@ -289,6 +293,9 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
       },
     },
   );
+  } finally {
+    await parallel?.dispose();
+  }
   const seconds = (performance.now() - t0) / 1000;
   try {
     const ev = lastEval as EvaluationEvent | null;

@@ -32,6 +32,25 @@ describe('rnode train / eval / sample', () => {
     expect(lines.at(-1)?.type).toBe('test');
   });
 
+  test('--threads 2 (a worker thread takes half of each batch) trains the same model as one thread', () => {
+    const losses = (dir: string) =>
+      readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; loss?: number })
+        .filter((l) => l.type === 'iteration')
+        .map((l) => l.loss!);
+    const one = join(tmp, 'thr1');
+    const two = join(tmp, 'thr2');
+    expect(rnode(['train', '--data', 'pinwheel', '--iterations', '3', ...TINY, '--out', one]).code).toBe(0);
+    const r = rnode(['train', '--data', 'pinwheel', '--iterations', '3', ...TINY, '--out', two, '--threads', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const a = losses(one);
+    const b = losses(two);
+    expect(b).toHaveLength(3);
+    b.forEach((v, i) => expect(v).toBeCloseTo(a[i]!, 5));
+  });
+
   test('--resume continues a run to --iterations, carrying the training NFE', () => {
     const out = join(tmp, 'toy');
     const r = rnode(['train', '--data', 'pinwheel', '--iterations', '4', ...TINY, '--out', out, '--resume', join(out, 'last.json'), '--json']);

@@ -5,6 +5,7 @@ import { TRAINING_KEYS, type DataSource, type EvaluationOptions, type TrainingOp
 import type { DoneEvent, TrainerEvent } from './events.js';
 import type { TrainableFlow } from './flow.js';
 import { createTrainer, type Trainer } from './trainer.js';
+import type { ParallelGradients } from './gradients.js';
 
 /** Where `train` puts checkpoints (the Node entry's file store; anything with `save` in a browser). */
 export interface CheckpointStore {
@@ -60,6 +61,8 @@ export interface TrainRunOptions {
   store?: CheckpointStore;
   /** Builds the flow from `config.model` when it is a config (default: `@rnode/models`' createFlow). */
   createFlow?: (config: CreateFlowOptions | FlowConfig | ModelConfig, rng: Random) => TrainableFlow;
+  /** Data-parallel steps (`createWorkerGradients` of @rnode/train/node); the caller disposes it. */
+  parallel?: ParallelGradients;
 }
 
 export interface TrainResult {
@@ -88,7 +91,7 @@ function isFlow(m: unknown): m is TrainableFlow {
  */
 export async function train(config: TrainConfig, run: TrainRunOptions = {}): Promise<TrainResult> {
   const c = checkOptions(config, TRAIN_CONFIG_KEYS, 'train');
-  checkOptions(run, ['onEvent', 'signal', 'store', 'createFlow'], 'train');
+  checkOptions(run, ['onEvent', 'signal', 'store', 'createFlow', 'parallel'], 'train');
   if ((c.iterations === undefined) === (c.epochs === undefined)) {
     throw new RnodeError('INVALID_OPTIONS', 'give one of "iterations" and "epochs"', { source: c.iterations === undefined ? 'option:iterations' : 'option:epochs' });
   }
@@ -132,6 +135,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
     data,
     ownsFlow,
     ...(run.onEvent ? { onEvent: run.onEvent } : {}),
+    ...(run.parallel ? { parallel: run.parallel } : {}),
   });
   let last: TrainerEvent | null = null;
   try {

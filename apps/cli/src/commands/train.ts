@@ -26,6 +26,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .option('--batch-size <n>', 'samples per iteration (default: 100)', int())
     .option('--lr <x>', 'Adam learning rate (default: 1e-3)', num('positive'))
     .option('--seed <n>', 'random seed (default: 0)', int('any'))
+    .option('--threads <n>', 'data-parallel threads: this one and n − 1 worker threads, each with its own backend, each batch split between them (default: 1; fixed-grid training is the same up to float32 rounding)', int())
     .option('--out <dir>', 'output directory for last.json/best.json checkpoints, metrics.jsonl and run.json (default: out/<data>-<preset>)')
     .option('--resume <checkpoint>', 'continue from a checkpoint (its model and optimizer state)')
     .option('--eval-every <n>', 'validate every n iterations (validation split, or fresh toy samples) and keep best.json; 0: never (default; images: every epoch, the test set). The test NLL is always computed at the end', int('non-negative'))
