@@ -225,7 +225,8 @@ export function createTrainer(options: TrainerOptions): Trainer {
     if (!parallelReady) {
       parallelReady = p.init({
         model: saveModel(flow as never),
-        training: training as Record<string, unknown>,
+        // As resolved here: image data changes the defaults (bits/dim), which a worker cannot see.
+        training: { ...(training as Record<string, unknown>), nllUnit: cfg.nllUnit },
         image: image ? { nbits: image.nbits } : null,
       });
     }
