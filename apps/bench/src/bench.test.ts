@@ -38,6 +38,16 @@ describe(`workloads on ${backend}, tiny configurations`, () => {
     expect(j.setup).toMatchObject({ solver: 'rk38', step_size: 0.25, lambda_k: 0.01, lambda_j: 0.01 });
   });
 
+  test('adjoint-memory: peak memory flat in the steps with the adjoint (within 10 %), growing with backprop', () => {
+    const { j } = one('adjoint-memory');
+    const r = j.peak_ratio_max_vs_4_steps as Record<string, number>;
+    expect(r['backsolve_fused']).toBeLessThan(1.1);
+    expect(r['backsolve_op_level']).toBeLessThan(1.1);
+    expect(r['backprop_op_level']).toBeGreaterThan(1.5);
+    expect(r['backprop_fused']).toBeGreaterThan(1.5);
+    expect((j.memory as unknown[]).length).toBe(12); // 2 paths × 2 adjoints × 3 step counts (4, 8, 16)
+  });
+
   test('toy2d-ffjord: adaptive NFE forward and backward', () => {
     const { j } = one('toy2d-ffjord');
     expect(j.nfe_forward).toBeGreaterThanOrEqual(8);

@@ -51,7 +51,7 @@ describe('usage errors exit 2 and name what is wrong', () => {
     [['toy2d-rnode', '--itrations', '2'], 'unknown flag "--itrations"'],
     [['toy2d-rnode', '--eval-every', '5'], '--eval-every does not apply to workload toy2d-rnode'],
     [['toy2d-rnode', '--out', 'x'], '--out does not apply'],
-    [['mnist-iter', '--workers', '2'], '--workers does not apply'],
+    [['solvers', '--workers', '2'], '--workers does not apply'],
     [['toy2d-rnode', '--workers', '0'], 'positive integer'],
     [['toy2d-rnode', '--batch', '0'], '--batch must be a positive integer'],
     [['toy2d-rnode', '--iterations'], '--iterations needs a value'],

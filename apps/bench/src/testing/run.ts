@@ -32,6 +32,7 @@ export const TINY: Record<string, string[]> = {
   'toy2d-rnode': ['--iterations', '2', '--warmup', '1', '--batch', '32'],
   'toy2d-ffjord': ['--iterations', '2', '--warmup', '1', '--batch', '32'],
   'toy2d-quality': ['--iterations', '2', '--eval-every', '1', '--test-samples', '200', '--batch', '32'],
+  'adjoint-memory': ['--batch', '32', '--max-steps', '16'],
   'mnist-iter': ['--iterations', '1', '--warmup', '0', '--batch', '2', '--downsample', '2', '--scales', '1', '--blocks-per-scale', '1', '--width', '4'],
 };
 
