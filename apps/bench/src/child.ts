@@ -82,6 +82,8 @@ export async function runJob(job: BenchJob, log: (line: string) => void): Promis
 /** Entry of the forked child: parse the job, run it, send the message, exit. */
 export async function childMain(jobJson: string | undefined): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // The parent went away (killed, Ctrl-C): stop too, rather than keep a core busy for nobody.
+  process.on('disconnect', () => process.exit(130));
   let msg: ChildMessage;
   let job: BenchJob | undefined;
   try {
