@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '@rnode/core';
-import { hutchinsonGaussian, jacobianFrobenius, kineticEnergy } from '@rnode/estimators';
+import { defineRegularizer, hutchinsonGaussian, jacobianFrobenius, kineticEnergy } from '@rnode/estimators';
 import { describe, expect, it } from 'vitest';
 import { createFlow, type CreateFlowOptions, type FlowSolveOptions } from '../index.js';
 import { CNF_MLP_PROBE, canFuse, cnfMlpProbe, packNetParams } from './fused.js';
@@ -85,6 +85,31 @@ describe.skipIf(!host)('fused CNF kernels in the flow (cpu, wasm)', () => {
       expect(dg).toBeLessThan(1e-4);
       expect(a.g.some((v) => v !== 0)).toBe(true);
     }
+    expect(tf.memory().numTensors).toBe(n0);
+  });
+
+  it('a regularizer without a fused form: the probe op and its gradient (cotangent on εᵀJ) equal the op-level path', () => {
+    const n0 = tf.memory().numTensors;
+    const custom = defineRegularizer({ name: 'custom', uses: ['eps-vjp'], rate: ({ epsJ, f }) => tf.add(tf.sum(tf.square(epsJ!), 1), tf.sum(tf.abs(f), 1)) });
+    const run = (fused: boolean) => {
+      const flow = createFlow({ dim: 2, hidden: [12, 12], zeroLast: 'none' }, new Random(8));
+      const x = new Random(9).normal([32, 2]);
+      const { value, grads } = tf.variableGrads(() => {
+        const out = flow.forward(x, { method: 'rk38', stepSize: 0.25, estimator: hutchinsonGaussian, regularizers: [custom], noiseRng: new Random(3), fused });
+        return tf.add(tf.mean(out.deltaLogp), tf.mul(0.1, tf.mean(out.regs['custom']!))) as tf.Scalar;
+      }, flow.params);
+      const g = flow.params.flatMap((p) => Array.from(grads[p.name]!.dataSync()));
+      const v = value.dataSync()[0]!;
+      tf.dispose([value, x, ...Object.values(grads)]);
+      flow.dispose();
+      return { v, g };
+    };
+    const a = run(true);
+    const b = run(false);
+    const d = relDiff(a.g, b.g);
+    console.log(`[fused] probe path with a custom regularizer: loss ${a.v.toFixed(6)} vs ${b.v.toFixed(6)}, gradient rel. diff ${d.toExponential(2)}`);
+    expect(Math.abs(a.v - b.v)).toBeLessThan(1e-5 * Math.max(1, Math.abs(b.v)));
+    expect(d).toBeLessThan(1e-4);
     expect(tf.memory().numTensors).toBe(n0);
   });
 

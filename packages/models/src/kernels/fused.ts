@@ -15,13 +15,11 @@ import { cnfMlpKernelAvailable, cnfMlpVariantAvailable, createCnfMlpKernel, type
  */
 
 export const CNF_MLP_PROBE = 'RnodeCnfMlpProbe';
-export const CNF_MLP_PROBE_GRAD = 'RnodeCnfMlpProbeGrad';
 export const CNF_RATES = 'RnodeCnfRates';
 export const CNF_ADJOINT = 'RnodeCnfAdjoint';
 export const FUSED_BACKENDS: readonly string[] = HOST_BACKENDS;
 export type FusedLayerKind = 'concatsquash' | 'concat' | 'ignore';
 
-const COTANGENTS = ['cf', 'cg', 'cdiv', 'ckin', 'cfrob'] as const;
 const SOURCE = 'kernel:cnf-mlp';
 
 interface ProbeAttrs {
@@ -74,50 +72,6 @@ function setTheta(s: Slot, theta: Float32Array): void {
   s.last = null;
 }
 
-function probeKernel(backendName: string) {
-  return ({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
-    const a = attrs as unknown as ProbeAttrs;
-    const { z, e, theta } = inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
-    const [B, D] = z.shape as [number, number];
-    const io = hostTensorIO(backend, backendName);
-    const outs = [io.alloc([B, D]), io.alloc([B, D]), io.alloc([B]), io.alloc([B]), io.alloc([B])];
-    const s = slotFor(a, B);
-    setTheta(s, io.read(theta));
-    const zv = io.read(z);
-    const ev = io.read(e);
-    const [f, g, div, kin, frob] = outs.map((o) => io.view(o)) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
-    const token = s.kernel.forward(a.t, zv, ev, B, { f, g, div, kin, frob });
-    s.last = { t: a.t, z: Float32Array.from(zv), e: Float32Array.from(ev), token };
-    return outs;
-  };
-}
-
-function probeGradKernel(backendName: string) {
-  return ({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
-    const a = attrs as unknown as ProbeAttrs;
-    const { z, e, theta } = inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
-    const [B, D] = z.shape as [number, number];
-    const io = hostTensorIO(backend, backendName);
-    const outs = [io.alloc([B, D]), io.alloc([size(theta.shape)])];
-    const s = slotFor(a, B);
-    setTheta(s, io.read(theta));
-    const zv = io.read(z);
-    const ev = io.read(e);
-    const last = s.last;
-    const token = last && last.t === a.t && sameArray(last.z, zv) && sameArray(last.e, ev) ? last.token : -1;
-    const cot: Partial<Record<'f' | 'g' | 'div' | 'kin' | 'frob', Float32Array>> = {};
-    const map = { cf: 'f', cg: 'g', cdiv: 'div', ckin: 'kin', cfrob: 'frob' } as const;
-    for (const c of COTANGENTS) {
-      const info = inputs[c];
-      if (info) cot[map[c]] = io.read(info);
-    }
-    const [dz, dtheta] = outs.map((o) => io.view(o)) as [Float32Array, Float32Array];
-    s.kernel.backward(a.t, zv, ev, B, cot, { dz, dtheta }, token);
-    s.last = null; // the backward pass may have overwritten the saved activations
-    return outs;
-  };
-}
-
 interface RateAttrs extends ProbeAttrs {
   cDiv: number;
   cKin: number;
@@ -133,7 +87,9 @@ interface AdjointAttrs extends RateAttrs {
   zeros: number;
 }
 
-/** Scratch arrays per slot and length (outputs the tfjs op does not return). */
+type KernelArgs = { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap };
+
+/** Scratch arrays by length and use (outputs the tfjs ops do not return). */
 const scratch = new Map<number, Float32Array>();
 function tmp(n: number, k: number): Float32Array {
   const key = n * 8 + k;
@@ -143,39 +99,53 @@ function tmp(n: number, k: number): Float32Array {
 }
 
 function scaleInto(dst: Float32Array, src: Float32Array, c: number): void {
+  if (c === 1 && dst === src) return;
   for (let i = 0; i < dst.length; i++) dst[i] = c * src[i]!;
 }
 
-/** [f, cDiv·div, cKin·kin, cFrob·frob] */
-function ratesKernel(backendName: string) {
-  return ({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
-    const a = attrs as unknown as RateAttrs;
-    const { z, e, theta } = inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
-    const [B, D] = z.shape as [number, number];
-    const io = hostTensorIO(backend, backendName);
-    const outs = [io.alloc([B, D]), io.alloc([B]), io.alloc([B]), io.alloc([B])];
+/** The inputs every kernel reads, with θ loaded into the slot's kernel. */
+function prepare(args: KernelArgs, backendName: string) {
+  const a = args.attrs as unknown as AdjointAttrs;
+  const { z, e, theta } = args.inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
+  const [B, D] = z.shape as [number, number];
+  const io = hostTensorIO(args.backend, backendName);
+  return { a, z, e, theta, B, D, io };
+}
+
+/**
+ * Forward kernels. `probe` (RnodeCnfMlpProbe): [f, g, Σ g⊙ε, Σ f², Σ g²]; rates
+ * (RnodeCnfRates): [f, cDiv·Σ g⊙ε, cKin·Σ f², cFrob·Σ g²] (g stays in scratch).
+ */
+function forwardKernel(backendName: string, probe: boolean) {
+  return (args: KernelArgs): TensorInfo[] => {
+    const { a, z, e, theta, B, D, io } = prepare(args, backendName);
+    const outs = probe ? [io.alloc([B, D]), io.alloc([B, D]), io.alloc([B]), io.alloc([B]), io.alloc([B])] : [io.alloc([B, D]), io.alloc([B]), io.alloc([B]), io.alloc([B])];
     const s = slotFor(a, B);
     setTheta(s, io.read(theta));
     const zv = io.read(z);
     const ev = io.read(e);
-    const [f, div, kin, frob] = outs.map((o) => io.view(o)) as [Float32Array, Float32Array, Float32Array, Float32Array];
-    const g = tmp(B * D, 0);
-    const token = s.kernel.forward(a.t, zv, ev, B, { f, g, div, kin, frob });
-    if (a.cDiv !== 1) scaleInto(div, div, a.cDiv);
-    if (a.cKin !== 1) scaleInto(kin, kin, a.cKin);
-    if (a.cFrob !== 1) scaleInto(frob, frob, a.cFrob);
+    const v = outs.map((o) => io.view(o));
+    const [f, g, div, kin, frob] = (probe ? v : [v[0], tmp(B * D, 0), v[1], v[2], v[3]]) as Float32Array[];
+    const token = s.kernel.forward(a.t, zv, ev, B, { f: f!, g: g!, div: div!, kin: kin!, frob: frob! });
+    if (!probe) {
+      scaleInto(div!, div!, a.cDiv);
+      scaleInto(kin!, kin!, a.cKin);
+      scaleInto(frob!, frob!, a.cFrob);
+    }
     s.last = { t: a.t, z: Float32Array.from(zv), e: Float32Array.from(ev), token };
     return outs;
   };
 }
 
-/** [rates…]?, sign·dz, sign·dθ, zeros… for the cotangents az, adiv, akin, afrob of the rates. */
+/**
+ * RnodeCnfAdjoint: for cotangents az, ag (on f and g) and adiv, akin, afrob (on the scaled
+ * sums), outputs [rates…]? (withForward), sign·dz, sign·dθ, then `zeros` [B] zero tensors.
+ * Reuses the activations of the latest forward on the same inputs.
+ */
 function adjointKernel(backendName: string) {
-  return ({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
-    const a = attrs as unknown as AdjointAttrs;
-    const { z, e, theta } = inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
-    const [B, D] = z.shape as [number, number];
-    const io = hostTensorIO(backend, backendName);
+  return (args: KernelArgs): TensorInfo[] => {
+    const { a, z, e, theta, B, D, io } = prepare(args, backendName);
+    const inputs = args.inputs;
     const outs: TensorInfo[] = [];
     if (a.withForward) outs.push(io.alloc([B, D]), io.alloc([B]), io.alloc([B]), io.alloc([B]));
     outs.push(io.alloc([B, D]), io.alloc([size(theta.shape)]));
@@ -186,8 +156,9 @@ function adjointKernel(backendName: string) {
     const ev = io.read(e);
     const last = s.last;
     const token = last && last.t === a.t && sameArray(last.z, zv) && sameArray(last.e, ev) ? last.token : -1;
-    const cot: { f?: Float32Array; div?: Float32Array; kin?: Float32Array; frob?: Float32Array } = {};
+    const cot: { f?: Float32Array; g?: Float32Array; div?: Float32Array; kin?: Float32Array; frob?: Float32Array } = {};
     if (inputs['az']) cot.f = io.read(inputs['az']);
+    if (inputs['ag']) cot.g = io.read(inputs['ag']);
     const scaled = (name: string, c: number, k: number) => {
       const info = inputs[name];
       if (!info || c === 0) return undefined;
@@ -203,81 +174,57 @@ function adjointKernel(backendName: string) {
     if (cfrob) cot.frob = cfrob;
     const views = outs.map((o) => io.view(o));
     let k = 0;
-    const fwd = a.withForward
-      ? { f: views[k++]!, g: tmp(B * D, 4), div: views[k++]!, kin: views[k++]!, frob: views[k++]! }
-      : undefined;
+    const fwd = a.withForward ? { f: views[k++]!, g: tmp(B * D, 4), div: views[k++]!, kin: views[k++]!, frob: views[k++]! } : undefined;
     const dz = views[k++]!;
     const dtheta = views[k++]!;
     s.kernel.backward(a.t, zv, ev, B, cot, { dz, dtheta }, token, fwd);
-    s.last = null;
+    s.last = null; // the backward pass may have overwritten the kept activations
     if (fwd) {
-      if (a.cDiv !== 1) scaleInto(fwd.div, fwd.div, a.cDiv);
-      if (a.cKin !== 1) scaleInto(fwd.kin, fwd.kin, a.cKin);
-      if (a.cFrob !== 1) scaleInto(fwd.frob, fwd.frob, a.cFrob);
+      scaleInto(fwd.div, fwd.div, a.cDiv);
+      scaleInto(fwd.kin, fwd.kin, a.cKin);
+      scaleInto(fwd.frob, fwd.frob, a.cFrob);
     }
-    if (a.sign !== 1) {
-      scaleInto(dz, dz, a.sign);
-      scaleInto(dtheta, dtheta, a.sign);
-    }
+    scaleInto(dz, dz, a.sign);
+    scaleInto(dtheta, dtheta, a.sign);
     for (; k < views.length; k++) views[k]!.fill(0);
     return outs;
   };
 }
 
 const registered = new Set<string>();
-let gradientRegistered = false;
+
+/** The gradient of a forward kernel: one adjoint kernel call (both dz and dθ from it). */
+function registerForwardGradient(kernelName: string, cotangents: readonly string[]): void {
+  if (tf.getGradient(kernelName)) return;
+  tf.registerGradient({
+    kernelName,
+    inputsToSave: ['z', 'e', 'theta'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: NamedAttrMap) => {
+      const dys = dy as Array<tf.Tensor | null>;
+      const [z, e, theta] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const inputs: Record<string, tf.Tensor> = { z, e, theta };
+      cotangents.forEach((c, i) => {
+        if (dys[i]) inputs[c] = dys[i]!;
+      });
+      const r = attrs as unknown as ProbeAttrs & Partial<RateAttrs>;
+      const at = { ...r, cDiv: r.cDiv ?? 1, cKin: r.cKin ?? 1, cFrob: r.cFrob ?? 1, sign: 1, withForward: false, zeros: 0 };
+      // Computed here, not in the thunks, so the engine's per-input tidy does not free the other.
+      const [dz, dtheta] = tf.engine().runKernel(CNF_ADJOINT, inputs as never, at as never) as unknown as [tf.Tensor, tf.Tensor];
+      return { z: () => dz, theta: () => dtheta, e: () => tf.zerosLike(e) };
+    },
+  });
+}
 
 function ensureRegistered(backendName: string): void {
-  if (!gradientRegistered) {
-    if (!tf.getGradient(CNF_MLP_PROBE)) {
-      tf.registerGradient({
-        kernelName: CNF_MLP_PROBE,
-        inputsToSave: ['z', 'e', 'theta'],
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: NamedAttrMap) => {
-          const dys = dy as Array<tf.Tensor | null>;
-          const [z, e, theta] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-          const inputs: Record<string, tf.Tensor> = { z, e, theta };
-          COTANGENTS.forEach((c, i) => {
-            if (dys[i]) inputs[c] = dys[i]!;
-          });
-          // Both gradients come from one kernel call; computed here (not in the thunks) so the
-          // engine's per-input tidy does not free the other one.
-          const [dz, dtheta] = tf.engine().runKernel(CNF_MLP_PROBE_GRAD, inputs as never, attrs as never) as unknown as [tf.Tensor, tf.Tensor];
-          return { z: () => dz, theta: () => dtheta, e: () => tf.zerosLike(e) };
-        },
-      });
-    }
-    gradientRegistered = true;
-  }
-  if (!tf.getGradient(CNF_RATES)) {
-    tf.registerGradient({
-      kernelName: CNF_RATES,
-      inputsToSave: ['z', 'e', 'theta'],
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: NamedAttrMap) => {
-        const dys = dy as Array<tf.Tensor | null>;
-        const [z, e, theta] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const inputs: Record<string, tf.Tensor> = { z, e, theta };
-        (['az', 'adiv', 'akin', 'afrob'] as const).forEach((c, i) => {
-          if (dys[i]) inputs[c] = dys[i]!;
-        });
-        const at = { ...(attrs as unknown as RateAttrs), sign: 1, withForward: false, zeros: 0 };
-        const [dz, dtheta] = tf.engine().runKernel(CNF_ADJOINT, inputs as never, at as never) as unknown as [tf.Tensor, tf.Tensor];
-        return { z: () => dz, theta: () => dtheta, e: () => tf.zerosLike(e) };
-      },
-    });
-  }
+  registerForwardGradient(CNF_MLP_PROBE, ['az', 'ag', 'adiv', 'akin', 'afrob']);
+  registerForwardGradient(CNF_RATES, ['az', 'adiv', 'akin', 'afrob']);
   if (registered.has(backendName)) return;
-  for (const [name, make] of [
-    [CNF_RATES, ratesKernel],
-    [CNF_ADJOINT, adjointKernel],
+  for (const [name, fn] of [
+    [CNF_MLP_PROBE, forwardKernel(backendName, true)],
+    [CNF_RATES, forwardKernel(backendName, false)],
+    [CNF_ADJOINT, adjointKernel(backendName)],
   ] as const) {
-    if (!tf.getKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: make(backendName) as never });
-  }
-  if (!tf.getKernel(CNF_MLP_PROBE, backendName)) {
-    tf.registerKernel({ kernelName: CNF_MLP_PROBE, backendName, kernelFunc: probeKernel(backendName) as never });
-  }
-  if (!tf.getKernel(CNF_MLP_PROBE_GRAD, backendName)) {
-    tf.registerKernel({ kernelName: CNF_MLP_PROBE_GRAD, backendName, kernelFunc: probeGradKernel(backendName) as never });
+    if (!tf.getKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: fn as never });
   }
   registered.add(backendName);
 }
