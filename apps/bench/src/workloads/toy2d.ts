@@ -1,6 +1,5 @@
 /** toy2d-rnode and toy2d-ffjord: seconds per training iteration of the 2-D pinwheel flow. */
-import { mean } from '../stats.js';
-import { measureIterations } from '../measure.js';
+import { iterationFigures, measureIterations } from '../measure.js';
 import { TOY_DATA, TOY_LR, TOY_NET, TOY_SETTINGS, createToyTraining, type ToyPreset } from '../runner.js';
 import type { ParamDef, Workload } from '../types.js';
 
@@ -41,22 +40,12 @@ export function toyIterationWorkload(preset: ToyPreset, summary: string): Worklo
       const t = createToyTraining({ preset, batch: p.batch, seed: p.seed, workers: job.workers, syncRead: env.syncRead });
       try {
         const m = await measureIterations(t.run, { iterations: p.iterations, warmup: p.warmup, label: `${job.backend} ${job.workload}`, log: env.log });
-        return {
-          iterations: p.iterations,
-          warmup: p.warmup,
-          batch: p.batch,
-          times_s: m.times,
-          warmup_times_s: m.warmupTimes,
-          nfe_forward: mean(m.nfeForward),
-          nfe_backward: mean(m.nfeBackward),
-          runner: t.kind,
-          extra: {
-            setup: toySetup(preset),
-            nfe_forward_per_iter: m.nfeForward,
-            nfe_backward_per_iter: m.nfeBackward,
-            final_loss: m.losses[m.losses.length - 1] ?? null,
-          },
-        };
+        return iterationFigures(m, p, t.kind, {
+          setup: toySetup(preset),
+          nfe_forward_per_iter: m.nfeForward,
+          nfe_backward_per_iter: m.nfeBackward,
+          final_loss: m.losses[m.losses.length - 1] ?? null,
+        });
       } finally {
         t.dispose();
       }
