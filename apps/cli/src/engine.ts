@@ -11,12 +11,13 @@ import { sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
 import { readTabularFile } from '@rnode/data/node';
 import { loadModel, standardNormalLogProb, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
 import type { Checkpoint } from '@rnode/train';
-import { createWorkerGradients, readCheckpoint, train } from '@rnode/train/node';
+import { readCheckpoint, type train } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { dataLabel, type DataSource } from './data.js';
 import { UsageError } from './errors.js';
 import type { ProgressValues } from './progress.js';
 import { evaluateImageFlow, type ImageRunData } from './images.js';
+import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 import type { ImageFlow } from '@rnode/models';
 
 export interface TrainRun extends TrainConfig {
@@ -202,35 +203,24 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
         ...(run.time !== undefined ? { T: run.time } : {}),
         ...(run.trainTime !== undefined ? { trainT: run.trainTime } : {}),
       }) as CreateFlowOptions;
-  const regularizers: Record<string, number> = {};
-  if (run.lambdaK !== undefined) regularizers['kinetic-energy'] = run.lambdaK;
-  if (run.lambdaJ !== undefined) regularizers['jacobian-frobenius'] = run.lambdaJ;
   const evalEvery = run.evalEvery ?? 0;
 
   // A resumed run carries the training NFE of the iterations before it (from its metrics file).
-  let nfeTotal = resume ? priorNfe(metricsFile, resume.iteration) : 0;
-  let iterations = 0;
-  let checkpoint = join(out, 'last.json');
+  const { tally, onEvent } = trainingTally(hooks, { nfe: resume ? priorNfe(metricsFile, resume.iteration) : 0, checkpoint: join(out, 'last.json') }, (e) => {
+    hooks.log(`eval ${e.iteration}: validation NLL ${e.nll.toFixed(4)} ${e.nllUnit} on ${e.samples} points, NFE ${e.nfePerSolve.toFixed(0)} per solve (${e.solves} solves)`);
+    hooks.event({ ...e });
+  });
   hooks.start(run.iterations, resume?.iteration ?? 0);
   const t0 = performance.now();
-  const parallel = (run.threads ?? 1) > 1 ? createWorkerGradients({ threads: run.threads! }) : undefined;
-  let result: Awaited<ReturnType<typeof train>>;
-  try {
-    result = await train(
+  const result = await trainOnThreads(
+    run.threads,
     {
       preset: run.preset,
       data: prepared.source,
       model,
       iterations: run.iterations,
       seed,
-      ...(run.solver !== undefined ? { solver: run.solver } : {}),
-      ...(run.stepSize !== undefined ? { stepSize: run.stepSize } : {}),
-      ...(run.rtol !== undefined ? { rtol: run.rtol } : {}),
-      ...(run.atol !== undefined ? { atol: run.atol } : {}),
-      ...(run.estimator !== undefined ? { estimator: run.estimator } : {}),
-      ...(run.adjoint !== undefined ? { adjoint: run.adjoint } : {}),
-      ...(Object.keys(regularizers).length ? { regularizers } : {}),
-      ...(run.reduction !== undefined ? { reduction: run.reduction } : {}),
+      ...trainingOverrides(run),
       ...(run.batchSize !== undefined ? { batchSize: run.batchSize } : {}),
       ...(run.lr !== undefined ? { lr: run.lr } : {}),
       ...(run.warmup !== undefined ? { warmup: run.warmup } : {}),
@@ -240,26 +230,8 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       metricsFile,
       ...(resume ? { resume } : {}),
     },
-    {
-      ...(parallel ? { parallel } : {}),
-      onEvent: (e) => {
-        if (e.type === 'iteration') {
-          nfeTotal += e.nfeForward + e.nfeBackward;
-          iterations += 1;
-          hooks.iteration(e.iteration, { loss: e.loss, nfe: e.nfeForward + e.nfeBackward });
-        } else if (e.type === 'evaluation') {
-          hooks.log(`eval ${e.iteration}: validation NLL ${e.nll.toFixed(4)} ${e.nllUnit} on ${e.samples} points, NFE ${e.nfePerSolve.toFixed(0)} per solve (${e.solves} solves)`);
-          hooks.event({ ...e });
-        } else if (e.type === 'checkpoint') {
-          if (e.kind === 'last' && e.path) checkpoint = e.path;
-          hooks.event({ ...e });
-        }
-      },
-    },
+    { onEvent },
   );
-  } finally {
-    await parallel?.dispose();
-  }
   const seconds = (performance.now() - t0) / 1000;
   try {
     const flow = result.trainer.flow as unknown as Flow;
@@ -271,12 +243,12 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       test_nfe: test.nfe,
       test_samples: prepared.test.rows,
       test_seconds: (performance.now() - t1) / 1000,
-      train_nfe_total: nfeTotal,
+      train_nfe_total: tally.nfeTotal,
       iterations: result.iteration,
-      iterations_run: iterations,
+      iterations_run: tally.iterations,
       seconds,
       backend: backend.name,
-      checkpoint,
+      checkpoint: tally.checkpoint,
       metrics: metricsFile,
       preset: run.preset,
       data: dataLabel(data),

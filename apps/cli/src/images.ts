@@ -10,10 +10,11 @@ import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from 
 import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
 import { imageNll, inverseLogit, logitTransform, type EvaluationEvent, type ModelConfig, type TrainableFlow } from '@rnode/train';
-import { createWorkerGradients, readCheckpoint, train } from '@rnode/train/node';
+import { readCheckpoint } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { TrainHooks } from './engine.js';
+import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 
 export const IMAGE_DATASETS = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export type ImageDatasetName = (typeof IMAGE_DATASETS)[number];
@@ -185,9 +186,6 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
   const iterationsGiven = run.iterations !== undefined;
   const epochs = iterationsGiven ? undefined : (run.epochs ?? IMAGE_DEFAULTS.epochs);
   const evalEvery = run.evalEvery ?? 'epoch';
-  const regularizers: Record<string, number> = {};
-  if (run.lambdaK !== undefined) regularizers['kinetic-energy'] = run.lambdaK;
-  if (run.lambdaJ !== undefined) regularizers['jacobian-frobenius'] = run.lambdaJ;
 
   const out = run.out;
   mkdirSync(out, { recursive: true });
@@ -239,17 +237,18 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
 
   const perEpoch = loaders.train.batchesPerEpoch;
   const total = iterationsGiven ? run.iterations! : epochs! * perEpoch;
-  let nfeTotal = 0;
-  let iterationsRun = 0;
-  let checkpoint = join(out, 'last.json');
   let lastEval: EvaluationEvent | null = null;
   const curve: ImageSummary['curve'] = [];
+  const { tally, onEvent } = trainingTally(hooks, { nfe: 0, checkpoint: join(out, 'last.json') }, (e) => {
+    lastEval = e;
+    curve.push({ iteration: e.iteration, epoch: e.iteration / perEpoch, bits_per_dim: e.nll, nfe: e.nfePerSolve });
+    hooks.log(`eval ${e.iteration} (epoch ${(e.iteration / perEpoch).toFixed(2)}): test ${e.nll.toFixed(4)} bits/dim on ${e.samples} images, NFE ${e.nfePerSolve.toFixed(0)} per solve`);
+    hooks.event({ ...e, bits_per_dim: e.nll });
+  });
   hooks.start(total, resume?.iteration ?? 0);
   const t0 = performance.now();
-  const parallel = (run.threads ?? 1) > 1 ? createWorkerGradients({ threads: run.threads! }) : undefined;
-  let result: Awaited<ReturnType<typeof train>>;
-  try {
-    result = await train(
+  const result = await trainOnThreads(
+    run.threads,
     {
       preset: run.preset,
       data: { kind: 'image', train: loaders.train, test: loaders.test, alpha, nbits: 8 },
@@ -259,14 +258,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
       batchSize,
       lr: run.lr ?? IMAGE_DEFAULTS.lr,
       warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
-      ...(run.solver !== undefined ? { solver: run.solver } : {}),
-      ...(run.stepSize !== undefined ? { stepSize: run.stepSize } : {}),
-      ...(run.rtol !== undefined ? { rtol: run.rtol } : {}),
-      ...(run.atol !== undefined ? { atol: run.atol } : {}),
-      ...(run.estimator !== undefined ? { estimator: run.estimator } : {}),
-      ...(run.adjoint !== undefined ? { adjoint: run.adjoint } : {}),
-      ...(Object.keys(regularizers).length ? { regularizers } : {}),
-      ...(run.reduction !== undefined ? { reduction: run.reduction } : {}),
+      ...trainingOverrides(run),
       evalEvery,
       evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch },
       checkpointDir: out,
@@ -274,28 +266,10 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
       ...(resume ? { resume } : {}),
     },
     {
-      ...(parallel ? { parallel } : {}),
       createFlow: (c, rng) => createImageFlow(c as CreateImageFlowOptions, rng) as unknown as TrainableFlow,
-      onEvent: (e) => {
-        if (e.type === 'iteration') {
-          nfeTotal += e.nfeForward + e.nfeBackward;
-          iterationsRun += 1;
-          hooks.iteration(e.iteration, { loss: e.loss, nfe: e.nfeForward + e.nfeBackward });
-        } else if (e.type === 'evaluation') {
-          lastEval = e;
-          curve.push({ iteration: e.iteration, epoch: e.iteration / perEpoch, bits_per_dim: e.nll, nfe: e.nfePerSolve });
-          hooks.log(`eval ${e.iteration} (epoch ${(e.iteration / perEpoch).toFixed(2)}): test ${e.nll.toFixed(4)} bits/dim on ${e.samples} images, NFE ${e.nfePerSolve.toFixed(0)} per solve`);
-          hooks.event({ ...e, bits_per_dim: e.nll });
-        } else if (e.type === 'checkpoint') {
-          if (e.kind === 'last' && e.path) checkpoint = e.path;
-          hooks.event({ ...e });
-        }
-      },
+      onEvent,
     },
   );
-  } finally {
-    await parallel?.dispose();
-  }
   const seconds = (performance.now() - t0) / 1000;
   try {
     const ev = lastEval as EvaluationEvent | null;
@@ -304,13 +278,13 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
       test_nll: ev ? ev.nll * dim * Math.LN2 : null,
       test_nfe: ev ? Math.round(ev.nfePerSolve) : null,
       test_images: loaders.test.count,
-      train_nfe_total: nfeTotal,
+      train_nfe_total: tally.nfeTotal,
       iterations: result.iteration,
-      iterations_run: iterationsRun,
+      iterations_run: tally.iterations,
       epochs: result.iteration / perEpoch,
       seconds,
       backend: backend.name,
-      checkpoint,
+      checkpoint: tally.checkpoint,
       metrics: metricsFile,
       preset: run.preset,
       data: name,

@@ -2,24 +2,29 @@ import { mergeConfig, readConfigFile, parseTrainConfig, TRAIN_KEYS, type TrainCo
 import { checkBackendName, checkPluginName } from '../plugins.js';
 import { dataLabel, resolveData } from '../data.js';
 import { Progress } from '../progress.js';
-import { runTraining, type TrainSummary } from '../engine.js';
+import { runTraining, type TrainHooks, type TrainSummary } from '../engine.js';
 import type { CommandContext } from '../context.js';
 import type { TrainFlags } from '../commands/train.js';
 import { checkImageFlags, isImageDataset, runImageTraining, type ImageDatasetName, type ImageSummary } from '../images.js';
+
+/** The training hooks of a run: the progress line, and evaluations/checkpoints as JSON lines with --json. */
+function progressHooks(progress: Progress, ctx: CommandContext, json: boolean): TrainHooks {
+  return {
+    start: (total, from) => progress.start(total, from),
+    iteration: (it, v) => progress.update(it, v),
+    log: (line) => progress.log(line),
+    event: (e) => {
+      if (json) ctx.io.stdout.write(`${JSON.stringify(e)}\n`);
+    },
+  };
+}
 
 async function trainImages(cfg: TrainConfig & { data: ImageDatasetName }, ctx: CommandContext, o: { json: boolean; quiet: boolean }): Promise<ImageSummary> {
   const preset = cfg.preset ?? 'rnode';
   const out = cfg.out ?? `out/${cfg.data}-${preset}`;
   const progress = new Progress(ctx.io, { every: cfg.logEvery ?? 1, quiet: o.quiet, label: 'train' });
   try {
-    return await runImageTraining({ ...cfg, preset, out, backend: cfg.backend ?? 'wasm' }, {
-      start: (total, from) => progress.start(total, from),
-      iteration: (it, v) => progress.update(it, v),
-      log: (line) => progress.log(line),
-      event: (e) => {
-        if (o.json) ctx.io.stdout.write(`${JSON.stringify(e)}\n`);
-      },
-    });
+    return await runImageTraining({ ...cfg, preset, out, backend: cfg.backend ?? 'wasm' }, progressHooks(progress, ctx, o.json));
   } finally {
     progress.stop();
   }
@@ -78,14 +83,7 @@ async function train(cfg: TrainConfig, ctx: CommandContext, o: { json: boolean; 
   const out = cfg.out ?? `out/${dataLabel(data).replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}-${preset}`;
   const progress = new Progress(ctx.io, { every: cfg.logEvery ?? Math.max(1, Math.round(iterations / 20)), quiet: o.quiet, label: 'train' });
   try {
-    return await runTraining({ ...cfg, preset, iterations, out, backend: cfg.backend ?? 'wasm' }, data, {
-      start: (total, from) => progress.start(total, from),
-      iteration: (it, v) => progress.update(it, v),
-      log: (line) => progress.log(line),
-      event: (e) => {
-        if (o.json) ctx.io.stdout.write(`${JSON.stringify(e)}\n`);
-      },
-    });
+    return await runTraining({ ...cfg, preset, iterations, out, backend: cfg.backend ?? 'wasm' }, data, progressHooks(progress, ctx, o.json));
   } finally {
     progress.stop();
   }

@@ -1,0 +1,55 @@
+// What the 2-D and the image training runs of the CLI share: the flag overrides passed to
+// train(), the tally kept from its events, and the data-parallel threads around it.
+import type { EvaluationEvent, TrainerEvent, TrainingOptions } from '@rnode/train';
+import { createWorkerGradients, train } from '@rnode/train/node';
+import type { TrainConfig } from './config.js';
+import type { TrainHooks } from './engine.js';
+
+/** The training options the 2-D and the image runs both take from the flags, when given. */
+export function trainingOverrides(run: TrainConfig): Partial<TrainingOptions> {
+  const regularizers: Record<string, number> = {};
+  if (run.lambdaK !== undefined) regularizers['kinetic-energy'] = run.lambdaK;
+  if (run.lambdaJ !== undefined) regularizers['jacobian-frobenius'] = run.lambdaJ;
+  return {
+    ...(run.solver !== undefined ? { solver: run.solver } : {}),
+    ...(run.stepSize !== undefined ? { stepSize: run.stepSize } : {}),
+    ...(run.rtol !== undefined ? { rtol: run.rtol } : {}),
+    ...(run.atol !== undefined ? { atol: run.atol } : {}),
+    ...(run.estimator !== undefined ? { estimator: run.estimator } : {}),
+    ...(run.adjoint !== undefined ? { adjoint: run.adjoint } : {}),
+    ...(Object.keys(regularizers).length ? { regularizers } : {}),
+    ...(run.reduction !== undefined ? { reduction: run.reduction } : {}),
+  };
+}
+
+/**
+ * What a run counts from the trainer's events (training NFE, iterations run, the last
+ * checkpoint written), with iterations reported to `hooks`, checkpoints as events, and
+ * evaluations handed to `onEvaluation`.
+ */
+export function trainingTally(hooks: TrainHooks, start: { nfe: number; checkpoint: string }, onEvaluation: (e: EvaluationEvent) => void) {
+  const tally = { nfeTotal: start.nfe, iterations: 0, checkpoint: start.checkpoint };
+  const onEvent = (e: TrainerEvent): void => {
+    if (e.type === 'iteration') {
+      tally.nfeTotal += e.nfeForward + e.nfeBackward;
+      tally.iterations += 1;
+      hooks.iteration(e.iteration, { loss: e.loss, nfe: e.nfeForward + e.nfeBackward });
+    } else if (e.type === 'evaluation') {
+      onEvaluation(e);
+    } else if (e.type === 'checkpoint') {
+      if (e.kind === 'last' && e.path) tally.checkpoint = e.path;
+      hooks.event({ ...e });
+    }
+  };
+  return { tally, onEvent };
+}
+
+/** `train` on `threads` threads (worker threads for the shards when > 1), the workers stopped afterwards. */
+export async function trainOnThreads(threads: number | undefined, ...[config, runOptions]: Parameters<typeof train>): ReturnType<typeof train> {
+  const parallel = (threads ?? 1) > 1 ? createWorkerGradients({ threads: threads! }) : undefined;
+  try {
+    return await train(config, { ...runOptions, ...(parallel ? { parallel } : {}) });
+  } finally {
+    await parallel?.dispose();
+  }
+}
