@@ -245,16 +245,24 @@ export function cnfMlpProbe(
   z: tf.Tensor,
   e: tf.Tensor,
 ): FieldProbe {
+  const [f, vjp, vDotVjp, fSquaredSum, vjpSquaredSum] = runFused(CNF_MLP_PROBE, { z, e, theta }, { t, dims: [...net.dims], kind: net.kind }) as [
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+  ];
+  return { f, vjp, vDotVjp, fSquaredSum, vjpSquaredSum };
+}
+
+/** Run one of the fused kernels on the active backend (registering them on first use). */
+function runFused(name: string, inputs: Record<string, tf.Tensor>, attrs: ProbeAttrs & Record<string, unknown>): tf.Tensor[] {
   const backendName = tf.getBackend();
   if (!FUSED_BACKENDS.includes(backendName)) {
-    throw new RnodeError('BACKEND_UNAVAILABLE', `the fused CNF kernel runs on ${FUSED_BACKENDS.join(', ')}, not on "${backendName}"`, {
-      source: SOURCE,
-    });
+    throw new RnodeError('BACKEND_UNAVAILABLE', `the fused CNF kernels run on ${FUSED_BACKENDS.join(', ')}, not on "${backendName}"`, { source: SOURCE });
   }
   ensureRegistered(backendName);
-  const attrs: ProbeAttrs = { t, dims: [...net.dims], kind: net.kind };
-  const outs = tf.engine().runKernel(CNF_MLP_PROBE, { z, e, theta } as never, attrs as never) as unknown as tf.Tensor[];
-  return { f: outs[0]!, vjp: outs[1]!, vDotVjp: outs[2]!, fSquaredSum: outs[3]!, vjpSquaredSum: outs[4]! };
+  return tf.engine().runKernel(name, inputs as never, attrs as never) as unknown as tf.Tensor[];
 }
 
 /** The parts of an ODE net the fused path needs (structurally `OdeNet`). */
@@ -293,18 +301,12 @@ export function fusedNetField(net: FusableNet, theta: tf.Tensor): VectorField {
       return { f: p.f, vjp: p.vjp };
     });
   field.probe = probe;
-  const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) => {
-    const backendName = tf.getBackend();
-    if (!FUSED_BACKENDS.includes(backendName)) {
-      throw new RnodeError('BACKEND_UNAVAILABLE', `the fused CNF kernels run on ${FUSED_BACKENDS.join(', ')}, not on "${backendName}"`, { source: SOURCE });
-    }
-    ensureRegistered(backendName);
-    return tf.engine().runKernel(name, inputs as never, { t: 0, ...spec, dims: [...spec.dims], ...attrs } as never) as unknown as tf.Tensor[];
-  };
+  const run = (name: string, inputs: Record<string, tf.Tensor>, t: number, attrs: Record<string, unknown>) =>
+    runFused(name, inputs, { t, dims: [...spec.dims], kind: spec.kind, ...attrs });
   const fused: FusedCnfField = {
     params: [theta],
     rates(t, z, eps, c) {
-      const [f, div, kin, frob] = run(CNF_RATES, { z, e: eps, theta }, { t, ...c }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      const [f, div, kin, frob] = run(CNF_RATES, { z, e: eps, theta }, t, { ...c }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
       return { f, div, kin, frob };
     },
     adjoint(t, z, eps, c, a, zeros) {
@@ -312,7 +314,7 @@ export function fusedNetField(net: FusableNet, theta: tf.Tensor): VectorField {
       if (a.div) inputs['adiv'] = a.div;
       if (a.kin) inputs['akin'] = a.kin;
       if (a.frob) inputs['afrob'] = a.frob;
-      const outs = run(CNF_ADJOINT, inputs, { t, ...c, sign: -1, withForward: true, zeros });
+      const outs = run(CNF_ADJOINT, inputs, t, { ...c, sign: -1, withForward: true, zeros });
       const [f, div, kin, frob, dz, dtheta, ...zs] = outs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, ...tf.Tensor[]];
       return { f, div, kin, frob, dz, dtheta, zeros: zs };
     },
