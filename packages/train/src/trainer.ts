@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, checkOptions, isRnodeError, type RandomState } from '@rnode/core';
+import { Random, RnodeError, checkOptions, isRnodeError, linearCombination, type RandomState } from '@rnode/core';
 import type { EstimatorRef } from '@rnode/estimators';
 import { resolveDataset } from '@rnode/data';
 import { Adam, warmupLr } from './adam.js';
@@ -268,12 +268,13 @@ export function createTrainer(options: TrainerOptions): Trainer {
     const w0 = (b0 - a0) / rows;
     const ws = ranges.slice(1).map(([a, b]) => (b - a) / rows);
     const combined = tf.tidy(() => {
+      // Weighted by rows: the mean over the whole batch (one fused kernel per tensor on cpu/wasm).
       const grads = local.grads.map((g, i) =>
-        tf.addN([tf.mul(g, w0), ...results.map((r, k) => tf.mul(tf.tensor(r.grads[i]!, g.shape), ws[k]!))]),
+        linearCombination(null, [[w0, g], ...results.map((r, k) => [ws[k]!, tf.tensor(r.grads[i]!, g.shape)] as const)]),
       );
-      const vals = tf.addN([
-        tf.mul(tf.concat([tf.reshape(local.value, [1]), local.metrics]), w0),
-        ...results.map((r, k) => tf.mul(tf.tensor1d(r.values), ws[k]!)),
+      const vals = linearCombination(null, [
+        [w0, tf.concat([tf.reshape(local.value, [1]), local.metrics])],
+        ...results.map((r, k) => [ws[k]!, tf.tensor1d(r.values)] as const),
       ]);
       return { grads, value: tf.reshape(tf.slice(vals, [0], [1]), []) as tf.Scalar, metrics: tf.slice(vals, [1]) };
     });
