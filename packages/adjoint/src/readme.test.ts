@@ -21,7 +21,7 @@ test.each(['backsolve', 'backprop'] as const)('README training step (%s): loss d
     let nfeForward = 0;
     let nfeBackward = 0;
     const { value, grads } = tf.variableGrads(() => {
-      const o = { method: 'dopri5', rtol: 1e-5, atol: 1e-5, seminorm: true, onBackward: (s: { nfe: number }) => (nfeBackward = s.nfe) };
+      const o = { method: 'dopri5' as const, rtol: 1e-5, atol: 1e-5, seminorm: true, onBackward: (s: { nfe: number }) => (nfeBackward = s.nfe) };
       const sol = adjoint === 'backsolve' ? odeintAdjoint(f, x, [0, 1], params, o) : odeintWith(adjoint, f, x, [0, 1], params, o);
       nfeForward = sol.stats.nfe;
       return tf.losses.meanSquaredError(target, sol.ys[1] as tf.Tensor) as tf.Scalar;

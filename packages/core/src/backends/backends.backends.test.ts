@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isRnodeError } from '../errors.js';
 import { register, unregister } from '../registry.js';
 import type { BackendPlugin } from './types.js';
+import type { BackendName } from './index.js';
 import {
   canReadSync,
   createWebgpuBackend,
@@ -80,6 +81,7 @@ describe('backend plugins', () => {
   });
 
   it('an unknown backend name lists the registered ones', async () => {
+    // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
     const e = await rejection(useBackend('no-such-backend'));
     expect(isRnodeError(e, 'PLUGIN_NOT_FOUND')).toBe(true);
     expect(e.message).toMatch(/unknown backend "no-such-backend"/);
@@ -178,7 +180,7 @@ async function evaluate(): Promise<Record<string, Float32Array[]>> {
 
 describe('ops agree across backends', () => {
   it('matMul, conv2d and its gradients, softplus, tanh, reductions: cpu vs wasm vs webgpu', async () => {
-    const backends = ['cpu', 'wasm'];
+    const backends: BackendName[] = ['cpu', 'wasm'];
     if (await webgpuBackend.isAvailable()) backends.push('webgpu');
     const results: Record<string, Record<string, Float32Array[]>> = {};
     for (const b of backends) {
