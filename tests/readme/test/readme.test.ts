@@ -60,6 +60,10 @@ for (const readme of readmes()) {
         for (const spec of imports(b.code)) {
           const pkg = packageOf(spec);
           if (pkg && !have.has(pkg)) missing.add(`${pkg} (imported at line ${b.line})`);
+          // @rnode/core/backends/<name> imports that backend's tfjs package statically.
+          const sub = /^@rnode\/core\/backends\/(.+)$/.exec(spec)?.[1];
+          const needs = sub ? BACKEND_PACKAGES[sub] : undefined;
+          if (needs && !have.has(needs)) missing.add(`${needs} (${spec} at line ${b.line})`);
         }
         if (!isRunnable(b)) continue;
         for (const name of backendsUsed(b.code)) {
