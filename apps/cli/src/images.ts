@@ -14,6 +14,7 @@ import { readCheckpoint } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { TrainHooks } from './engine.js';
+import { importOptional } from './optional.js';
 import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 
 export const IMAGE_DATASETS = ['mnist', 'fashion-mnist', 'cifar10'] as const;
@@ -340,7 +341,7 @@ export async function imageGridPng(pixels: Float32Array, n: number, shape: reado
       }
     }
   }
-  const { default: sharp } = await import('sharp');
+  const { default: sharp } = await importOptional<typeof import('sharp')>('sharp', 'a PNG grid of image samples (rnode sample --out x.png)');
   const scale = o.scale ?? 1;
   let img = sharp(raw, { raw: { width: gw, height: gh, channels: ch as 1 | 3 } });
   if (scale !== 1) img = img.resize(gw * scale, gh * scale, { kernel: 'nearest' });
