@@ -208,8 +208,10 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     preset: run.preset,
     solver: run.solver ?? (run.preset === 'ffjord' ? 'dopri5' : 'rk38'),
     stepSize: run.stepSize ?? (run.preset === 'ffjord' && run.solver === undefined ? null : 0.25),
-    lambdaK: run.lambdaK ?? (run.preset === 'ffjord' ? 0 : 0.01),
-    lambdaJ: run.lambdaJ ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    lambdaK: run.regularizers?.['kinetic-energy'] ?? run.lambdaK ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    lambdaJ: run.regularizers?.['jacobian-frobenius'] ?? run.lambdaJ ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    regularizers: run.regularizers ?? null,
+    plugins: run.plugins ?? [],
     batchSize,
     lr: run.lr ?? IMAGE_DEFAULTS.lr,
     warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
@@ -233,7 +235,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
   };
   writeFileSync(
     join(out, 'run.json'),
-    `${JSON.stringify({ format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, config }, null, 2)}\n`,
+    `${JSON.stringify({ format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, plugins: run.plugins ?? [], config }, null, 2)}\n`,
   );
 
   const perEpoch = loaders.train.batchesPerEpoch;
