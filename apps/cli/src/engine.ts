@@ -7,14 +7,15 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError, useBackend } from '@rnode/core';
-import { sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
+import { resolveDataset, sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
 import { readTabularFile } from '@rnode/data/node';
 import { loadModel, standardNormalLogProb, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
 import type { Checkpoint } from '@rnode/train';
 import { readCheckpoint, type train } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { dataLabel, type DataSource } from './data.js';
-import { UsageError } from './errors.js';
+import { messageOf, UsageError } from './errors.js';
+import { loadPluginModules, PluginModuleError } from './plugins.js';
 import type { ProgressValues } from './progress.js';
 import { evaluateImageFlow, type ImageRunData } from './images.js';
 import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
@@ -71,6 +72,10 @@ export interface RunFile {
   preset: string;
   /** Tabular data: the training split's column means and standard deviations. */
   standardize: { mean: number[]; std: number[] } | null;
+  /** The run's plugin modules (--plugin): absolute paths or package names; eval/sample/plot load them. Absent in older runs. */
+  plugins?: string[];
+  /** The regularizer weights given (--regularizer, --lambda-k/-j, config), over the preset's. */
+  regularizers?: Record<string, number> | null;
 }
 
 export interface PreparedData {
@@ -90,9 +95,10 @@ export async function prepareData(src: DataSource, seed: number, testSamples: nu
   if (src.kind === 'toy') {
     const name = src.name;
     const n = testSamples ?? DEFAULT_TEST_SAMPLES;
-    const test = { data: sampleToy(name, n, new Random(`${seed}:test`)), rows: n, cols: 2 };
+    const dim = resolveDataset(name).dim; // 2 for the built-ins; a dataset plugin may differ
+    const test = { data: sampleToy(name, n, new Random(`${seed}:test`)), rows: n, cols: dim };
     return {
-      dim: 2,
+      dim,
       source: (k: number, rng: Random) => sampleToy(name, k, rng),
       test,
       standardize: null,
@@ -189,6 +195,8 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
     dim: prepared.dim,
     preset: run.preset,
     standardize: prepared.standardize,
+    plugins: run.plugins ?? [],
+    regularizers: run.regularizers ?? null,
   };
   writeFileSync(join(out, 'run.json'), `${JSON.stringify(runFile, null, 2)}\n`);
 
@@ -289,20 +297,48 @@ export interface LoadedCheckpoint {
   run: RunFile | null;
 }
 
+/** The run.json beside a checkpoint (null when there is none or it is not one). */
+export function readRunFile(checkpoint: string): { path: string; run: RunFile | null } {
+  const path = join(dirname(checkpoint), 'run.json');
+  if (!existsSync(path)) return { path, run: null };
+  try {
+    const r = JSON.parse(readFileSync(path, 'utf8')) as RunFile;
+    return { path, run: r.format === 'rnode-run' ? r : null };
+  } catch {
+    return { path, run: null };
+  }
+}
+
+/**
+ * The plugin modules of eval/sample/plot: those given with --plugin, or else the ones recorded in
+ * the run.json of each checkpoint. A recorded module that cannot be loaded is a UsageError that
+ * says which --plugin to pass.
+ */
+export async function loadCheckpointPlugins(given: readonly string[] | undefined, checkpoints: readonly string[]): Promise<void> {
+  if (given?.length) {
+    await loadPluginModules(given);
+    return;
+  }
+  for (const ck of checkpoints) {
+    const { path, run } = readRunFile(ck);
+    for (const spec of run?.plugins ?? []) {
+      try {
+        await loadPluginModules([spec]);
+      } catch (e) {
+        const why = e instanceof PluginModuleError ? e.reason : messageOf(e);
+        const all = run!.plugins!;
+        throw new UsageError(
+          `${ck} was trained with --plugin ${spec} (recorded in ${path}), which cannot be loaded: ${why}. Pass --plugin <its new location>${all.length > 1 ? ` for each module the run used (${all.join(', ')})` : ''}`,
+        );
+      }
+    }
+  }
+}
+
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const checkpoint = readCheckpoint(path);
   const flow = loadModel(checkpoint.model as unknown as ModelFile);
-  let run: RunFile | null = null;
-  const runPath = join(dirname(path), 'run.json');
-  if (existsSync(runPath)) {
-    try {
-      const r = JSON.parse(readFileSync(runPath, 'utf8')) as RunFile;
-      if (r.format === 'rnode-run') run = r;
-    } catch {
-      run = null;
-    }
-  }
-  return { flow, checkpoint, run };
+  return { flow, checkpoint, run: readRunFile(path).run };
 }
 
 export interface CheckpointRequest {

@@ -14,6 +14,7 @@ import { readCheckpoint } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { TrainHooks } from './engine.js';
+import { importOptional } from './optional.js';
 import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 
 export const IMAGE_DATASETS = ['mnist', 'fashion-mnist', 'cifar10'] as const;
@@ -207,8 +208,10 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     preset: run.preset,
     solver: run.solver ?? (run.preset === 'ffjord' ? 'dopri5' : 'rk38'),
     stepSize: run.stepSize ?? (run.preset === 'ffjord' && run.solver === undefined ? null : 0.25),
-    lambdaK: run.lambdaK ?? (run.preset === 'ffjord' ? 0 : 0.01),
-    lambdaJ: run.lambdaJ ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    lambdaK: run.regularizers?.['kinetic-energy'] ?? run.lambdaK ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    lambdaJ: run.regularizers?.['jacobian-frobenius'] ?? run.lambdaJ ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    regularizers: run.regularizers ?? null,
+    plugins: run.plugins ?? [],
     batchSize,
     lr: run.lr ?? IMAGE_DEFAULTS.lr,
     warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
@@ -232,7 +235,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
   };
   writeFileSync(
     join(out, 'run.json'),
-    `${JSON.stringify({ format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, config }, null, 2)}\n`,
+    `${JSON.stringify({ format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, plugins: run.plugins ?? [], config }, null, 2)}\n`,
   );
 
   const perEpoch = loaders.train.batchesPerEpoch;
@@ -340,7 +343,7 @@ export async function imageGridPng(pixels: Float32Array, n: number, shape: reado
       }
     }
   }
-  const { default: sharp } = await import('sharp');
+  const { default: sharp } = await importOptional<typeof import('sharp')>('sharp', 'a PNG grid of image samples (rnode sample --out x.png)');
   const scale = o.scale ?? 1;
   let img = sharp(raw, { raw: { width: gw, height: gh, channels: ch as 1 | 3 } });
   if (scale !== 1) img = img.resize(gw * scale, gh * scale, { kernel: 'nearest' });

@@ -2,14 +2,13 @@
 // train(), the tally kept from its events, and the data-parallel threads around it.
 import type { EvaluationEvent, TrainerEvent, TrainingOptions } from '@rnode/train';
 import { createWorkerGradients, train } from '@rnode/train/node';
-import type { TrainConfig } from './config.js';
+import { foldRegularizers, type TrainConfig } from './config.js';
 import type { TrainHooks } from './engine.js';
+import { loadedPluginModules } from './plugins.js';
 
 /** The training options the 2-D and the image runs both take from the flags, when given. */
 export function trainingOverrides(run: TrainConfig): Partial<TrainingOptions> {
-  const regularizers: Record<string, number> = {};
-  if (run.lambdaK !== undefined) regularizers['kinetic-energy'] = run.lambdaK;
-  if (run.lambdaJ !== undefined) regularizers['jacobian-frobenius'] = run.lambdaJ;
+  const regularizers = foldRegularizers(run, 'options').regularizers ?? {};
   return {
     ...(run.solver !== undefined ? { solver: run.solver } : {}),
     ...(run.stepSize !== undefined ? { stepSize: run.stepSize } : {}),
@@ -44,9 +43,13 @@ export function trainingTally(hooks: TrainHooks, start: { nfe: number; checkpoin
   return { tally, onEvent };
 }
 
-/** `train` on `threads` threads (worker threads for the shards when > 1), the workers stopped afterwards. */
+/**
+ * `train` on `threads` threads (worker threads for the shards when > 1), the workers stopped
+ * afterwards. Each worker first imports the plugin modules this thread loaded (--plugin).
+ */
 export async function trainOnThreads(threads: number | undefined, ...[config, runOptions]: Parameters<typeof train>): ReturnType<typeof train> {
-  const parallel = (threads ?? 1) > 1 ? createWorkerGradients({ threads: threads! }) : undefined;
+  const setup = loadedPluginModules().map((m) => m.url);
+  const parallel = (threads ?? 1) > 1 ? createWorkerGradients({ threads: threads!, ...(setup.length ? { setup } : {}) }) : undefined;
   try {
     return await train(config, { ...runOptions, ...(parallel ? { parallel } : {}) });
   } finally {

@@ -21,11 +21,11 @@ function fail(e: unknown): void {
   });
 }
 
-parentPort!.on('message', async (msg: { type: 'init'; setup: ParallelSetup; backend: string; setupUrl: string | null } | { type: 'job'; job: ShardJob }) => {
+parentPort!.on('message', async (msg: { type: 'init'; setup: ParallelSetup; backend: string; setupUrls: string[] } | { type: 'job'; job: ShardJob }) => {
   try {
     if (msg.type === 'init') {
       await useBackend(msg.backend as BackendName);
-      if (msg.setupUrl) await import(msg.setupUrl);
+      for (const url of msg.setupUrls) await import(url);
       flow = loadModel(msg.setup.model as AnyModelFile) as unknown as TrainableFlow;
       cfg = resolveTraining(msg.setup.training, 'trainer');
       image = msg.setup.image;
