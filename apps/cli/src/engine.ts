@@ -6,11 +6,12 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, useBackend } from '@rnode/core';
+import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
 import { resolveDataset, sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
 import { readTabularFile } from '@rnode/data/node';
 import { loadModel, standardNormalLogProb, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
 import type { Checkpoint } from '@rnode/train';
+import type { SolverRef } from '@rnode/solvers';
 import { readCheckpoint, type train } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { dataLabel, type DataSource } from './data.js';
@@ -125,7 +126,7 @@ export async function prepareData(src: DataSource, seed: number, testSamples: nu
 // Test-time solve: exact divergence up to 8 dimensions, dopri5 at 1e-5 (FFJORD / RNODE evaluation).
 
 export interface EvalSolve {
-  method: string;
+  method: SolverRef;
   rtol: number;
   atol: number;
   stepSize?: number;
@@ -133,7 +134,7 @@ export interface EvalSolve {
 
 export function evalSolve(f: SolveFlags): EvalSolve {
   return {
-    method: f.solver ?? 'dopri5',
+    method: (f.solver ?? 'dopri5') as SolverRef, // checked against the registry (plugins.ts)
     rtol: f.rtol ?? 1e-5,
     atol: f.atol ?? 1e-5,
     ...(f.stepSize !== undefined ? { stepSize: f.stepSize } : {}),
@@ -178,7 +179,7 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
 // Training.
 
 export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainHooks): Promise<TrainSummary> {
-  const backend = await useBackend(run.backend);
+  const backend = await useBackend(run.backend as BackendChoice);
   const seed = run.seed ?? 0;
   const resume = run.resume !== undefined ? readCheckpoint(run.resume) : undefined;
   const prepared = await prepareData(data, seed, run.testSamples);
@@ -360,7 +361,7 @@ export interface EvalResult {
 }
 
 export async function evaluateCheckpoint(r: CheckpointRequest & { data?: DataSource; testSamples?: number }): Promise<EvalResult> {
-  const backend = await useBackend(r.backend);
+  const backend = await useBackend(r.backend as BackendChoice);
   const ck = loadCheckpoint(r.checkpoint);
   try {
     const imageRun = (ck.run?.data as unknown as ImageRunData | undefined)?.kind === 'image' ? (ck.run!.data as unknown as ImageRunData) : null;
@@ -409,7 +410,7 @@ export interface SampleResult {
 }
 
 export async function sampleCheckpoint(r: CheckpointRequest & { n: number }): Promise<SampleResult & { run: RunFile | null }> {
-  await useBackend(r.backend);
+  await useBackend(r.backend as BackendChoice);
   const ck = loadCheckpoint(r.checkpoint);
   try {
     const x = await ck.flow.sampleAsync(r.n, new Random(`${r.seed}:sample`), evalSolve(r.solve));

@@ -1,6 +1,9 @@
 // What the 2-D and the image training runs of the CLI share: the flag overrides passed to
 // train(), the tally kept from its events, and the data-parallel threads around it.
-import type { EvaluationEvent, TrainerEvent, TrainingOptions } from '@rnode/train';
+import type { EvaluationEvent, RegularizerWeights, TrainerEvent, TrainingOptions } from '@rnode/train';
+import type { SolverRef } from '@rnode/solvers';
+import type { EstimatorRef } from '@rnode/estimators';
+import type { AdjointRef } from '@rnode/adjoint';
 import { createWorkerGradients, train } from '@rnode/train/node';
 import { foldRegularizers, type TrainConfig } from './config.js';
 import type { TrainHooks } from './engine.js';
@@ -9,14 +12,15 @@ import { loadedPluginModules } from './plugins.js';
 /** The training options the 2-D and the image runs both take from the flags, when given. */
 export function trainingOverrides(run: TrainConfig): Partial<TrainingOptions> {
   const regularizers = foldRegularizers(run, 'options').regularizers ?? {};
+  // Names from flags and config files: checked against the registry once plugins are loaded (plugins.ts).
   return {
-    ...(run.solver !== undefined ? { solver: run.solver } : {}),
+    ...(run.solver !== undefined ? { solver: run.solver as SolverRef } : {}),
     ...(run.stepSize !== undefined ? { stepSize: run.stepSize } : {}),
     ...(run.rtol !== undefined ? { rtol: run.rtol } : {}),
     ...(run.atol !== undefined ? { atol: run.atol } : {}),
-    ...(run.estimator !== undefined ? { estimator: run.estimator } : {}),
-    ...(run.adjoint !== undefined ? { adjoint: run.adjoint } : {}),
-    ...(Object.keys(regularizers).length ? { regularizers } : {}),
+    ...(run.estimator !== undefined ? { estimator: run.estimator as EstimatorRef } : {}),
+    ...(run.adjoint !== undefined ? { adjoint: run.adjoint as AdjointRef } : {}),
+    ...(Object.keys(regularizers).length ? { regularizers: regularizers as RegularizerWeights } : {}),
     ...(run.reduction !== undefined ? { reduction: run.reduction } : {}),
   };
 }

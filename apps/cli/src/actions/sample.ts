@@ -6,7 +6,7 @@ import { samplesPng } from '../figures.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from '../context.js';
 import type { SampleFlags } from '../commands/sample.js';
-import { useBackend } from '@rnode/core';
+import { useBackend, type BackendChoice } from '@rnode/core';
 import { loadModel, type ImageFlow, type ImageModelFile } from '@rnode/models';
 import { readCheckpoint } from '@rnode/train/node';
 import { evalSolve, readRunFile } from '../engine.js';
@@ -23,14 +23,14 @@ function isImageCheckpoint(path: string): boolean {
 async function sampleImageCheckpoint(f: SampleFlags, ext: string, backend: string, ctx: CommandContext): Promise<void> {
   if (f.out === undefined || !['.png', '.npy'].includes(ext)) throw new UsageError('image checkpoints are sampled to a PNG grid: pass --out samples.png (or .npy)');
   const t0 = performance.now();
-  await useBackend(backend);
+  await useBackend(backend as BackendChoice);
   const ck = readCheckpoint(f.checkpoint);
   const runData = readRunFile(f.checkpoint).run?.data as ImageRunData | undefined;
   const alpha = runData?.kind === 'image' ? runData.alpha : 1e-6;
   const flow = loadModel(ck.model as unknown as ImageModelFile) as ImageFlow;
   const n = f.num ?? 64;
   try {
-    const pixels = await sampleImages(flow, n, alpha, f.seed ?? 0, evalSolve(pick(f)) as { method: string; rtol: number; atol: number });
+    const pixels = await sampleImages(flow, n, alpha, f.seed ?? 0, evalSolve(pick(f)));
     const [h, w, c] = flow.shape;
     const seconds = (performance.now() - t0) / 1000;
     let size: [number, number] | null = null;
