@@ -1,18 +1,11 @@
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
 import { Random } from '@rnode/core';
 import { expect, test } from 'vitest';
 import { cnfDynamics, cnfInitialState } from '../dynamics.js';
 import { checkRegularizer } from '../testing/index.js';
 import type { VectorField } from '../types.js';
 import { directionalDerivative } from './custom-regularizer.js';
-
-test('the README snippet is this file, verbatim', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const file = readFileSync(new URL('./custom-regularizer.ts', import.meta.url), 'utf8');
-  expect(readme).toContain('```ts\n' + file + '```');
-});
 
 test('directional-derivative passes checkRegularizer', () => {
   const report = checkRegularizer(directionalDerivative);

@@ -1,12 +1,6 @@
-import { readFileSync } from 'node:fs';
+// That the README's block is this file is checked by tests/readme (`source=`).
 import { expect, test, vi } from 'vitest';
 import { trainToy } from './train-toy.js';
-
-test('the README example is this file, verbatim', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const file = readFileSync(new URL('./train-toy.ts', import.meta.url), 'utf8');
-  expect(readme).toContain('```ts\n' + file + '```');
-});
 
 test('the README example runs (a few iterations)', async () => {
   const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);

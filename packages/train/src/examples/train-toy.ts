@@ -3,7 +3,7 @@ import { useBackend } from '@rnode/core';
 import { train } from '@rnode/train';
 
 export async function trainToy(iterations = 1000): Promise<number[][]> {
-  await useBackend('cpu');
+  await useBackend('wasm');
   const { trainer, bestNll } = await train(
     {
       data: 'pinwheel', // or (n, rng) => Float32Array, or { train, validation } matrices
