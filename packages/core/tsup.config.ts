@@ -34,21 +34,31 @@ function exportedNames(file: string, names = new Set<string>()): string[] {
  * to the public API of the one @tensorflow/tfjs-core the user installed. An
  * internal module that exports something the public API lacks (a few backprop
  * op wrappers) is inlined too, recursively under the same rule.
+ *
+ * Every tfjs module lives in the virtual namespace `tfjs` under its path inside
+ * the package (`@tensorflow/tfjs-core/dist/gradients/Abs_grad.js`), so the
+ * module comments esbuild writes into the bundle name no build-machine path.
  */
+const NS = 'tfjs';
+const PKG = '@tensorflow/tfjs-core/dist/';
+const real = (virtual: string) => join(tfDist, virtual.slice(PKG.length));
 const tfjsGradients: Plugin = {
   name: 'rnode-tfjs-gradients',
   setup(build) {
-    build.onResolve({ filter: INLINED }, (args) => ({ path: join(dirname(tfMain), '..', args.path.replace('@tensorflow/tfjs-core/', '') + '.js') }));
-    build.onResolve({ filter: /^\./ }, (args) => {
-      if (!args.importer.startsWith(tfDist)) return undefined;
-      const target = resolvePath(dirname(args.importer), args.path) + '.js';
-      const rel = relative(tfDist, target);
-      if (rel.startsWith('gradients/') || rel.startsWith('public/chained_ops/')) return { path: target };
-      const inlined = exportedNames(target).some((n) => !isPublic(n));
-      return inlined ? { path: target } : { path: target, namespace: 'tfjs-public' };
+    build.onResolve({ filter: INLINED }, (args) => ({ path: `${args.path}.js`, namespace: NS }));
+    build.onResolve({ filter: /^\./, namespace: NS }, (args) => {
+      const target = resolvePath(dirname(real(args.importer)), args.path) + '.js';
+      const rel = relative(tfDist, target).split('\\').join('/');
+      const inline = rel.startsWith('gradients/') || rel.startsWith('public/chained_ops/') || exportedNames(target).some((n) => !isPublic(n));
+      return { path: PKG + rel, namespace: NS, pluginData: { inline } };
     });
-    build.onLoad({ filter: /.*/, namespace: 'tfjs-public' }, (args) => {
-      const names = exportedNames(args.path);
+    build.onLoad({ filter: /.*/, namespace: NS }, (args) => {
+      const file = real(args.path);
+      if ((args.pluginData as { inline?: boolean } | undefined)?.inline !== false) {
+        // tfjs ships inline source maps; drop them with the file's own code.
+        return { contents: readFileSync(file, 'utf8').replace(/\/\/# sourceMappingURL=.*$/gm, ''), loader: 'js', resolveDir: dirname(file) };
+      }
+      const names = exportedNames(file);
       const lines = [
         `import * as tf from '@tensorflow/tfjs-core';`,
         `const pick = (n) => { if (n === 'ENGINE') return tf.engine(); for (const o of [tf, tf.backend_util, tf.broadcast_util, tf.util]) if (o && o[n] !== undefined) return o[n]; return undefined; };`,
@@ -60,7 +70,15 @@ const tfjsGradients: Plugin = {
 };
 
 export default defineConfig({
-  ...rnodeTsup({ entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' } }),
+  ...rnodeTsup({
+    entry: {
+      index: 'src/index.ts',
+      'testing/index': 'src/testing/index.ts',
+      'backends/cpu': 'src/entries/backend-cpu.ts',
+      'backends/wasm': 'src/entries/backend-wasm.ts',
+      'backends/webgpu': 'src/entries/backend-webgpu.ts',
+    },
+  }),
   // Everything from @tensorflow stays external except the gradient registration, inlined above.
   external: [/^@rnode\//, 'webgpu', 'vitest', (/^@tensorflow\/(?!tfjs-core\/dist\/(register_all_gradients|public\/chained_ops\/register_all_chained_ops)$)/)],
   noExternal: [INLINED],

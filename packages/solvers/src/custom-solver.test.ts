@@ -68,4 +68,29 @@ describe('user-defined solvers', () => {
       }
     }
   });
+
+  it('a solver whose y1 has the wrong shape is a SHAPE_MISMATCH error naming it (fixed grid and adaptive), leaking nothing', () => {
+    const wrong = (adaptive: boolean) =>
+      defineSolver({
+        name: adaptive ? 'wrong-shape-adaptive' : 'wrong-shape',
+        order: 1,
+        adaptive,
+        // y1 is [3, 3] where the state is [2]
+        step: ({ y0 }) => ({ y1: y0.map(() => tf.zeros([3, 3])), ...(adaptive ? { yErr: y0.map((y) => tf.zerosLike(y)) } : {}) }),
+      });
+    for (const solver of [wrong(false), wrong(true)]) {
+      const y0 = tf.tensor1d([1, 2]);
+      const before = tf.memory().numTensors;
+      let err: unknown;
+      try {
+        odeint((_t, y) => tf.neg(y), y0, [0, 1], { method: solver, ...(solver.adaptive ? {} : { stepSize: 0.5 }) });
+      } catch (e) {
+        err = e;
+      }
+      expect(isRnodeError(err, 'SHAPE_MISMATCH')).toBe(true);
+      expect((err as Error).message).toContain(`solver "${solver.name}" returned y1 of shape [3,3], the state's is [2]`);
+      expect(tf.memory().numTensors).toBe(before);
+      y0.dispose();
+    }
+  });
 });

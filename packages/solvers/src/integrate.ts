@@ -55,11 +55,29 @@ const ownAll = (xs: readonly tf.Tensor[], inputs: readonly tf.Tensor[]): tf.Tens
 };
 const disposeAll = (xs: readonly tf.Tensor[] | null | undefined): void => xs?.forEach((x) => x.dispose());
 
-function checkLeaves(solver: SolverPlugin, what: string, xs: unknown, n: number): tf.Tensor[] {
+/**
+ * A solver's output as leaves shaped like the state: a list of the wrong length is an
+ * INVALID_PLUGIN error, a leaf of another shape a SHAPE_MISMATCH error (a user's solver
+ * returning `y1` of the wrong shape used to be accepted silently).
+ */
+function checkLeaves(solver: SolverPlugin, what: string, xs: unknown, like: readonly tf.Tensor[]): tf.Tensor[] {
+  const n = like.length;
   if (!Array.isArray(xs) || xs.length !== n) {
     throw new RnodeError('INVALID_PLUGIN', `solver "${solver.name}" returned ${what} that is not a list of ${n} tensor(s)`, {
       source: `solver:${solver.name}`,
     });
+  }
+  for (let i = 0; i < n; i++) {
+    const x = xs[i] as tf.Tensor | undefined;
+    const want = like[i]!.shape;
+    const got = (x as { shape?: unknown } | undefined)?.shape;
+    if (!Array.isArray(got) || got.length !== want.length || got.some((d, j) => d !== want[j])) {
+      throw new RnodeError(
+        'SHAPE_MISMATCH',
+        `solver "${solver.name}" returned ${what}${n > 1 ? ` leaf ${i}` : ''} of shape ${Array.isArray(got) ? `[${got.join(',')}]` : typeof x}, the state's is [${want.join(',')}]`,
+        { source: `solver:${solver.name}` },
+      );
+    }
   }
   return xs as tf.Tensor[];
 }
@@ -79,7 +97,6 @@ export function intervalSteps(a: number, b: number, stepSize: number | undefined
 
 export function* fixedGridLoop(p: Problem): Loop<Outcome> {
   const { solver, stats, t } = p;
-  const n = p.y0.length;
   const ys: tf.Tensor[][] = [];
   let y: tf.Tensor[] = cloneAll(p.y0);
   let ok = false;
@@ -97,7 +114,7 @@ export function* fixedGridLoop(p: Problem): Loop<Outcome> {
         const dt = (grid[k] as number) - t0;
         const y1 = tf.tidy(() => {
           const r = solver.step({ f: p.f, t0, dt, y0: y, f0: undefined, lincomb });
-          return ownAll(checkLeaves(solver, 'y1', r?.y1, n), y);
+          return ownAll(checkLeaves(solver, 'y1', r?.y1, y), y);
         });
         disposeAll(y);
         y = y1;
@@ -141,7 +158,6 @@ function disposeAttempt(a: Attempt | null): void {
 
 export function* adaptiveLoop(p: Problem): Loop<Outcome> {
   const { solver, stats, t, tol, f } = p;
-  const n = p.y0.length;
   const t0 = t[0] as number;
   const tEnd = t[t.length - 1] as number;
   const dir = Math.sign(tEnd - t0);
@@ -157,7 +173,7 @@ export function* adaptiveLoop(p: Problem): Loop<Outcome> {
   };
   try {
     ys.push(cloneAll(y));
-    f0 = tf.tidy(() => cloneAll(checkLeaves(solver, 'f(t0, y0)', f(t0, y), n)));
+    f0 = tf.tidy(() => cloneAll(checkLeaves(solver, 'f(t0, y0)', f(t0, y), y)));
     const order = p.controllerInfo.order;
     let h: number;
     if (p.firstStep !== undefined) h = p.firstStep;
@@ -201,14 +217,14 @@ export function* adaptiveLoop(p: Problem): Loop<Outcome> {
       const step = dt;
       const attempt: Attempt = tf.tidy(() => {
         const r = solver.step({ f, t0: tt, dt: step, y0: yc, f0: fc, lincomb });
-        const y1 = checkLeaves(solver, 'y1', r?.y1, n);
+        const y1 = checkLeaves(solver, 'y1', r?.y1, yc);
         if (!r.yErr) {
           throw new RnodeError('INVALID_PLUGIN', `adaptive solver "${solver.name}" returned no yErr`, { source: `solver:${solver.name}` });
         }
-        const yErr = checkLeaves(solver, 'yErr', r.yErr, n);
+        const yErr = checkLeaves(solver, 'yErr', r.yErr, yc);
         return {
           y1: cloneAll(y1),
-          f1: r.f1 ? cloneAll(checkLeaves(solver, 'f1', r.f1, n)) : [],
+          f1: r.f1 ? cloneAll(checkLeaves(solver, 'f1', r.f1, yc)) : [],
           dense: r.dense ? r.dense.map(cloneAll) : [],
           ratio: errorRatio(yc, y1, yErr, tol),
         };
@@ -223,7 +239,7 @@ export function* adaptiveLoop(p: Problem): Loop<Outcome> {
         pending = null;
         att.ratio.dispose();
         // Non-FSAL methods: f1 costs one evaluation here and is reused as the next step's f0.
-        const f1 = att.f1.length ? att.f1 : tf.tidy(() => cloneAll(checkLeaves(solver, 'f(t1, y1)', f(tc + dt, att.y1), n)));
+        const f1 = att.f1.length ? att.f1 : tf.tidy(() => cloneAll(checkLeaves(solver, 'f(t1, y1)', f(tc + dt, att.y1), att.y1)));
         if (seg) {
           disposeAll(seg.y0);
           disposeAll(seg.f0);

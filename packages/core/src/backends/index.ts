@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError } from '../errors.js';
+import { isRnodeError, RnodeError } from '../errors.js';
 import { list, register, resolve, type PluginRef } from '../registry.js';
 import type { BackendInitContext, BackendPlugin } from './types.js';
 import { cpuBackend } from './cpu.js';
@@ -46,6 +46,9 @@ let active: BackendPlugin | undefined;
 
 /**
  * Every registered backend with whether it is available here and, if not, why.
+ * "Available" means its tfjs package is loadable (it is loaded to find out) and
+ * the runtime has what it needs (WebAssembly, a WebGPU adapter); initialising can
+ * still fail (e.g. the `.wasm` files are not served), which `useBackend` reports.
  */
 export async function probeBackends(): Promise<
   Array<{ name: string; available: boolean; software: boolean; priority: number; reason?: string }>
@@ -75,31 +78,75 @@ async function safeAvailable(b: BackendPlugin): Promise<boolean> {
 }
 
 /**
- * Pick the fastest available backend: the largest priority among available,
- * non-software backends (a software WebGPU adapter such as SwiftShader is never
- * chosen). `cpu` is always available, so this always succeeds.
+ * The order `auto` tries: available, non-software backends by descending
+ * priority (a software WebGPU adapter such as SwiftShader is never chosen), then
+ * `cpu` as the last resort if it is available.
  */
-export async function pickAutoBackend(): Promise<BackendPlugin> {
+async function autoCandidates(): Promise<BackendPlugin[]> {
   registerBuiltinBackends();
-  const candidates = list<BackendPlugin>('backend').slice().sort((a, b) => b.priority - a.priority);
-  for (const b of candidates) {
-    if (!(await safeAvailable(b))) continue;
-    if (b.isSoftware?.()) continue;
-    return b;
+  const out: BackendPlugin[] = [];
+  for (const b of list<BackendPlugin>('backend').slice().sort((a, b) => b.priority - a.priority)) {
+    if (!(await safeAvailable(b)) || b.isSoftware?.()) continue;
+    out.push(b);
   }
-  return cpuBackend;
+  if (!out.includes(cpuBackend) && (await safeAvailable(cpuBackend))) out.push(cpuBackend);
+  return out;
 }
 
 /**
+ * The backend `auto` would try first: the largest priority among available,
+ * non-software backends. Throws BACKEND_UNAVAILABLE when nothing is loadable
+ * (not even `@tensorflow/tfjs-backend-cpu`).
+ */
+export async function pickAutoBackend(): Promise<BackendPlugin> {
+  const [first] = await autoCandidates();
+  if (!first) throw new RnodeError('BACKEND_UNAVAILABLE', noBackendMessage([]), { source: 'backend:auto' });
+  return first;
+}
+
+function noBackendMessage(failures: string[]): string {
+  return (
+    'no backend could be initialised' +
+    (failures.length ? `:\n  ${failures.join('\n  ')}` : '') +
+    "\ninstall one (e.g. npm install @tensorflow/tfjs-backend-wasm@4.22.0) and, in a bundle, import its rnode entry " +
+    "(import '@rnode/core/backends/wasm')"
+  );
+}
+
+/** A backend to use: a plugin object, a registered name, or `auto` (the fastest that works here). */
+export type BackendChoice = PluginRef<BackendPlugin> | 'auto';
+
+/**
  * Initialise a backend and make it tfjs's current one. Accepts a plugin object,
- * a registered name, or `auto`. Errors name the backend and say what to install.
+ * a registered name, `auto`, or a list of these tried in order until one
+ * initialises (`['webgpu', 'wasm']`: WebGPU with a wasm fallback). `auto` tries
+ * the available backends by priority and falls back past any that fail to
+ * initialise. Errors name every backend tried and what went wrong with each.
  */
 export async function useBackend(
-  ref: PluginRef<BackendPlugin> | 'auto' = 'auto',
+  ref: BackendChoice | readonly BackendChoice[] = 'auto',
   ctx: BackendInitContext = defaultCtx,
 ): Promise<BackendPlugin> {
   registerBuiltinBackends();
-  const plugin = ref === 'auto' ? await pickAutoBackend() : resolve<BackendPlugin>('backend', ref, 'backend');
+  const refs = Array.isArray(ref) ? (ref as readonly BackendChoice[]) : [ref as BackendChoice];
+  if (refs.length === 0) throw new RnodeError('INVALID_OPTIONS', 'useBackend: the list of backends is empty', { source: 'option:backend' });
+  const single = refs.length === 1 && refs[0] !== 'auto';
+  const failures: string[] = [];
+  for (const r of refs) {
+    const candidates = r === 'auto' ? await autoCandidates() : [resolve<BackendPlugin>('backend', r, 'backend')];
+    for (const plugin of candidates) {
+      try {
+        return await initBackend(plugin, ctx);
+      } catch (e) {
+        if (single) throw e;
+        failures.push(`${plugin.name}: ${(e as Error)?.message ?? e}`);
+      }
+    }
+  }
+  throw new RnodeError('BACKEND_UNAVAILABLE', noBackendMessage(failures), { source: 'backend:auto' });
+}
+
+async function initBackend(plugin: BackendPlugin, ctx: BackendInitContext): Promise<BackendPlugin> {
   if (!(await safeAvailable(plugin))) {
     throw new RnodeError(
       'BACKEND_UNAVAILABLE',
@@ -113,6 +160,7 @@ export async function useBackend(
     if (!ok) throw new Error(`tf.setBackend('${plugin.tfjsName}') returned false`);
     await tf.ready();
   } catch (cause) {
+    if (isRnodeError(cause)) throw cause;
     throw new RnodeError('BACKEND_UNAVAILABLE', `could not initialise backend "${plugin.name}": ${(cause as Error)?.message ?? cause}`, {
       source: `backend:${plugin.name}`,
       cause,
@@ -135,8 +183,6 @@ export function currentBackend(): BackendPlugin | undefined {
 export function canReadSync(): boolean {
   const b = currentBackend();
   if (b) return typeof b.syncRead === 'function' ? b.syncRead() : b.syncRead;
-  const name = tf.getBackend();
-  if (name !== 'webgpu') return true;
-  // WebGPU's synchronous read goes through OffscreenCanvas, which Node lacks.
-  return typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined';
+  // Set by tf.setBackend directly: WebGPU's synchronous reads are never trusted (see the webgpu plugin).
+  return tf.getBackend() !== 'webgpu';
 }

@@ -1,13 +1,17 @@
+import { RnodeError } from '../errors.js';
+import { tfjsPackageLoader } from './optional.js';
 import type { BackendPlugin } from './types.js';
-import { importOptional } from '../internal/import.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 
-let loaded = false;
+const load = tfjsPackageLoader('wasm', 'wasm', '@tensorflow/tfjs-backend-wasm');
+let reason: string | undefined;
 
 /**
  * WebAssembly (XNNPACK, SIMD) kernels: the default in Node. rnode registers the
  * kernels tfjs-backend-wasm lacks for training (Conv2DBackpropFilter and the
- * depthwise backprops), so every model trains on it.
+ * depthwise backprops), so every model trains on it. In a browser bundle,
+ * import `@rnode/core/backends/wasm` (it imports the package statically and
+ * re-exports `setWasmPaths`, which tells tfjs where its `.wasm` files are served).
  */
 export const wasmBackend: BackendPlugin<'wasm'> = {
   kind: 'backend',
@@ -17,15 +21,18 @@ export const wasmBackend: BackendPlugin<'wasm'> = {
   syncRead: true,
   description: 'WebAssembly SIMD kernels (@tensorflow/tfjs-backend-wasm) plus rnode training kernels',
   async isAvailable() {
-    return typeof WebAssembly === 'object';
+    if (typeof WebAssembly !== 'object') {
+      reason = 'backend "wasm" needs WebAssembly, which this runtime lacks';
+      return false;
+    }
+    const r = await load();
+    reason = r.ok ? undefined : r.reason;
+    return r.ok;
   },
-  unavailableReason() {
-    return 'backend "wasm" needs WebAssembly, which this runtime lacks';
-  },
+  unavailableReason: () => reason,
   async init() {
-    if (loaded) return;
-    await importOptional('@tensorflow/tfjs-backend-wasm', 'backend:wasm', 'npm install @tensorflow/tfjs-backend-wasm@4.22.0');
+    const r = await load();
+    if (!r.ok) throw new RnodeError('BACKEND_UNAVAILABLE', r.reason, { source: 'backend:wasm' });
     registerWasmKernels();
-    loaded = true;
   },
 };

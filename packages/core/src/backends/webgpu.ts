@@ -16,8 +16,16 @@ import type { BackendPlugin } from './types.js';
  *   `VK_ICD_FILENAMES` at a SwiftShader ICD (Debian's `chromium` package ships
  *   `/usr/lib/chromium/vk_swiftshader_icd.json`; `libvulkan1` is needed too).
  *   Such a software adapter works but is slow, so `auto` never picks it.
- * - Synchronous reads (`dataSync`) need OffscreenCanvas, which Node lacks:
- *   `syncRead` is false there and code must use `data()` / `odeintAsync`.
+ * - Synchronous reads are refused on WebGPU everywhere (`syncRead: false`):
+ *   in Node they need OffscreenCanvas, which Node lacks, and in browsers
+ *   tfjs's canvas-based `dataSync` has returned zeros (SwiftShader, Chromium)
+ *   where the asynchronous read was right. Code reads with `data()` and solves
+ *   adaptively with `odeintAsync`; the synchronous `odeint` refuses adaptive
+ *   methods here with SYNC_READ_UNAVAILABLE instead of risking a wrong answer.
+ * - In a bundle, import `@rnode/core/backends/webgpu`: its static import of
+ *   tfjs-backend-webgpu is what a bundler follows. Where that package was
+ *   imported before `navigator.gpu` existed (dawn.node in Node), it registered
+ *   no backend; `init` then registers tfjs's WebGPU backend itself.
  *
  * The navigator, the Dawn instance and tfjs's `webgpu` backend are
  * process-wide, so the first plugin instance to set them up wins; options of
@@ -54,6 +62,60 @@ interface AdapterLike {
   info?: Partial<AdapterFacts>;
   isFallbackAdapter?: boolean;
   requestAdapterInfo?(): Promise<Partial<AdapterFacts>>;
+}
+
+/** The slice of @tensorflow/tfjs-backend-webgpu that `init` needs. */
+interface WebgpuModule {
+  WebGPUBackend: new (device: unknown, adapterInfo?: unknown) => tf.KernelBackend;
+}
+
+/** The package as imported statically by `@rnode/core/backends/webgpu` (none: imported by name at init). */
+let provided: WebgpuModule | undefined;
+/** @internal Called by the `@rnode/core/backends/webgpu` entry with its static import. */
+export function provideWebgpuModule(m: WebgpuModule): void {
+  provided = m;
+}
+
+interface DeviceAdapter {
+  features: { has(name: string): boolean };
+  limits: Record<string, number>;
+  info?: unknown;
+  requestAdapterInfo?(): Promise<unknown>;
+  requestDevice(d: { requiredFeatures: string[]; requiredLimits: Record<string, number> }): Promise<unknown>;
+}
+
+/**
+ * Register tfjs's `webgpu` backend as tfjs-backend-webgpu's own import-time code does
+ * (same features and limits), for the case where the package was imported before
+ * `navigator.gpu` existed. Also asks for the adapter's storage-buffer limit, which
+ * tfjs leaves at the default of 8 (the AddN fix still chunks to whatever the device has).
+ */
+function registerWebgpuFactory(m: WebgpuModule, o: WebgpuBackendOptions): void {
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const gpu = navigatorGpu() as unknown as { requestAdapter(o?: object): Promise<DeviceAdapter | null> };
+      const adapter = await gpu.requestAdapter({ powerPreference: o.powerPreference ?? 'high-performance' });
+      if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned no adapter');
+      const requiredFeatures = ['timestamp-query', 'bgra8unorm-storage'].filter((f) => adapter.features.has(f));
+      const requiredLimits: Record<string, number> = {};
+      for (const k of [
+        'maxComputeWorkgroupStorageSize',
+        'maxComputeWorkgroupsPerDimension',
+        'maxStorageBufferBindingSize',
+        'maxBufferSize',
+        'maxComputeWorkgroupSizeX',
+        'maxComputeInvocationsPerWorkgroup',
+        'maxStorageBuffersPerShaderStage',
+      ]) {
+        if (typeof adapter.limits[k] === 'number') requiredLimits[k] = adapter.limits[k]!;
+      }
+      const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+      const info = adapter.info ?? (typeof adapter.requestAdapterInfo === 'function' ? await adapter.requestAdapterInfo() : undefined);
+      return new m.WebGPUBackend(device, info);
+    },
+    3,
+  );
 }
 
 /** Process-wide: the Dawn instance is created at most once. */
@@ -177,8 +239,8 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): Backend
     tfjsName: 'webgpu',
     priority: 40,
     description: 'WebGPU compute shaders (@tensorflow/tfjs-backend-webgpu; dawn.node in Node)',
-    // tfjs-backend-webgpu reads synchronously through OffscreenCanvas (browsers, not Node).
-    syncRead: () => typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined',
+    // Never: see the notes above (no OffscreenCanvas in Node; zeros from dataSync in browsers).
+    syncRead: false,
     isAvailable() {
       probe ??= check().catch((e: unknown) => {
         reason = `backend "webgpu": ${(e as Error)?.message ?? e}`;
@@ -198,14 +260,16 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): Backend
           ctx?.warn('[backend:webgpu] Dawn was already started with other options; icd/dawnFlags of this plugin are ignored');
         }
       }
-      await importOptional('@tensorflow/tfjs-backend-webgpu', 'backend:webgpu', 'npm install @tensorflow/tfjs-backend-webgpu@4.22.0');
       if (!tf.findBackendFactory('webgpu')) {
-        throw new RnodeError(
-          'BACKEND_UNAVAILABLE',
-          '@tensorflow/tfjs-backend-webgpu registered no "webgpu" backend: it was imported before navigator.gpu existed. ' +
-            'In Node, let useBackend("webgpu") import it (do not import it yourself first)',
-          { source: 'backend:webgpu' },
-        );
+        const m =
+          provided ??
+          (await importOptional<WebgpuModule>(
+            '@tensorflow/tfjs-backend-webgpu',
+            'backend:webgpu',
+            "npm install @tensorflow/tfjs-backend-webgpu@4.22.0 (in a bundle, also import '@rnode/core/backends/webgpu')",
+          ));
+        // Imported before navigator.gpu existed (dawn.node is installed above, in init): no factory yet.
+        if (!tf.findBackendFactory('webgpu')) registerWebgpuFactory(m, o);
       }
       registerWebgpuKernels();
     },
