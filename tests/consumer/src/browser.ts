@@ -57,7 +57,7 @@ export async function bundleEsbuild(projectDir: string): Promise<string> {
   for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(wasmDir, f), join(outDir, 'wasm', f));
   writeFileSync(
     join(outDir, 'index.html'),
-    '<!doctype html><html><head><meta charset="utf-8"><title>rnode consumer (esbuild)</title></head><body><script type="module" src="./main.js"></script></body></html>',
+    '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>rnode consumer (esbuild)</title></head><body><script type="module" src="./main.js"></script></body></html>',
   );
   return outDir;
 }
@@ -88,7 +88,7 @@ export interface PageRun {
  * Opens `url` and waits for window.__rnodeResults; after `timeout`, takes what the page
  * has recorded so far (window.__rnodePartial). Returns it with the console and page errors.
  */
-export async function runPage(browser: Browser, url: string, timeout = 180_000): Promise<PageRun> {
+export async function runPage(browser: Browser, url: string, timeout = 150_000): Promise<PageRun> {
   const page = await browser.newPage();
   const log: string[] = [];
   page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
