@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything CI checks: build, types, the test matrix (cpu, wasm, webgpu on
+# Everything CI checks: build, types, the API reference, the test matrix (cpu, wasm, webgpu on
 # SwiftShader), package lint, and installing the packed tarballs outside the
 # workspace. Run through `pnpm test:all` after `pnpm install`.
 set -euo pipefail
@@ -16,5 +16,6 @@ fi
 pnpm dedupe --check
 pnpm run build
 pnpm run typecheck
+pnpm run docs:api    # TypeDoc, warnings are errors (broken {@link}s, unexported types)
 RNODE_BACKENDS="${RNODE_BACKENDS:-$backends}" pnpm run test
 pnpm run test:package

@@ -8,7 +8,7 @@ export default defineConfig({
   platform: 'node',
   target: 'node20',
   dts: false,
-  sourcemap: true,
+  sourcemap: false,
   clean: true,
   splitting: true,
   treeshake: true,

@@ -45,7 +45,9 @@ const real = (virtual: string) => join(tfDist, virtual.slice(PKG.length));
 const tfjsGradients: Plugin = {
   name: 'rnode-tfjs-gradients',
   setup(build) {
-    build.onResolve({ filter: INLINED }, (args) => ({ path: `${args.path}.js`, namespace: NS }));
+    build.onResolve({ filter: INLINED }, (args) =>
+      args.importer.endsWith('register-gradients.browser.ts') ? { path: args.path, external: true } : { path: `${args.path}.js`, namespace: NS },
+    );
     build.onResolve({ filter: /^\./, namespace: NS }, (args) => {
       const target = resolvePath(dirname(real(args.importer)), args.path) + '.js';
       const rel = relative(tfDist, target).split('\\').join('/');
@@ -77,10 +79,13 @@ export default defineConfig({
       'backends/cpu': 'src/entries/backend-cpu.ts',
       'backends/wasm': 'src/entries/backend-wasm.ts',
       'backends/webgpu': 'src/entries/backend-webgpu.ts',
+      // `#tfjs-gradients` (package.json `imports`): inlined for Node, tfjs's own ESM for bundlers.
+      'tfjs-gradients.node': 'src/internal/register-gradients.ts',
+      'tfjs-gradients': 'src/internal/register-gradients.browser.ts',
     },
   }),
   // Everything from @tensorflow stays external except the gradient registration, inlined above.
-  external: [/^@rnode\//, 'webgpu', 'vitest', (/^@tensorflow\/(?!tfjs-core\/dist\/(register_all_gradients|public\/chained_ops\/register_all_chained_ops)$)/)],
+  external: [/^@rnode\//, '#tfjs-gradients', 'webgpu', 'vitest', (/^@tensorflow\/(?!tfjs-core\/dist\/(register_all_gradients|public\/chained_ops\/register_all_chained_ops)$)/)],
   noExternal: [INLINED],
   esbuildPlugins: [tfjsGradients],
 });

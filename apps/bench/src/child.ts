@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { canReadSync, isRnodeError, useBackend } from '@rnode/core';
+import { canReadSync, isRnodeError, useBackend, type BackendName } from '@rnode/core';
 import { median, peakRssMib, spreadOf } from './stats.js';
 import type { BenchJob, BenchResult } from './types.js';
 import { findWorkload } from './workloads/index.js';
@@ -27,7 +27,7 @@ export async function runJob(job: BenchJob, log: (line: string) => void): Promis
   const workload = findWorkload(job.workload);
   if (!workload) return { type: 'error', backend: job.backend, message: `unknown workload "${job.workload}"` };
   try {
-    await useBackend(job.backend, { warn: (m) => log(`${job.backend}: ${m}`) });
+    await useBackend(job.backend as BackendName, { warn: (m) => log(`${job.backend}: ${m}`) });
   } catch (e) {
     if (isRnodeError(e, 'BACKEND_UNAVAILABLE')) {
       return { type: 'skipped', backend: job.backend, reason: (e as Error).message.replace(/^\[rnode\]\s*(\[[^\]]*\]\s*)?/, '') };

@@ -20,6 +20,10 @@ export const trainConfigSchema = z.strictObject({
   atol: posNum,
   lambdaK: nonNegNum,
   lambdaJ: nonNegNum,
+  /** Weights by registered regularizer name (`--regularizer name=weight`); lambdaK/lambdaJ are shorthands. */
+  regularizers: z.record(z.string().min(1), nonNegNum),
+  /** Plugin modules (`--plugin`), loaded first: file paths from the working directory, or package names. */
+  plugins: z.array(z.string().min(1)),
   reduction: z.enum(['mean', 'sum']),
   estimator: z.string().min(1),
   adjoint: z.string().min(1),
@@ -121,9 +125,27 @@ export function readConfigFile(path: string): TrainConfig {
   return parseTrainConfig(raw, `config file ${path}`);
 }
 
-/** File values, then flags on top (only flags the user actually gave). */
+/** The shorthands of `regularizers`: --lambda-k and --lambda-j. */
+const SHORTHANDS = { lambdaK: 'kinetic-energy', lambdaJ: 'jacobian-frobenius' } as const;
+
+/** lambdaK/lambdaJ folded into `regularizers` (one source of config; giving a weight twice is an error naming `where`). */
+export function foldRegularizers(c: TrainConfig, where: string): TrainConfig {
+  const { lambdaK, lambdaJ, ...rest } = c;
+  const regularizers = { ...c.regularizers };
+  for (const [key, name] of Object.entries(SHORTHANDS)) {
+    const w = key === 'lambdaK' ? lambdaK : lambdaJ;
+    if (w === undefined) continue;
+    if (name in regularizers) throw new UsageError(`${where}: the weight of ${name} is given twice (${kebab(key)} and regularizers ${name}); give it once`);
+    regularizers[name] = w;
+  }
+  return Object.keys(regularizers).length ? { ...rest, regularizers } : rest;
+}
+
+/** File values, then flags on top (only flags the user actually gave); regularizers merge by name, plugin modules add up. */
 export function mergeConfig(file: TrainConfig, flags: TrainConfig): TrainConfig {
   const out: Record<string, unknown> = { ...file };
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) out[k] = v;
+  if (file.regularizers && flags.regularizers) out['regularizers'] = { ...file.regularizers, ...flags.regularizers };
+  if (file.plugins && flags.plugins) out['plugins'] = [...new Set([...file.plugins, ...flags.plugins])];
   return out as TrainConfig;
 }

@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { list } from '@rnode/core';
+import { list, type KnownNames } from '@rnode/core';
 import { registerBuiltinDatasets } from '@rnode/data';
 import { UsageError } from './errors.js';
 
-export type DataSource = { kind: 'toy'; name: string } | { kind: 'file'; path: string };
+export type DataSource = { kind: 'toy'; name: KnownNames['dataset'] } | { kind: 'file'; path: string };
 
 export function toyNames(): string[] {
   registerBuiltinDatasets();
@@ -13,7 +13,7 @@ export function toyNames(): string[] {
 /** `--data`: a registered toy dataset, or a .csv / .npy file. */
 export function resolveData(spec: string): DataSource {
   const names = toyNames();
-  if (names.includes(spec)) return { kind: 'toy', name: spec };
+  if (names.includes(spec)) return { kind: 'toy', name: spec as KnownNames['dataset'] };
   const looksLikeFile = /\.(csv|npy|txt)$/i.test(spec) || spec.includes('/') || spec.includes('\\');
   if (!looksLikeFile) {
     throw new UsageError(`--data "${spec}" is neither a toy dataset (${names.join(', ')}) nor a .csv/.npy file`);

@@ -6,15 +6,17 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, useBackend } from '@rnode/core';
-import { sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
+import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
+import { resolveDataset, sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
 import { readTabularFile } from '@rnode/data/node';
 import { loadModel, standardNormalLogProb, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
 import type { Checkpoint } from '@rnode/train';
+import type { SolverRef } from '@rnode/solvers';
 import { readCheckpoint, type train } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { dataLabel, type DataSource } from './data.js';
-import { UsageError } from './errors.js';
+import { messageOf, UsageError } from './errors.js';
+import { loadPluginModules, PluginModuleError } from './plugins.js';
 import type { ProgressValues } from './progress.js';
 import { evaluateImageFlow, type ImageRunData } from './images.js';
 import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
@@ -71,6 +73,10 @@ export interface RunFile {
   preset: string;
   /** Tabular data: the training split's column means and standard deviations. */
   standardize: { mean: number[]; std: number[] } | null;
+  /** The run's plugin modules (--plugin): absolute paths or package names; eval/sample/plot load them. Absent in older runs. */
+  plugins?: string[];
+  /** The regularizer weights given (--regularizer, --lambda-k/-j, config), over the preset's. */
+  regularizers?: Record<string, number> | null;
 }
 
 export interface PreparedData {
@@ -90,9 +96,10 @@ export async function prepareData(src: DataSource, seed: number, testSamples: nu
   if (src.kind === 'toy') {
     const name = src.name;
     const n = testSamples ?? DEFAULT_TEST_SAMPLES;
-    const test = { data: sampleToy(name, n, new Random(`${seed}:test`)), rows: n, cols: 2 };
+    const dim = resolveDataset(name).dim; // 2 for the built-ins; a dataset plugin may differ
+    const test = { data: sampleToy(name, n, new Random(`${seed}:test`)), rows: n, cols: dim };
     return {
-      dim: 2,
+      dim,
       source: (k: number, rng: Random) => sampleToy(name, k, rng),
       test,
       standardize: null,
@@ -119,7 +126,7 @@ export async function prepareData(src: DataSource, seed: number, testSamples: nu
 // Test-time solve: exact divergence up to 8 dimensions, dopri5 at 1e-5 (FFJORD / RNODE evaluation).
 
 export interface EvalSolve {
-  method: string;
+  method: SolverRef;
   rtol: number;
   atol: number;
   stepSize?: number;
@@ -127,7 +134,7 @@ export interface EvalSolve {
 
 export function evalSolve(f: SolveFlags): EvalSolve {
   return {
-    method: f.solver ?? 'dopri5',
+    method: (f.solver ?? 'dopri5') as SolverRef, // checked against the registry (plugins.ts)
     rtol: f.rtol ?? 1e-5,
     atol: f.atol ?? 1e-5,
     ...(f.stepSize !== undefined ? { stepSize: f.stepSize } : {}),
@@ -172,7 +179,7 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
 // Training.
 
 export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainHooks): Promise<TrainSummary> {
-  const backend = await useBackend(run.backend);
+  const backend = await useBackend(run.backend as BackendChoice);
   const seed = run.seed ?? 0;
   const resume = run.resume !== undefined ? readCheckpoint(run.resume) : undefined;
   const prepared = await prepareData(data, seed, run.testSamples);
@@ -189,6 +196,8 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
     dim: prepared.dim,
     preset: run.preset,
     standardize: prepared.standardize,
+    plugins: run.plugins ?? [],
+    regularizers: run.regularizers ?? null,
   };
   writeFileSync(join(out, 'run.json'), `${JSON.stringify(runFile, null, 2)}\n`);
 
@@ -289,20 +298,48 @@ export interface LoadedCheckpoint {
   run: RunFile | null;
 }
 
+/** The run.json beside a checkpoint (null when there is none or it is not one). */
+export function readRunFile(checkpoint: string): { path: string; run: RunFile | null } {
+  const path = join(dirname(checkpoint), 'run.json');
+  if (!existsSync(path)) return { path, run: null };
+  try {
+    const r = JSON.parse(readFileSync(path, 'utf8')) as RunFile;
+    return { path, run: r.format === 'rnode-run' ? r : null };
+  } catch {
+    return { path, run: null };
+  }
+}
+
+/**
+ * The plugin modules of eval/sample/plot: those given with --plugin, or else the ones recorded in
+ * the run.json of each checkpoint. A recorded module that cannot be loaded is a UsageError that
+ * says which --plugin to pass.
+ */
+export async function loadCheckpointPlugins(given: readonly string[] | undefined, checkpoints: readonly string[]): Promise<void> {
+  if (given?.length) {
+    await loadPluginModules(given);
+    return;
+  }
+  for (const ck of checkpoints) {
+    const { path, run } = readRunFile(ck);
+    for (const spec of run?.plugins ?? []) {
+      try {
+        await loadPluginModules([spec]);
+      } catch (e) {
+        const why = e instanceof PluginModuleError ? e.reason : messageOf(e);
+        const all = run!.plugins!;
+        throw new UsageError(
+          `${ck} was trained with --plugin ${spec} (recorded in ${path}), which cannot be loaded: ${why}. Pass --plugin <its new location>${all.length > 1 ? ` for each module the run used (${all.join(', ')})` : ''}`,
+        );
+      }
+    }
+  }
+}
+
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const checkpoint = readCheckpoint(path);
   const flow = loadModel(checkpoint.model as unknown as ModelFile);
-  let run: RunFile | null = null;
-  const runPath = join(dirname(path), 'run.json');
-  if (existsSync(runPath)) {
-    try {
-      const r = JSON.parse(readFileSync(runPath, 'utf8')) as RunFile;
-      if (r.format === 'rnode-run') run = r;
-    } catch {
-      run = null;
-    }
-  }
-  return { flow, checkpoint, run };
+  return { flow, checkpoint, run: readRunFile(path).run };
 }
 
 export interface CheckpointRequest {
@@ -324,7 +361,7 @@ export interface EvalResult {
 }
 
 export async function evaluateCheckpoint(r: CheckpointRequest & { data?: DataSource; testSamples?: number }): Promise<EvalResult> {
-  const backend = await useBackend(r.backend);
+  const backend = await useBackend(r.backend as BackendChoice);
   const ck = loadCheckpoint(r.checkpoint);
   try {
     const imageRun = (ck.run?.data as unknown as ImageRunData | undefined)?.kind === 'image' ? (ck.run!.data as unknown as ImageRunData) : null;
@@ -373,7 +410,7 @@ export interface SampleResult {
 }
 
 export async function sampleCheckpoint(r: CheckpointRequest & { n: number }): Promise<SampleResult & { run: RunFile | null }> {
-  await useBackend(r.backend);
+  await useBackend(r.backend as BackendChoice);
   const ck = loadCheckpoint(r.checkpoint);
   try {
     const x = await ck.flow.sampleAsync(r.n, new Random(`${r.seed}:sample`), evalSolve(r.solve));

@@ -5,6 +5,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** An optional dependency that a command needs is not installed (exit status 1); the message says what to install. */
+export class MissingPackageError extends Error {
+  override readonly name = 'MissingPackageError';
+}
+
 /** RnodeError codes that mean the user asked for something that does not exist or is invalid. */
 const USAGE_CODES = new Set(['INVALID_OPTIONS', 'PLUGIN_NOT_FOUND', 'INVALID_ARGUMENT']);
 

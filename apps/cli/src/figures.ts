@@ -5,7 +5,7 @@
  */
 import { join, dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, useBackend } from '@rnode/core';
+import { Random, useBackend, type BackendChoice } from '@rnode/core';
 import { densityPlot, samplesPlot, trajectoryPlot, writePng, type Extent } from './plot/index.js';
 import { evalSolve, loadCheckpoint, prepareData, type LoadedCheckpoint, type RunFile } from './engine.js';
 import { dataLabel, resolveData } from './data.js';
@@ -37,7 +37,7 @@ const title = (ck: LoadedCheckpoint, path: string): string => {
 
 /** Write density.png, samples.png and trajectories.png; returns their paths. */
 export async function plotFigures(r: PlotRequest): Promise<string[]> {
-  await useBackend(r.backend);
+  await useBackend(r.backend as BackendChoice);
   const main = loadCheckpoint(r.checkpoint);
   const other = r.compare !== undefined ? loadCheckpoint(r.compare) : undefined;
   try {

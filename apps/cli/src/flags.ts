@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseIntList } from './config.js';
+import { UsageError } from './errors.js';
 
 /** Argument parsers: a bad value is a usage error that names the flag (commander adds the flag). */
 export function num(constraint: 'positive' | 'non-negative' | 'any' = 'any') {
@@ -47,6 +48,40 @@ export function addSolveFlags(cmd: Command): Command {
     .option('--step-size <h>', 'step size of a fixed-grid solver', num('positive'))
     .option('--rtol <x>', 'relative tolerance of an adaptive solver', num('positive'))
     .option('--atol <x>', 'absolute tolerance of an adaptive solver', num('positive'));
+}
+
+/** Repeatable flags: every value, in order. */
+export const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
+/** `--plugin <module>` (repeatable): ES modules that register plugins, loaded before the other flags are checked. */
+export function addPluginFlag(cmd: Command, o: { recorded?: boolean } = {}): Command {
+  return cmd.option(
+    '--plugin <module>',
+    `ES module that registers solvers, regularizers, estimators or datasets: a file path (from the working directory) or a package name; repeatable${o.recorded ? " (default: the modules recorded in the checkpoint's run.json)" : ''}`,
+    collect,
+  );
+}
+
+/**
+ * `--regularizer name=weight` (repeatable) as weights by name. `known`: the registered
+ * regularizers (after --plugin); a bad value is a UsageError naming the flag and listing them.
+ */
+export function parseRegularizers(values: readonly string[], known: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  const fail = (v: string, why: string) =>
+    new UsageError(`--regularizer ${v}: ${why}; expected name=weight with a registered regularizer (${known.join(', ') || 'none'}) and a non-negative weight`);
+  for (const v of values) {
+    const m = /^([^=]*)=(.*)$/.exec(v);
+    if (!m) throw fail(v, 'no weight');
+    const name = m[1]!.trim();
+    const w = m[2]!.trim();
+    if (!known.includes(name)) throw fail(v, `unknown regularizer "${name}"`);
+    const weight = Number(w);
+    if (w === '' || !Number.isFinite(weight) || weight < 0) throw fail(v, `weight "${w}" is not a non-negative number`);
+    if (name in out) throw fail(v, `"${name}" is given twice`);
+    out[name] = weight;
+  }
+  return out;
 }
 
 export const choice = (flags: string, description: string, choices: string[]) => new Option(flags, description).choices(choices);

@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, useBackend } from '@rnode/core';
+import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
 import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from '@rnode/data';
 import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
@@ -13,7 +13,8 @@ import { imageNll, inverseLogit, logitTransform, type EvaluationEvent, type Mode
 import { readCheckpoint } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
-import type { TrainHooks } from './engine.js';
+import type { EvalSolve, TrainHooks } from './engine.js';
+import { importOptional } from './optional.js';
 import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 
 export const IMAGE_DATASETS = ['mnist', 'fashion-mnist', 'cifar10'] as const;
@@ -165,7 +166,7 @@ export interface ImageSummary {
 export type ImageTrainRun = Omit<TrainConfig, 'data'> & { data: ImageDatasetName; preset: 'rnode' | 'ffjord'; out: string; backend: string };
 
 export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): Promise<ImageSummary> {
-  const backend = await useBackend(run.backend);
+  const backend = await useBackend(run.backend as BackendChoice);
   const seed = run.seed ?? 0;
   const resume = run.resume !== undefined ? readCheckpoint(run.resume) : undefined;
   const name = run.data;
@@ -207,8 +208,10 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     preset: run.preset,
     solver: run.solver ?? (run.preset === 'ffjord' ? 'dopri5' : 'rk38'),
     stepSize: run.stepSize ?? (run.preset === 'ffjord' && run.solver === undefined ? null : 0.25),
-    lambdaK: run.lambdaK ?? (run.preset === 'ffjord' ? 0 : 0.01),
-    lambdaJ: run.lambdaJ ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    lambdaK: run.regularizers?.['kinetic-energy'] ?? run.lambdaK ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    lambdaJ: run.regularizers?.['jacobian-frobenius'] ?? run.lambdaJ ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    regularizers: run.regularizers ?? null,
+    plugins: run.plugins ?? [],
     batchSize,
     lr: run.lr ?? IMAGE_DEFAULTS.lr,
     warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
@@ -232,7 +235,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
   };
   writeFileSync(
     join(out, 'run.json'),
-    `${JSON.stringify({ format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, config }, null, 2)}\n`,
+    `${JSON.stringify({ format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, plugins: run.plugins ?? [], config }, null, 2)}\n`,
   );
 
   const perEpoch = loaders.train.batchesPerEpoch;
@@ -340,7 +343,7 @@ export async function imageGridPng(pixels: Float32Array, n: number, shape: reado
       }
     }
   }
-  const { default: sharp } = await import('sharp');
+  const { default: sharp } = await importOptional<typeof import('sharp')>('sharp', 'a PNG grid of image samples (rnode sample --out x.png)');
   const scale = o.scale ?? 1;
   let img = sharp(raw, { raw: { width: gw, height: gh, channels: ch as 1 | 3 } });
   if (scale !== 1) img = img.resize(gw * scale, gh * scale, { kernel: 'nearest' });
@@ -349,7 +352,7 @@ export async function imageGridPng(pixels: Float32Array, n: number, shape: reado
 }
 
 /** Samples of an image flow (base → logit space → pixels in [0, 1]), [n, H, W, C]. */
-export async function sampleImages(flow: ImageFlow, n: number, alpha: number, seed: number, solve: { method: string; rtol: number; atol: number; stepSize?: number }): Promise<Float32Array> {
+export async function sampleImages(flow: ImageFlow, n: number, alpha: number, seed: number, solve: EvalSolve): Promise<Float32Array> {
   const y = await flow.sampleAsync(n, new Random(`${seed}:sample`), solve);
   const x = inverseLogit(y, alpha);
   y.dispose();
@@ -385,7 +388,7 @@ export async function evaluateImageFlow(
   flow: ImageFlow,
   run: ImageRunData,
   seed: number,
-  solve: { method: string; rtol: number; atol: number; stepSize?: number },
+  solve: EvalSolve,
   testSamples?: number,
 ): Promise<{ bpd: number; n: number; nfe: number }> {
   const splits = await loadImageSplits(run.name, run.dataDir ?? undefined);

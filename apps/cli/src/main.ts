@@ -44,7 +44,7 @@ export function createProgram(ctx: CommandContext): Command {
   infoCommand(program, ctx);
   program.addHelpText(
     'after',
-    '\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode eval --checkpoint out/pinwheel-rnode/checkpoint.json\n  rnode sample --checkpoint out/pinwheel-rnode/checkpoint.json -n 1000 --out samples.png\n  rnode train --data mnist --subset 2000 --downsample 2 --epochs 5\n  rnode summary --data mnist\n  rnode download mnist --dir data/mnist\n  rnode info',
+    '\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode eval --checkpoint out/pinwheel-rnode/last.json\n  rnode sample --checkpoint out/pinwheel-rnode/last.json -n 1000 --out samples.png\n  rnode train --data mnist --subset 2000 --downsample 2 --epochs 5\n  rnode summary --data mnist\n  rnode download mnist --dir data/mnist\n  rnode info',
   );
   return program;
 }

@@ -1,23 +1,26 @@
 // What the 2-D and the image training runs of the CLI share: the flag overrides passed to
 // train(), the tally kept from its events, and the data-parallel threads around it.
-import type { EvaluationEvent, TrainerEvent, TrainingOptions } from '@rnode/train';
+import type { EvaluationEvent, RegularizerWeights, TrainerEvent, TrainingOptions } from '@rnode/train';
+import type { SolverRef } from '@rnode/solvers';
+import type { EstimatorRef } from '@rnode/estimators';
+import type { AdjointRef } from '@rnode/adjoint';
 import { createWorkerGradients, train } from '@rnode/train/node';
-import type { TrainConfig } from './config.js';
+import { foldRegularizers, type TrainConfig } from './config.js';
 import type { TrainHooks } from './engine.js';
+import { loadedPluginModules } from './plugins.js';
 
 /** The training options the 2-D and the image runs both take from the flags, when given. */
 export function trainingOverrides(run: TrainConfig): Partial<TrainingOptions> {
-  const regularizers: Record<string, number> = {};
-  if (run.lambdaK !== undefined) regularizers['kinetic-energy'] = run.lambdaK;
-  if (run.lambdaJ !== undefined) regularizers['jacobian-frobenius'] = run.lambdaJ;
+  const regularizers = foldRegularizers(run, 'options').regularizers ?? {};
+  // Names from flags and config files: checked against the registry once plugins are loaded (plugins.ts).
   return {
-    ...(run.solver !== undefined ? { solver: run.solver } : {}),
+    ...(run.solver !== undefined ? { solver: run.solver as SolverRef } : {}),
     ...(run.stepSize !== undefined ? { stepSize: run.stepSize } : {}),
     ...(run.rtol !== undefined ? { rtol: run.rtol } : {}),
     ...(run.atol !== undefined ? { atol: run.atol } : {}),
-    ...(run.estimator !== undefined ? { estimator: run.estimator } : {}),
-    ...(run.adjoint !== undefined ? { adjoint: run.adjoint } : {}),
-    ...(Object.keys(regularizers).length ? { regularizers } : {}),
+    ...(run.estimator !== undefined ? { estimator: run.estimator as EstimatorRef } : {}),
+    ...(run.adjoint !== undefined ? { adjoint: run.adjoint as AdjointRef } : {}),
+    ...(Object.keys(regularizers).length ? { regularizers: regularizers as RegularizerWeights } : {}),
     ...(run.reduction !== undefined ? { reduction: run.reduction } : {}),
   };
 }
@@ -44,9 +47,13 @@ export function trainingTally(hooks: TrainHooks, start: { nfe: number; checkpoin
   return { tally, onEvent };
 }
 
-/** `train` on `threads` threads (worker threads for the shards when > 1), the workers stopped afterwards. */
+/**
+ * `train` on `threads` threads (worker threads for the shards when > 1), the workers stopped
+ * afterwards. Each worker first imports the plugin modules this thread loaded (--plugin).
+ */
 export async function trainOnThreads(threads: number | undefined, ...[config, runOptions]: Parameters<typeof train>): ReturnType<typeof train> {
-  const parallel = (threads ?? 1) > 1 ? createWorkerGradients({ threads: threads! }) : undefined;
+  const setup = loadedPluginModules().map((m) => m.url);
+  const parallel = (threads ?? 1) > 1 ? createWorkerGradients({ threads: threads!, ...(setup.length ? { setup } : {}) }) : undefined;
   try {
     return await train(config, { ...runOptions, ...(parallel ? { parallel } : {}) });
   } finally {

@@ -6,7 +6,7 @@
 //   pnpm example                # from the repository root
 //   node dist/ode-demo.js --iterations 300 --backend cpu
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, safeTanh, useBackend } from '@rnode/core';
+import { Random, safeTanh, useBackend, type BackendName } from '@rnode/core';
 import { odeint } from '@rnode/solvers';
 import { odeintAdjoint } from '@rnode/adjoint';
 
@@ -20,7 +20,7 @@ const backendName = flag('backend', 'wasm');
 const seed = Number(flag('seed', '0'));
 
 async function main(): Promise<void> {
-  const backend = await useBackend(backendName);
+  const backend = await useBackend(backendName as BackendName);
   const rng = new Random(seed);
 
   // Ground truth: the spiral of torchdiffeq's ode_demo.py, solved with dopri5 at tight tolerance.

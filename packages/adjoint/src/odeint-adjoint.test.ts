@@ -258,6 +258,7 @@ describe('backward options', () => {
     expect(() => odeintAdjoint(f, y0, [0, 1], [], { adjointRtol: -1 })).toThrow(/adjointRtol/);
     expect(() => odeintAdjoint(f, y0, [0, 1], [3 as unknown as tf.Tensor])).toThrow(/params\[0\]/);
     expect(() => odeintAdjoint(f, y0, [0, 1], [], { rtoll: 1 } as OdeintAdjointOptions)).toThrow(/rtoll/);
+    // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
     expect(() => odeintAdjoint(f, y0, [0, 1], [], { adjointMethod: 'nope' })).toThrow(/unknown solver "nope".*dopri5/);
     const i = tf.tensor1d([1], 'int32');
     expect(() => odeintAdjoint(f, i, [0, 1], [])).toThrow(/float32/);

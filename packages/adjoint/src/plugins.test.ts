@@ -12,6 +12,14 @@ import {
   type AdjointPlugin,
 } from './index.js';
 import { checkAdjoint } from './testing/index.js';
+import type { AdjointRef } from './types.js';
+
+// The test's own adjoint, registered by name below, declared as users declare theirs.
+declare module '@rnode/core' {
+  interface AdjointRegistry {
+    'my-adjoint': true;
+  }
+}
 import { mkVar, neuralOde, randn, relErr, weightedLoss } from './internal/test-problems.js';
 
 describe('adjoint plugins', () => {
@@ -29,6 +37,7 @@ describe('adjoint plugins', () => {
   test('an unknown name is an error that lists the registered names', () => {
     let err: unknown;
     try {
+      // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
       resolveAdjoint('checkpoint');
     } catch (e) {
       err = e;
@@ -43,7 +52,7 @@ describe('adjoint plugins', () => {
     const y0 = mkVar(tf.tensor2d(randn(4, 2), [2, 2]), 'y0_plugins');
     const vars = [y0, ...net.params];
     const opts = { method: 'rk4', stepSize: 0.05, seminorm: true } as const; // seminorm: ignored by backprop
-    const run = (name: string) => {
+    const run = (name: AdjointRef) => {
       const r = tf.variableGrads(() => weightedLoss(odeintWith(name, net.f, y0 as tf.Tensor, [0, 0.5, 1], net.params, opts).ys), vars);
       r.value.dispose();
       return vars.map((v) => r.grads[v.name] as tf.Tensor);
@@ -71,7 +80,7 @@ describe('adjoint plugins', () => {
     expect(() => defineAdjoint({ name: 'broken' } as unknown as AdjointPlugin)).toThrow(/odeint/);
   });
 
-  test.each(['backsolve', 'backprop'])('checkAdjoint conformance: %s', (name) => {
+  test.each(['backsolve', 'backprop'] as const)('checkAdjoint conformance: %s', (name) => {
     const r = checkAdjoint(resolveAdjoint(name));
     console.log(`[checkAdjoint ${process.env.RNODE_BACKEND}] ${name}`, r);
     expect(r.gradientError).toBeLessThan(1e-4);

@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { isRnodeError, RnodeError } from './errors.js';
 import { has, list, register, resolve, unregister, type PluginBase } from './registry.js';
 
+// A user's plugin names become known to the compiler by declaration merging.
+declare module './registry.js' {
+  interface SolverRegistry {
+    'test-resolve': true;
+  }
+}
+
 const mk = (name: string): PluginBase<'solver'> => ({ kind: 'solver', name });
 
 describe('registry', () => {
@@ -19,6 +26,7 @@ describe('registry', () => {
     const a = mk('test-known-a');
     register(a);
     try {
+      // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
       resolve('solver', 'no-such-solver');
       expect.unreachable();
     } catch (e) {

@@ -71,8 +71,19 @@ export interface KnownNames {
   dataset: keyof DatasetRegistry & string;
 }
 
-/** A plugin object of kind K, or a name (typed names complete in editors; any string is accepted). */
-export type PluginRef<P extends PluginBase> = P | KnownNames[P['kind']] | (string & {});
+/**
+ * A plugin object of kind K, or a registered name. Names are checked by the compiler: the
+ * built-in ones are declared by their packages, and a user's plugin adds its own name by
+ * declaration merging, so a typo (`'dopri'`, `'kinetic-enrgy'`) is a type error:
+ *
+ * ```ts no-run
+ * declare module '@rnode/core' { interface SolverRegistry { ralston2: true } }
+ * ```
+ *
+ * A name known only at run time (a CLI flag, a config file) is checked by `resolve`, which
+ * lists the registered names; cast it (`name as SolverRef`) to pass it on.
+ */
+export type PluginRef<P extends PluginBase> = P | KnownNames[P['kind']];
 
 const KEY = Symbol.for('@rnode/core/registry@1');
 type Store = Map<string, PluginBase>;

@@ -51,6 +51,7 @@ describe('toy datasets: common contract', () => {
   it('an unknown name throws and lists the registered names (no fallback to 8gaussians)', () => {
     let err: unknown;
     try {
+      // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
       sampleToy('8gausians', 10, new Random(0));
     } catch (e) {
       err = e;

@@ -147,12 +147,14 @@ describe('registry and validation errors', () => {
   test('unknown names list the registered ones', () => {
     let err: unknown;
     try {
+      // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
       resolveEstimator('hutchinsn');
     } catch (e) {
       err = e;
     }
     expect(isRnodeError(err, 'PLUGIN_NOT_FOUND')).toBe(true);
     expect((err as Error).message).toMatch(/exact, hutchinson, hutchinson-rademacher/);
+    // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
     expect(() => resolveRegularizer('JFrobint')).toThrow(/kinetic-energy, jacobian-frobenius/);
   });
   test('defineRegularizer validates its definition', () => {

@@ -3,7 +3,7 @@
 // L = Σ(εᵀJ)² + Σ εᵀJε agree across webgpu, cpu and wasm (the same host-side init and inputs on
 // each backend; all reads asynchronous).
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, useBackend } from '@rnode/core';
+import { Random, useBackend, type BackendName } from '@rnode/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createConvOdeNet } from './index.js';
 
@@ -13,7 +13,7 @@ interface Out {
   grad: Float32Array;
 }
 
-async function evaluate(backend: string): Promise<Out> {
+async function evaluate(backend: BackendName): Promise<Out> {
   await useBackend(backend);
   const net = createConvOdeNet({ channels: 2, hidden: [8, 8], zeroLast: 'none' }, new Random('webgpu-conv'));
   const rng = new Random('webgpu-conv-inputs');

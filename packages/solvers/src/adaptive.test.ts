@@ -92,7 +92,7 @@ describe('adaptive methods', () => {
     const pb = sineProblem();
     const y0 = tf.tensor1d(pb.y0 as number[]);
     const exact = pb.exact(8)[0] as number;
-    for (const opts of [{ controller: pid() }, { controller: 'pid' }, { firstStep: 0.01, maxStep: 0.5 }]) {
+    for (const opts of [{ controller: pid() }, { controller: 'pid' as const }, { firstStep: 0.01, maxStep: 0.5 }]) {
       const s = odeint((t, y: tf.Tensor) => pb.f(t, y), y0, [1, 8], { rtol: RTOL, atol: ATOL, ...opts });
       expect(Math.abs(((s.ys[1] as tf.Tensor).dataSync()[0] as number) - exact) / Math.abs(exact)).toBeLessThan(FACTOR * RTOL);
       tf.dispose(s.ys);

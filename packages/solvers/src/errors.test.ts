@@ -25,6 +25,7 @@ const decay = (_t: number, y: tf.Tensor) => tf.neg(y);
 describe('odeint errors and statuses', () => {
   it('unknown method lists the registered names', () => {
     const y0 = tf.scalar(1);
+    // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
     const e = err(() => odeint(decay, y0, [0, 1], { method: 'rk5' }));
     expect(isRnodeError(e, 'PLUGIN_NOT_FOUND')).toBe(true);
     expect(e.message).toMatch(/unknown solver "rk5".*registered solvers: .*dopri5/);

@@ -8,7 +8,7 @@ describe('gradients through odeint', () => {
   const w0 = [0.3, -0.7];
   const y0v = [1, 0.5];
   // y' = tanh(W ⊙ y) + a·sin(t); loss = sum(y(T)²) over the output times
-  const loss = (y0: tf.Tensor, w: tf.Tensor, a: tf.Tensor, method: string) =>
+  const loss = (y0: tf.Tensor, w: tf.Tensor, a: tf.Tensor, method: 'rk4' | 'dopri5' | 'tsit5' | 'bosh3') =>
     tf.tidy(() => {
       const sol = odeint((t, y: tf.Tensor) => tf.add(tf.tanh(tf.mul(w, y)), tf.mul(a, Math.sin(t))), y0, [0, 0.5, 1.5], {
         method,
@@ -17,7 +17,7 @@ describe('gradients through odeint', () => {
       return tf.addN(sol.ys.slice(1).map((y) => tf.sum(tf.square(y)))) as tf.Scalar;
     });
 
-  it.each(['rk4', 'dopri5'])('%s: gradients wrt y0 and closed-over parameters match central differences', (method) => {
+  it.each(['rk4', 'dopri5'] as const)('%s: gradients wrt y0 and closed-over parameters match central differences', (method) => {
     const before = tf.memory().numTensors;
     const y0 = tf.tensor1d(y0v);
     const wInit = tf.tensor1d(w0);

@@ -1,4 +1,4 @@
-import { RnodeError, checkNumber, checkOptions, describe, resolve, type Random } from '@rnode/core';
+import { RnodeError, checkNumber, checkOptions, describe, resolve, type KnownNames, type Random } from '@rnode/core';
 import {
   jacobianFrobenius,
   kineticEnergy,
@@ -11,7 +11,6 @@ import {
   type RegularizerRef,
 } from '@rnode/estimators';
 import { resolveAdjoint, type AdjointPlugin, type AdjointRef } from '@rnode/adjoint';
-import type { ToyName } from '@rnode/data';
 import { registerBuiltinSolvers, type SolverPlugin, type SolverRef } from '@rnode/solvers';
 import type { ImageSource } from './image.js';
 import { presets, type Preset, type PresetName } from './presets.js';
@@ -34,7 +33,8 @@ export interface TabularSource {
 }
 
 /** A sampler, tabular splits, images, or the name of a toy set of `@rnode/data` ('pinwheel', '8gaussians', …). */
-export type DataSource = Sampler | TabularSource | ImageSource | ToyName;
+/** Training data: a sampler, tabular splits, images, or a registered dataset's name (the toy sets, or a user's). */
+export type DataSource = Sampler | TabularSource | ImageSource | KnownNames['dataset'];
 
 /** A regularizer with its weight λ; `use` is a registered name or a plugin. */
 export interface WeightedRegularizer {
@@ -62,6 +62,9 @@ export interface EvaluationOptions {
   batchSize?: number;
 }
 
+/** Weights λ by registered regularizer name. */
+export type RegularizerWeights = Readonly<Partial<Record<KnownNames['regularizer'], number>>>;
+
 /** Everything that defines a run besides the model and the data (serialisable apart from plugins). */
 export interface TrainingOptions {
   /** 'rnode' (default) or 'ffjord' or a full preset; the keys below override it. */
@@ -74,9 +77,11 @@ export interface TrainingOptions {
   estimator?: EstimatorRef;
   /**
    * A record name → λ is merged over the preset's (λ = 0 drops one); a list of
-   * `{ use, weight }` replaces them (plugins allowed).
+   * `{ use, weight }` replaces them (plugins allowed). Record keys are registered
+   * regularizer names (a typo is a type error; a user's plugin adds its name by
+   * augmenting `RegularizerRegistry` of `@rnode/core`).
    */
-  regularizers?: Readonly<Record<string, number>> | readonly WeightedRegularizer[];
+  regularizers?: RegularizerWeights | readonly WeightedRegularizer[];
   /** Over the data dimensions, for the built-in 'kinetic-energy' and 'jacobian-frobenius': 'mean' (Eq. 17, default) or 'sum' (toy2d workloads). */
   reduction?: Reduction;
   /** Unit of the NLL term (and of reported NLLs): 'nats' (default) or 'bits-per-dim' (NLL / (D·ln 2)); image data defaults to 'bits-per-dim' of the discrete data. */
@@ -188,7 +193,8 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
         source: 'option:regularizers',
       });
     }
-    weighted = Object.entries(merged).map(([use, weight]) => ({ use, weight }));
+    // Names from a record are checked by resolve (they may come from a config file).
+    weighted = Object.entries(merged).map(([use, weight]) => ({ use: use as RegularizerRef, weight }));
   } else {
     weighted = (o.regularizers as readonly WeightedRegularizer[]).map((w, i) => {
       checkOptions(w, ['use', 'weight'], `option:regularizers[${i}]`);

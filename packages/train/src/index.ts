@@ -12,6 +12,7 @@ export type {
   NllUnit,
   EvaluationOptions,
   TrainingOptions,
+  RegularizerWeights,
   ResolvedTraining,
 } from './config.js';
 export { rnodeObjective, negativeLogLikelihood, standardNormalLogProb, imageNll } from './objective.js';

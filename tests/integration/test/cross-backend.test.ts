@@ -4,7 +4,7 @@
 // and a full RNODE loss (Hutchinson divergence, kinetic energy, Jacobian
 // Frobenius) differentiated through odeintAdjoint. cpu is the reference.
 import * as tf from '@tensorflow/tfjs-core';
-import { probeBackends, Random, safeTanh, useBackend } from '@rnode/core';
+import { probeBackends, Random, safeTanh, useBackend, type BackendName } from '@rnode/core';
 import { odeintAsync } from '@rnode/solvers';
 import { linearProblem } from '@rnode/solvers/testing';
 import { odeintAdjoint } from '@rnode/adjoint';
@@ -91,7 +91,7 @@ const relErr = (a: Float32Array, b: Float32Array) => {
 
 describe('solutions and gradients agree across backends', () => {
   const results = new Map<string, Results>();
-  let names: string[] = [];
+  let names: BackendName[] = [];
 
   beforeAll(async () => {
     names = (await probeBackends()).filter((b) => b.available).map((b) => b.name);

@@ -3,12 +3,13 @@
  * problems (BENCHMARKS.md). One "iteration" is a sweep over all problem × method solves; each
  * solve is warmed up and repeated in place, and a sweep's time is the sum of its solves' times.
  */
+import type { SolverRef } from '@rnode/solvers';
 import { linearProblem, measureSolve, polynomialProblem, sineProblem, type MeasureResult } from '@rnode/solvers/testing';
 import { median } from '../stats.js';
 import type { Workload } from '../types.js';
 
-const FIXED = ['euler', 'midpoint', 'heun', 'rk4', 'rk38'];
-const ADAPTIVE = ['bosh3', 'dopri5', 'tsit5'];
+const FIXED: readonly SolverRef[] = ['euler', 'midpoint', 'heun', 'rk4', 'rk38'];
+const ADAPTIVE: readonly SolverRef[] = ['bosh3', 'dopri5', 'tsit5'];
 
 interface Row extends MeasureResult {
   ms_median: number;

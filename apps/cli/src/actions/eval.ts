@@ -1,10 +1,11 @@
 import { checkBackendName, checkPluginName } from '../plugins.js';
 import { resolveData } from '../data.js';
-import { evaluateCheckpoint, pick } from '../engine.js';
+import { evaluateCheckpoint, loadCheckpointPlugins, pick } from '../engine.js';
 import type { CommandContext } from '../context.js';
 import type { EvalFlags } from '../commands/eval.js';
 
 export async function runEval(f: EvalFlags, ctx: CommandContext): Promise<void> {
+  await loadCheckpointPlugins(f.plugin, [f.checkpoint]);
   checkPluginName('solver', f.solver, '--solver');
   const backend = f.backend ?? 'wasm';
   checkBackendName(backend);

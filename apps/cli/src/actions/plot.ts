@@ -1,9 +1,11 @@
 import { checkBackendName } from '../plugins.js';
 import { plotFigures } from '../figures.js';
+import { loadCheckpointPlugins } from '../engine.js';
 import type { CommandContext } from '../context.js';
 import type { PlotFlags } from '../commands/plot.js';
 
 export async function runPlot(f: PlotFlags, ctx: CommandContext): Promise<void> {
+  await loadCheckpointPlugins(f.plugin, f.compare !== undefined ? [f.checkpoint, f.compare] : [f.checkpoint]);
   const backend = f.backend ?? 'wasm';
   checkBackendName(backend);
   const files = await plotFigures({

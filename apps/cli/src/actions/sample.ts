@@ -1,17 +1,15 @@
 import { extname } from 'node:path';
 import { checkBackendName, checkPluginName } from '../plugins.js';
-import { pick, sampleCheckpoint } from '../engine.js';
+import { loadCheckpointPlugins, pick, sampleCheckpoint } from '../engine.js';
 import { toCsv, toNpy, writeOutput } from '../writers.js';
 import { samplesPng } from '../figures.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from '../context.js';
 import type { SampleFlags } from '../commands/sample.js';
-import { dirname, join } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
-import { useBackend } from '@rnode/core';
+import { useBackend, type BackendChoice } from '@rnode/core';
 import { loadModel, type ImageFlow, type ImageModelFile } from '@rnode/models';
 import { readCheckpoint } from '@rnode/train/node';
-import { evalSolve } from '../engine.js';
+import { evalSolve, readRunFile } from '../engine.js';
 import { imageGridPng, sampleImages, type ImageRunData } from '../images.js';
 import { writePng } from '../plot/index.js';
 
@@ -25,22 +23,14 @@ function isImageCheckpoint(path: string): boolean {
 async function sampleImageCheckpoint(f: SampleFlags, ext: string, backend: string, ctx: CommandContext): Promise<void> {
   if (f.out === undefined || !['.png', '.npy'].includes(ext)) throw new UsageError('image checkpoints are sampled to a PNG grid: pass --out samples.png (or .npy)');
   const t0 = performance.now();
-  await useBackend(backend);
+  await useBackend(backend as BackendChoice);
   const ck = readCheckpoint(f.checkpoint);
-  const runPath = join(dirname(f.checkpoint), 'run.json');
-  let alpha = 1e-6;
-  if (existsSync(runPath)) {
-    try {
-      const r = JSON.parse(readFileSync(runPath, 'utf8')) as { data?: ImageRunData };
-      if (r.data?.kind === 'image') alpha = r.data.alpha;
-    } catch {
-      /* keep the default */
-    }
-  }
+  const runData = readRunFile(f.checkpoint).run?.data as ImageRunData | undefined;
+  const alpha = runData?.kind === 'image' ? runData.alpha : 1e-6;
   const flow = loadModel(ck.model as unknown as ImageModelFile) as ImageFlow;
   const n = f.num ?? 64;
   try {
-    const pixels = await sampleImages(flow, n, alpha, f.seed ?? 0, evalSolve(pick(f)) as { method: string; rtol: number; atol: number });
+    const pixels = await sampleImages(flow, n, alpha, f.seed ?? 0, evalSolve(pick(f)));
     const [h, w, c] = flow.shape;
     const seconds = (performance.now() - t0) / 1000;
     let size: [number, number] | null = null;
@@ -60,6 +50,7 @@ async function sampleImageCheckpoint(f: SampleFlags, ext: string, backend: strin
 export async function runSample(f: SampleFlags, ctx: CommandContext): Promise<void> {
   const ext = f.out === undefined ? '.csv' : extname(f.out).toLowerCase();
   if (!['.csv', '.npy', '.png'].includes(ext)) throw new UsageError(`--out ${f.out}: the file must end in .csv, .npy or .png`);
+  await loadCheckpointPlugins(f.plugin, [f.checkpoint]);
   checkPluginName('solver', f.solver, '--solver');
   const backend = f.backend ?? 'wasm';
   checkBackendName(backend);

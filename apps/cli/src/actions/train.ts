@@ -1,5 +1,6 @@
-import { mergeConfig, readConfigFile, parseTrainConfig, TRAIN_KEYS, type TrainConfig } from '../config.js';
-import { checkBackendName, checkPluginName } from '../plugins.js';
+import { foldRegularizers, mergeConfig, readConfigFile, parseTrainConfig, TRAIN_KEYS, type TrainConfig } from '../config.js';
+import { parseRegularizers } from '../flags.js';
+import { checkBackendName, checkPluginName, loadPluginModules, registeredNames } from '../plugins.js';
 import { dataLabel, resolveData } from '../data.js';
 import { Progress } from '../progress.js';
 import { runTraining, type TrainHooks, type TrainSummary } from '../engine.js';
@@ -30,11 +31,27 @@ async function trainImages(cfg: TrainConfig & { data: ImageDatasetName }, ctx: C
   }
 }
 
-export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<void> {
+/**
+ * The run's configuration: the config file, then the flags. Plugin modules (the file's, then
+ * --plugin) are loaded first, so that every name below may be a plugin's.
+ */
+async function resolveTrainConfig(flags: TrainFlags): Promise<TrainConfig> {
   const fromFlags: TrainConfig = {};
   for (const k of TRAIN_KEYS) if (flags[k] !== undefined) (fromFlags as Record<string, unknown>)[k] = flags[k];
+  const where = `config file ${flags.config}`;
   const fromFile = flags.config ? readConfigFile(flags.config) : {};
-  const cfg = parseTrainConfig(mergeConfig(fromFile, fromFlags), 'options');
+  const modules = [
+    ...(await loadPluginModules(fromFile.plugins ?? [], { flag: `${where}: "plugins":` })),
+    ...(await loadPluginModules(flags.plugin ?? [])),
+  ];
+  for (const name of Object.keys(fromFile.regularizers ?? {})) checkPluginName('regularizer', name, `${where}: key "regularizers"`);
+  if (flags.regularizer) fromFlags.regularizers = parseRegularizers(flags.regularizer, registeredNames('regularizer'));
+  const merged = mergeConfig(foldRegularizers(fromFile, where), foldRegularizers(fromFlags, 'options'));
+  return { ...parseTrainConfig(merged, 'options'), plugins: [...new Set(modules.map((m) => m.record))] };
+}
+
+export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<void> {
+  const cfg = await resolveTrainConfig(flags);
   const summary = await train(cfg, ctx, { json: flags.json === true, quiet: flags.quiet === true });
   const s0 = summary;
   const out = ctx.io.stdout;

@@ -1,8 +1,10 @@
 import { CommanderError, type Command } from 'commander';
 import type { CommandContext } from '../context.js';
+import { importOptional } from '../optional.js';
 
 /**
- * `rnode bench <workload> [flags]`: the benchmark harness of @rnode/bench. Every argument after
+ * `rnode bench <workload> [flags]`: the benchmark harness of @rnode/bench (an optional peer,
+ * imported here only: `npm install @rnode/bench` when it is missing). Every argument after
  * `bench` goes to its `runBench` unchanged (it parses and documents its own flags: `rnode bench
  * --help`), and its exit status becomes ours.
  */
@@ -15,7 +17,7 @@ export function benchCommand(program: Command, ctx: CommandContext): void {
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .action(async (args: string[]) => {
-      const { runBench } = await import('@rnode/bench');
+      const { runBench } = await importOptional<typeof import('@rnode/bench')>('@rnode/bench', 'rnode bench');
       const code = await runBench(args, ctx.io);
       if (code === 0) return;
       // runBench has printed its message; 2 = usage error (silent here), 1 = a backend failed.

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { addCommonFlags, int } from '../flags.js';
+import { addCommonFlags, addPluginFlag, int } from '../flags.js';
 import type { CommandContext } from '../context.js';
 
 export interface PlotFlags {
   checkpoint: string;
+  plugin?: string[];
   out?: string;
   compare?: string;
   data?: string;
@@ -19,7 +20,7 @@ export function plotCommand(program: Command, ctx: CommandContext): void {
   const cmd = program
     .command('plot')
     .description('PNG figures of a trained 2-D flow: density heat map beside the data, samples, and particle trajectories from data to base (with --compare: side by side, as the paper\'s Figure 1)')
-    .requiredOption('-c, --checkpoint <file>', 'checkpoint.json written by rnode train')
+    .requiredOption('-c, --checkpoint <file>', 'a checkpoint written by rnode train (out/<run>/last.json or best.json)')
     .option('--out <dir>', 'output directory (default: the checkpoint\'s directory)')
     .option('--compare <checkpoint>', 'a second checkpoint (e.g. FFJORD) whose trajectories are drawn beside the first')
     .option('--data <name|file>', "data to draw beside the density (default: the checkpoint's data)")
@@ -27,8 +28,9 @@ export function plotCommand(program: Command, ctx: CommandContext): void {
     .option('--samples <n>', 'number of samples to draw (default: 2000)', int())
     .option('--particles <n>', 'number of trajectories (default: 200)', int())
     .option('--seed <n>', 'random seed (default: 0)', int('any'));
+  addPluginFlag(cmd, { recorded: true });
   addCommonFlags(cmd)
-    .addHelpText('after', '\nExample:\n  rnode plot --checkpoint out/pinwheel-rnode/checkpoint.json --compare out/pinwheel-ffjord/checkpoint.json --out figures')
+    .addHelpText('after', '\nExample:\n  rnode plot --checkpoint out/pinwheel-rnode/last.json --compare out/pinwheel-ffjord/last.json --out figures')
     .action(async (f: PlotFlags) => {
       const { runPlot } = await import('../actions/plot.js');
       await runPlot(f, ctx);

@@ -1,10 +1,12 @@
 import { Option, type Command } from 'commander';
 import type { TrainConfig } from '../config.js';
-import { addCommonFlags, addSolveFlags, int, intList, num } from '../flags.js';
+import { addCommonFlags, addPluginFlag, addSolveFlags, collect, int, intList, num } from '../flags.js';
 import type { CommandContext } from '../context.js';
 
 export interface TrainFlags extends TrainConfig {
   config?: string;
+  plugin?: string[];
+  regularizer?: string[];
   json?: boolean;
   quiet?: boolean;
 }
@@ -16,9 +18,11 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .option('--config <file.json>', 'JSON file with any of the flags below (camelCase or kebab-case keys); flags override it')
     .option('--data <name|file>', 'toy dataset (pinwheel, 8gaussians, swissroll, circles, rings, moons, 2spirals, checkerboard), a .csv/.npy file, or images: mnist, fashion-mnist, cifar10 (default: pinwheel)')
     .addOption(new Option('--preset <name>', 'training recipe: rnode (RK4 3/8 rule, step 0.25, λ_K = λ_J = 0.01) or ffjord (dopri5, rtol = atol = 1e-5, no regularizers) (default: rnode)').choices(['rnode', 'ffjord']));
+  addPluginFlag(cmd);
   addSolveFlags(cmd)
-    .option('--lambda-k <x>', 'weight λ_K of the kinetic-energy regularizer (preset: rnode 0.01, ffjord 0)', num('non-negative'))
-    .option('--lambda-j <x>', 'weight λ_J of the Jacobian Frobenius regularizer (preset: rnode 0.01, ffjord 0)', num('non-negative'))
+    .option('--regularizer <name=weight>', 'weight of a registered regularizer, over the preset\'s (e.g. kinetic-energy=0.05, or a plugin\'s); repeatable; 0 turns one off', collect)
+    .option('--lambda-k <x>', 'weight λ_K of the kinetic-energy regularizer, short for --regularizer kinetic-energy=x (preset: rnode 0.01, ffjord 0)', num('non-negative'))
+    .option('--lambda-j <x>', 'weight λ_J of the Jacobian Frobenius regularizer, short for --regularizer jacobian-frobenius=x (preset: rnode 0.01, ffjord 0)', num('non-negative'))
     .addOption(new Option('--reduction <how>', 'regularizers over the data dimensions: mean (paper Eq. 17, default) or sum (the toy2d workloads)').choices(['mean', 'sum']))
     .option('--estimator <name>', 'divergence estimator for training (hutchinson, hutchinson-rademacher, exact) (default: hutchinson)')
     .option('--adjoint <name>', 'gradient method (backsolve, backprop) (default: backsolve)')
@@ -50,7 +54,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .option('--alpha <x>', 'images: logit transform α (default: MNIST 1e-5, CIFAR-10 0.05)', num('non-negative'));
   addCommonFlags(cmd).addHelpText(
     'after',
-    '\nImage runs default to the paper: batch 200, Adam 1e-3 with a 1,000-iteration warm-up, RK4 (3/8 rule) step 0.25, λ_K = λ_J = 0.01, test with dopri5 at 1e-5 on the +0.5-shifted test set every epoch, 100 epochs.\n\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode train --data mnist --subset 2000 --downsample 2 --scales 2 --blocks-per-scale 1 --width 32 --epochs 5\n  rnode train --data 8gaussians --preset ffjord --rtol 1e-5 --atol 1e-5\n  rnode train --data power.csv --hidden 64,64 --batch-size 1000 --out out/power\n  rnode train --config run.json --seed 3   # flags override the file',
+    '\nImage runs default to the paper: batch 200, Adam 1e-3 with a 1,000-iteration warm-up, RK4 (3/8 rule) step 0.25, λ_K = λ_J = 0.01, test with dopri5 at 1e-5 on the +0.5-shifted test set every epoch, 100 epochs.\n\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode train --data mnist --subset 2000 --downsample 2 --scales 2 --blocks-per-scale 1 --width 32 --epochs 5\n  rnode train --data 8gaussians --preset ffjord --rtol 1e-5 --atol 1e-5\n  rnode train --data power.csv --hidden 64,64 --batch-size 1000 --out out/power\n  rnode train --config run.json --seed 3   # flags override the file\n  rnode train --plugin ./my-plugins.mjs --solver ralston2 --regularizer my-reg=0.1',
   );
   cmd.action(async (flags: TrainFlags) => {
     const { runTrain } = await import('../actions/train.js');

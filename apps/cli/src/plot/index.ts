@@ -1,16 +1,19 @@
 /**
  * Figures for `rnode plot`, as pure functions of plain arrays: each builds a Vega-Lite spec,
  * renders it to SVG with Vega (no canvas, no DOM) and rasterises the SVG with sharp. Nothing
- * here touches TensorFlow.js; the caller reads its tensors first.
+ * here touches TensorFlow.js; the caller reads its tensors first. vega, vega-lite and sharp are
+ * optional peers of @rnode/cli, imported when a figure is rendered (not by the other commands).
  *
  * Point arrays are row-major n×2 `Float32Array`s (x0, y0, x1, y1, …).
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { RnodeError } from '@rnode/core';
-import sharp from 'sharp';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { importOptional } from '../optional.js';
+
+/** What a PNG figure needs: `rnode plot` and `rnode sample --out x.png`. */
+export const FIGURE_PACKAGES = 'sharp vega vega-lite';
 
 /** Common rendering options. */
 export interface RenderOptions {
@@ -117,6 +120,10 @@ const BASE_CONFIG = {
 
 /** Render a Vega-Lite spec to PNG bytes. */
 export async function renderVegaLite(spec: TopLevelSpec, scale = 2): Promise<Buffer> {
+  const needs = 'a PNG figure (rnode plot, rnode sample --out x.png)';
+  const { compile } = await importOptional<typeof import('vega-lite')>('vega-lite', needs, FIGURE_PACKAGES);
+  const vega = await importOptional<typeof import('vega')>('vega', needs, FIGURE_PACKAGES);
+  const { default: sharp } = await importOptional<typeof import('sharp')>('sharp', needs, FIGURE_PACKAGES);
   const vgSpec = compile(spec).spec;
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none' });
   try {

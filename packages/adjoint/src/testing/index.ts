@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { flattenState, unflattenState, type OdeState } from '@rnode/core';
-import type { OdeFunc, OdeSolution } from '../internal/solvers.js';
+import type { OdeFunc, OdeSolution, SolverRef } from '../internal/solvers.js';
 import type { AdjointPlugin } from '../types.js';
 
 /**
@@ -74,7 +74,7 @@ export interface CheckAdjointReport {
  */
 export function checkAdjoint(
   plugin: { odeint: AdjointPlugin['odeint'] },
-  options: { stepSize?: number; method?: string } = {},
+  options: { stepSize?: number; method?: SolverRef } = {},
 ): CheckAdjointReport {
   const h = options.stepSize ?? 0.05;
   const mk = (values: number[], shape: number[]) => tf.tidy(() => tf.variable(tf.tensor(values, shape)));
@@ -94,7 +94,7 @@ export function checkAdjoint(
   };
   let nfeForward = 0;
   let backward: { nfe: number } | null = null;
-  const opts = { method: options.method ?? 'rk4', stepSize: h };
+  const opts = { method: options.method ?? ('rk4' as const), stepSize: h };
   const run = () => {
     const sol = plugin.odeint(f, y0 as tf.Tensor, ts, [W1, b1, W2, unused], opts);
     nfeForward = sol.stats.nfe;

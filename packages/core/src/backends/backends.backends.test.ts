@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isRnodeError } from '../errors.js';
 import { register, unregister } from '../registry.js';
 import type { BackendPlugin } from './types.js';
+import type { BackendName } from './index.js';
 import {
   canReadSync,
   createWebgpuBackend,
@@ -18,6 +19,7 @@ import {
   webgpuBackend,
 } from './index.js';
 import { leakedTensors, testBackendName } from '../testing/index.js';
+import { tfjsPackageLoader } from './optional.js';
 
 const project = testBackendName();
 afterAll(async () => {
@@ -80,6 +82,7 @@ describe('backend plugins', () => {
   });
 
   it('an unknown backend name lists the registered ones', async () => {
+    // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
     const e = await rejection(useBackend('no-such-backend'));
     expect(isRnodeError(e, 'PLUGIN_NOT_FOUND')).toBe(true);
     expect(e.message).toMatch(/unknown backend "no-such-backend"/);
@@ -105,6 +108,66 @@ describe('backend plugins', () => {
     expect(tf.getBackend()).toBe(project); // a failed useBackend leaves the current backend alone
   });
 
+  it('a list falls back past backends that are unknown, unavailable or fail to initialise, naming each', async () => {
+    const broken: BackendPlugin<'broken-init'> = {
+      kind: 'backend',
+      name: 'broken-init',
+      tfjsName: 'cpu',
+      priority: 1e9, // auto tries it first
+      syncRead: true,
+      isAvailable: async () => true,
+      init: async () => {
+        throw new Error('the .wasm file was not served');
+      },
+    };
+    const missing: BackendPlugin<'not-installed'> = {
+      kind: 'backend',
+      name: 'not-installed',
+      tfjsName: 'not-installed',
+      priority: 1e8,
+      syncRead: true,
+      isAvailable: async () => false,
+      unavailableReason: () => 'its package is not installed',
+      init: async () => {},
+    };
+    register(broken, missing);
+    try {
+      const p = await useBackend([broken, missing, 'cpu']);
+      expect(p.name).toBe('cpu');
+      expect(tf.getBackend()).toBe('cpu');
+      // auto skips what is unavailable and falls back past what fails to initialise
+      const auto = await useBackend('auto');
+      expect(auto.name).not.toBe('broken-init');
+      expect(auto.name).not.toBe('not-installed');
+      // nothing in the list works: one error naming every backend tried and why
+      const e = await rejection(useBackend([broken, missing]));
+      expect(isRnodeError(e, 'BACKEND_UNAVAILABLE')).toBe(true);
+      expect(e.message).toContain('broken-init: ');
+      expect(e.message).toContain('the .wasm file was not served');
+      expect(e.message).toContain('not-installed: ');
+      expect(e.message).toContain('its package is not installed');
+      // a single backend reports its own error unchanged
+      const single = await rejection(useBackend(broken));
+      expect(single.message).toMatch(/could not initialise backend "broken-init": the \.wasm file was not served/);
+    } finally {
+      unregister('backend', broken);
+      unregister('backend', missing);
+      await useBackend(project);
+    }
+  });
+
+  it('a backend whose tfjs package cannot be loaded is unavailable, with a reason that names the entry to import', async () => {
+    const load = tfjsPackageLoader('imaginary', 'imaginary', '@tensorflow/tfjs-backend-imaginary');
+    const r = await load();
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.reason).toContain('needs the package "@tensorflow/tfjs-backend-imaginary", which is not installed');
+      expect(r.reason).toContain("import '@rnode/core/backends/imaginary'");
+    }
+    // a package tfjs already knows (loaded by the test setup) is available without an import
+    expect(await tfjsPackageLoader('cpu', 'cpu', '@tensorflow/tfjs-backend-does-not-matter')()).toEqual({ ok: true });
+  });
+
   it('createWebgpuBackend checks its options', () => {
     expect(() => createWebgpuBackend({ icdd: 'x' } as never)).toThrow(/unknown option "icdd"/);
   });
@@ -114,7 +177,10 @@ describe('backend plugins', () => {
     const info = (webgpuBackend as ReturnType<typeof createWebgpuBackend>).adapterInfo();
     console.log('[backends:webgpu] adapter:', JSON.stringify(info));
     if (/swiftshader/i.test(JSON.stringify(info))) expect(webgpuBackend.isSoftware?.()).toBe(true);
-    expect(canReadSync()).toBe(typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined');
+    // Never on WebGPU (browsers included: tfjs's dataSync returned zeros there), whether it was
+    // set by useBackend or by tf.setBackend directly.
+    expect(canReadSync()).toBe(false);
+    expect(webgpuBackend.syncRead).toBe(false);
   });
 });
 
@@ -178,7 +244,7 @@ async function evaluate(): Promise<Record<string, Float32Array[]>> {
 
 describe('ops agree across backends', () => {
   it('matMul, conv2d and its gradients, softplus, tanh, reductions: cpu vs wasm vs webgpu', async () => {
-    const backends = ['cpu', 'wasm'];
+    const backends: BackendName[] = ['cpu', 'wasm'];
     if (await webgpuBackend.isAvailable()) backends.push('webgpu');
     const results: Record<string, Record<string, Float32Array[]>> = {};
     for (const b of backends) {

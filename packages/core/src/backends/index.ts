@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { isRnodeError, RnodeError } from '../errors.js';
-import { list, register, resolve, type PluginRef } from '../registry.js';
+import { list, register, resolve, type KnownNames, type PluginRef } from '../registry.js';
 import type { BackendInitContext, BackendPlugin } from './types.js';
 import { cpuBackend } from './cpu.js';
 import { wasmBackend } from './wasm.js';
@@ -51,7 +51,7 @@ let active: BackendPlugin | undefined;
  * still fail (e.g. the `.wasm` files are not served), which `useBackend` reports.
  */
 export async function probeBackends(): Promise<
-  Array<{ name: string; available: boolean; software: boolean; priority: number; reason?: string }>
+  Array<{ name: BackendName; available: boolean; software: boolean; priority: number; reason?: string }>
 > {
   registerBuiltinBackends();
   const out = [];
@@ -59,7 +59,7 @@ export async function probeBackends(): Promise<
     const available = await safeAvailable(b);
     const reason = available ? undefined : b.unavailableReason?.();
     out.push({
-      name: b.name,
+      name: b.name as BackendName,
       available,
       software: available ? (b.isSoftware?.() ?? false) : false,
       priority: b.priority,
@@ -112,6 +112,9 @@ function noBackendMessage(failures: string[]): string {
     "(import '@rnode/core/backends/wasm')"
   );
 }
+
+/** A registered backend name (the built-ins, and any a user declares in `BackendRegistry`). */
+export type BackendName = KnownNames['backend'];
 
 /** A backend to use: a plugin object, a registered name, or `auto` (the fastest that works here). */
 export type BackendChoice = PluginRef<BackendPlugin> | 'auto';

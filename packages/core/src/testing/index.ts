@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from '../backends/index.js';
 
 /**
  * Test helpers shared by every package's tests and by the conformance suites.
@@ -34,6 +35,6 @@ export function maxAbsError(a: ArrayLike<number>, b: ArrayLike<number>): number 
 }
 
 /** The backend the test process runs on (RNODE_BACKEND). */
-export function testBackendName(): string {
-  return process.env.RNODE_BACKEND ?? 'cpu';
+export function testBackendName(): BackendName {
+  return (process.env.RNODE_BACKEND ?? 'cpu') as BackendName;
 }

@@ -2,9 +2,9 @@
 // (one Vitest project per backend) before any test runs.
 import { existsSync } from 'node:fs';
 import { beforeAll } from 'vitest';
-import { useBackend } from '../backends/index.js';
+import { useBackend, type BackendName } from '../backends/index.js';
 
-const name = process.env.RNODE_BACKEND ?? 'cpu';
+const name = (process.env.RNODE_BACKEND ?? 'cpu') as BackendName;
 
 /** Debian's chromium package ships SwiftShader's Vulkan ICD (needs libvulkan1 too). */
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';

@@ -118,7 +118,7 @@ test('train (Node): checkpoints in a directory, JSONL metrics (one parseable lin
     batchSize: 16,
     evalEvery: 2,
     evalSamples: 64,
-    evaluation: { solver: 'rk38', stepSize: 0.5 },
+    evaluation: { solver: 'rk38' as const, stepSize: 0.5 },
     checkpointDir: sub,
     metricsFile,
     seed: 1,

@@ -11,10 +11,11 @@ export interface WorkerGradientsOptions {
   /** The tfjs backend each worker uses; default: this thread's active backend. */
   backend?: string;
   /**
-   * A module each worker imports before building the flow (file path or URL): register custom
-   * solver, estimator or regularizer plugins there, by the names the training options use.
+   * Modules each worker imports, in order, before building the flow (file paths or URLs; one or
+   * a list): register custom solver, estimator or regularizer plugins there, by the names the
+   * training options use (the CLI passes its --plugin modules).
    */
-  setup?: string | URL;
+  setup?: string | URL | ReadonlyArray<string | URL>;
   /** The worker script (default: the built `worker.js` beside this module). */
   workerUrl?: string | URL;
 }
@@ -83,7 +84,8 @@ export function createWorkerGradients(options: WorkerGradientsOptions = {}): Par
         throw new RnodeError('INVALID_OPTIONS', `the worker script ${fileURLToPath(url)} does not exist (build @rnode/train first)`, { source: 'option:workerUrl' });
       }
       const backend = o.backend ?? tf.getBackend();
-      const setupUrl = o.setup === undefined ? null : String(o.setup instanceof URL ? o.setup : pathToFileURL(String(o.setup)));
+      const modules: ReadonlyArray<string | URL> = o.setup === undefined ? [] : Array.isArray(o.setup) ? o.setup : [o.setup as string | URL];
+      const setupUrls = modules.map((m) => (m instanceof URL ? m.href : m.startsWith('file:') ? m : pathToFileURL(m).href));
       try {
         structuredClone(setup.training);
       } catch {
@@ -102,7 +104,7 @@ export function createWorkerGradients(options: WorkerGradientsOptions = {}): Par
         else if (!a.startsWith('--conditions=')) execArgv.push(a);
       }
       for (let k = 1; k < threads; k++) workers.push(new Worker(url, { execArgv }));
-      await Promise.all(workers.map((w) => request(w, { type: 'init', setup, backend, setupUrl })));
+      await Promise.all(workers.map((w) => request(w, { type: 'init', setup, backend, setupUrls })));
     },
     async run(jobs: ShardJob[]) {
       if (failed) throw new RnodeError('INVALID_ARGUMENT', `a worker failed earlier: ${failed.message}`, { source: SOURCE });

@@ -2,7 +2,7 @@
 // configuration once, then computes one shard of each step it is sent.
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { isRnodeError, useBackend } from '@rnode/core';
+import { isRnodeError, useBackend, type BackendName } from '@rnode/core';
 import { loadModel, type AnyModelFile } from '@rnode/models';
 import { resolveTraining, type ResolvedTraining } from '../config.js';
 import { computeShard, type ParallelSetup, type ShardJob } from '../gradients.js';
@@ -21,11 +21,11 @@ function fail(e: unknown): void {
   });
 }
 
-parentPort!.on('message', async (msg: { type: 'init'; setup: ParallelSetup; backend: string; setupUrl: string | null } | { type: 'job'; job: ShardJob }) => {
+parentPort!.on('message', async (msg: { type: 'init'; setup: ParallelSetup; backend: string; setupUrls: string[] } | { type: 'job'; job: ShardJob }) => {
   try {
     if (msg.type === 'init') {
-      await useBackend(msg.backend);
-      if (msg.setupUrl) await import(msg.setupUrl);
+      await useBackend(msg.backend as BackendName);
+      for (const url of msg.setupUrls) await import(url);
       flow = loadModel(msg.setup.model as AnyModelFile) as unknown as TrainableFlow;
       cfg = resolveTraining(msg.setup.training, 'trainer');
       image = msg.setup.image;
