@@ -85,10 +85,12 @@ export interface PageRun {
 }
 
 /**
- * Opens `url` and waits for window.__rnodeResults; after `timeout`, takes what the page
- * has recorded so far (window.__rnodePartial). Returns it with the console and page errors.
+ * Opens `url` and waits for window.__rnodeResults while the page makes progress: it fails
+ * over after `stallMs` without a new step or training iteration (window.__rnodeTick), or
+ * after `capMs` in all, and then takes what the page has recorded so far
+ * (window.__rnodePartial). Returns it with the console and page errors.
  */
-export async function runPage(browser: Browser, url: string, timeout = 150_000): Promise<PageRun> {
+export async function runPage(browser: Browser, url: string, { stallMs = 60_000, capMs = 240_000 } = {}): Promise<PageRun> {
   const page = await browser.newPage();
   const log: string[] = [];
   page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
@@ -97,18 +99,26 @@ export async function runPage(browser: Browser, url: string, timeout = 150_000):
   page.on('response', (r) => {
     if (r.status() >= 400) log.push(`[http ${r.status()}] ${r.url()}`);
   });
+  type Win = { __rnodeResults?: unknown; __rnodePartial?: unknown; __rnodeTick?: number };
   try {
     await page.goto(url);
+    const start = Date.now();
+    let tick = -1;
+    let lastChange = start;
     let timedOut = false;
-    try {
-      await page.waitForFunction(() => (window as unknown as { __rnodeResults?: unknown }).__rnodeResults, null, { timeout, polling: 250 });
-    } catch {
-      timedOut = true;
+    for (;;) {
+      const s = await page.evaluate(() => ({ done: !!(window as unknown as Win).__rnodeResults, tick: (window as unknown as Win).__rnodeTick ?? 0 }));
+      if (s.done) break;
+      const now = Date.now();
+      if (s.tick !== tick) [tick, lastChange] = [s.tick, now];
+      if (now - lastChange > stallMs || now - start > capMs) {
+        timedOut = true;
+        log.push(`[harness] no results after ${now - start} ms (${now - lastChange} ms since the last progress)`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
     }
-    const results = await page.evaluate(() => {
-      const w = window as unknown as { __rnodeResults?: unknown; __rnodePartial?: unknown };
-      return w.__rnodeResults ?? w.__rnodePartial ?? null;
-    });
+    const results = await page.evaluate(() => (window as unknown as Win).__rnodeResults ?? (window as unknown as Win).__rnodePartial ?? null);
     return { results, timedOut, console: log };
   } finally {
     await page.close();

@@ -67,9 +67,14 @@ export async function pack(dirs: string[], dest: string): Promise<string[]> {
   return out;
 }
 
+/** The CLI, packed and installed like the libraries (its @rnode dependencies resolve to their tarballs). */
+export const CLI_DIR = join(ROOT, 'apps', 'cli');
+
 export interface Project {
   dir: string;
+  /** The libraries' tarballs, in publishable() order. */
   tarballs: string[];
+  cliTarball: string;
 }
 
 /** Packs every publishable library, installs them with npm into a new temp project and copies the fixtures in. */
@@ -79,9 +84,12 @@ export async function createProject(): Promise<Project> {
   const packs = join(dir, 'tarballs');
   mkdirSync(packs);
   const tarballs = await pack(publishable().map((p) => p.dir), packs);
+  const [cliTarball] = await pack([CLI_DIR], packs);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'rnode-consumer', private: true, version: '0.0.0' }, null, 2));
   // npm, not pnpm: what most users run; --prefer-online so a stale cache entry cannot stand in for the registry.
-  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-online', ...tarballs, ...USER_DEPS], dir);
+  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-online', ...tarballs, cliTarball!, ...USER_DEPS], dir);
   cpSync(FIXTURES, dir, { recursive: true });
-  return { dir, tarballs };
+  // The plugin module of the CLI README (tests/readme keeps the two equal).
+  cpSync(join(CLI_DIR, 'src', 'examples', 'my-plugins.mjs'), join(dir, 'my-plugins.mjs'));
+  return { dir, tarballs, cliTarball: cliTarball! };
 }

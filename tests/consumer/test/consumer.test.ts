@@ -6,9 +6,13 @@
 //       training steps on a mix of the two copies, and must have one registry;
 //   (b) browser: a page bundled by Vite and by esbuild runs in headless chromium on
 //       wasm and WebGPU (SwiftShader); its training loss must match Node's;
-//   (c) the CLI (see the marked block at the end).
+//   (c) the packed CLI, run with npx (the marked block at the end).
 // The scripts and the page live in ../fixtures and are copied into the project.
-import { rmSync } from 'node:fs';
+// Run: pnpm --filter @rnode/test-consumer test:package (after pnpm build); needs
+// /usr/bin/chromium (scripts/install-system-deps.sh) and the npm registry.
+// RNODE_CONSUMER_KEEP=1 keeps the temp project (its path is printed) to rerun a
+// script by hand: cd <dir> && node node/esm-first.mjs
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { realpathSync } from 'node:fs';
@@ -273,12 +277,44 @@ describe('browser (headless chromium)', () => {
 });
 
 // ---------------------------------------------------------------- (c) CLI
-// ┌───────────────────────────────────────────────────────────────────────────┐
-// │ CLI TESTS GO HERE: pack apps/cli next to the libraries (createProject),   │
-// │ then run `npx rnode train --data pinwheel --iterations 5` and             │
-// │ `rnode train --plugin <file>` in project.dir and assert on their output.  │
-// └───────────────────────────────────────────────────────────────────────────┘
-describe('CLI (npx rnode)', () => {
-  it.todo('rnode train --data pinwheel --iterations 5');
-  it.todo('rnode train --plugin ./my-plugin.js');
+// The packed @rnode/cli, installed next to the libraries, run with npx as its README says.
+// More CLI checks go here (each runs `npx rnode …` in project.dir).
+describe('CLI (npx rnode, from its tarball)', () => {
+  const rnode = async (args: string[]) => {
+    const { stdout } = await run('npx', ['--no-install', 'rnode', ...args, '--json', '--quiet'], project.dir, {}, 180_000);
+    const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+    return { lines: lines.map((l) => JSON.parse(l) as Record<string, unknown>), stdout };
+  };
+  const readJson = (path: string) => JSON.parse(readFileSync(join(project.dir, path), 'utf8')) as Record<string, unknown>;
+  const metrics = (dir: string) =>
+    readFileSync(join(project.dir, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it('resolves its @rnode dependencies to the installed tarballs (one copy each)', () => {
+    const req = createRequire(join(project.dir, 'index.js'));
+    const cliReq = createRequire(req.resolve('@rnode/cli/package.json'));
+    for (const { name } of publishable()) {
+      expect(realpathSync(cliReq.resolve(`${name}/package.json`))).toBe(realpathSync(req.resolve(`${name}/package.json`)));
+    }
+  });
+
+  it('rnode train --data pinwheel --iterations 5', async () => {
+    const { lines, stdout } = await rnode(['train', '--data', 'pinwheel', '--iterations', '5', '--out', 'out/pinwheel']);
+    expect(lines.length, stdout).toBeGreaterThan(0);
+    const its = metrics('out/pinwheel').filter((e) => e.type === 'iteration');
+    expect(its.map((e) => e.iteration)).toHaveLength(5);
+    for (const e of its) expect(Number.isFinite(e.loss)).toBe(true);
+    expect(readJson('out/pinwheel/last.json')).toMatchObject({ format: 'rnode-checkpoint', iteration: 5 });
+  });
+
+  it('rnode train --plugin ./my-plugins.mjs --solver ralston2 --regularizer kinetic-energy-sum=0.05 (the README\'s module)', async () => {
+    const { stdout } = await rnode([
+      'train', '--plugin', './my-plugins.mjs', '--solver', 'ralston2', '--regularizer', 'kinetic-energy-sum=0.05',
+      '--data', 'pinwheel', '--iterations', '5', '--out', 'out/ralston2',
+    ]);
+    const its = metrics('out/ralston2').filter((e) => e.type === 'iteration');
+    expect(its, stdout).toHaveLength(5);
+    const regs = its[its.length - 1]!.regularizers as Record<string, number>;
+    expect(Number.isFinite(regs['kinetic-energy-sum'])).toBe(true);
+    expect(JSON.stringify(readJson('out/ralston2/run.json'))).toContain('my-plugins.mjs');
+  });
 });
