@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Everything CI checks: build, types, the API reference, the test matrix (cpu, wasm, webgpu on
-# SwiftShader), package lint, and installing the packed tarballs outside the
-# workspace. Run through `pnpm test:all` after `pnpm install`.
+# SwiftShader), package lint, and the consumer test (tests/consumer: the packed
+# tarballs installed outside the workspace, used from Node and from a browser page
+# in headless chromium, and the packed CLI run with npx). Run through
+# `pnpm test:all` after `pnpm install`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
