@@ -317,4 +317,19 @@ describe('CLI (npx rnode, from its tarball)', () => {
     expect(Number.isFinite(regs['kinetic-energy-sum'])).toBe(true);
     expect(JSON.stringify(readJson('out/ralston2/run.json'))).toContain('my-plugins.mjs');
   });
+
+  it('the same plugin run with --threads 2: the worker threads load the module and train the same model', async () => {
+    const { stdout } = await rnode([
+      'train', '--plugin', './my-plugins.mjs', '--solver', 'ralston2', '--regularizer', 'kinetic-energy-sum=0.05',
+      '--data', 'pinwheel', '--iterations', '5', '--out', 'out/ralston2-t2', '--threads', '2',
+    ]);
+    const one = metrics('out/ralston2').filter((e) => e.type === 'iteration');
+    const two = metrics('out/ralston2-t2').filter((e) => e.type === 'iteration');
+    expect(two, stdout).toHaveLength(5);
+    for (let i = 0; i < 5; i++) {
+      // shards share the probe stream: the same training up to float32 rounding of the gradient sum
+      expect(two[i]!.loss as number).toBeCloseTo(one[i]!.loss as number, 4);
+      expect(Number.isFinite((two[i]!.regularizers as Record<string, number>)['kinetic-energy-sum'])).toBe(true);
+    }
+  });
 });
