@@ -35,6 +35,10 @@ export const trainConfigSchema = z.strictObject({
   out: z.string().min(1),
   resume: z.string().min(1),
   evalEvery: z.number().int().nonnegative(),
+  /** Save last.json every n iterations, or "epoch" (tabular and image data); 0: no iteration cadence. */
+  checkpointEvery: z.union([z.number().int().nonnegative(), z.literal('epoch')]),
+  /** Save last.json when this many minutes have passed since the last save; 0: no time cadence. */
+  checkpointMinutes: nonNegNum,
   testSamples: posInt,
   logEvery: posInt,
   threads: posInt.max(64),

@@ -19,7 +19,8 @@ import { messageOf, UsageError } from './errors.js';
 import { loadPluginModules, PluginModuleError } from './plugins.js';
 import type { ProgressValues } from './progress.js';
 import { evaluateImageFlow, type ImageRunData } from './images.js';
-import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
+import { checkpointCadence, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
+import { TrainingAborted } from './interrupt.js';
 import type { ImageFlow } from '@rnode/models';
 
 export interface TrainRun extends TrainConfig {
@@ -35,6 +36,8 @@ export interface TrainHooks {
   log(line: string): void;
   /** Evaluations and checkpoints, as JSON-able objects (printed as lines with --json). */
   event(e: Record<string, unknown>): void;
+  /** Aborted by SIGINT/SIGTERM: training stops after the current step and saves last.json. */
+  signal?: AbortSignal;
 }
 
 export interface TrainSummary {
@@ -213,6 +216,11 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
         ...(run.trainTime !== undefined ? { trainT: run.trainTime } : {}),
       }) as CreateFlowOptions;
   const evalEvery = run.evalEvery ?? 0;
+  if (run.checkpointEvery === 'epoch' && data.kind === 'toy') {
+    throw new UsageError('--checkpoint-every epoch needs tabular or image data (toy data is sampled afresh: it has no epochs); give a number of iterations');
+  }
+  const cadence = checkpointCadence(run, evalEvery);
+  const nothingToTrain = resume !== undefined && resume.iteration >= run.iterations;
 
   // A resumed run carries the training NFE of the iterations before it (from its metrics file).
   const { tally, onEvent } = trainingTally(hooks, { nfe: resume ? priorNfe(metricsFile, resume.iteration) : 0, checkpoint: join(out, 'last.json') }, (e) => {
@@ -235,14 +243,16 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       ...(run.warmup !== undefined ? { warmup: run.warmup } : {}),
       ...(evalEvery > 0 ? { evalEvery, evalSamples: prepared.test.rows } : {}),
       evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5 },
+      ...cadence.options,
       checkpointDir: out,
       metricsFile,
       ...(resume ? { resume } : {}),
     },
-    { onEvent },
+    { onEvent, ...(hooks.signal ? { signal: hooks.signal } : {}) },
   );
   const seconds = (performance.now() - t0) / 1000;
   try {
+    if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, run.iterations, tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint));
     const flow = result.trainer.flow as unknown as Flow;
     const t1 = performance.now();
     const test = await testNll(flow, prepared.test, evalSolve({}), seed);
@@ -255,9 +265,13 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       train_nfe_total: tally.nfeTotal,
       iterations: result.iteration,
       iterations_run: tally.iterations,
+      target_iterations: run.iterations,
+      ...(nothingToTrain ? { nothing_to_train: true } : {}),
       seconds,
       backend: backend.name,
-      checkpoint: tally.checkpoint,
+      checkpoint: tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint),
+      checkpoint_every: cadence.every,
+      checkpoint_minutes: cadence.minutes,
       metrics: metricsFile,
       preset: run.preset,
       data: dataLabel(data),

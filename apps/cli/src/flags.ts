@@ -21,6 +21,16 @@ export function int(constraint: 'positive' | 'non-negative' | 'any' = 'positive'
   };
 }
 
+/** A non-negative integer or the word `epoch` (`--checkpoint-every`). */
+export function intOrEpoch(s: string): number | 'epoch' {
+  if (s.trim() === 'epoch') return 'epoch';
+  try {
+    return int('non-negative')(s);
+  } catch {
+    throw new InvalidArgumentError('expected a non-negative integer or "epoch".');
+  }
+}
+
 export function intList(s: string): number[] {
   try {
     return parseIntList(s);

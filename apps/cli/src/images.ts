@@ -15,7 +15,8 @@ import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { EvalSolve, TrainHooks } from './engine.js';
 import { importOptional } from './optional.js';
-import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
+import { checkpointCadence, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
+import { TrainingAborted } from './interrupt.js';
 
 export const IMAGE_DATASETS = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export type ImageDatasetName = (typeof IMAGE_DATASETS)[number];
@@ -187,6 +188,8 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
   const iterationsGiven = run.iterations !== undefined;
   const epochs = iterationsGiven ? undefined : (run.epochs ?? IMAGE_DEFAULTS.epochs);
   const evalEvery = run.evalEvery ?? 'epoch';
+  // Checkpoints at each validation, or every epoch when it never validates (and every 10 minutes).
+  const cadence = checkpointCadence(run, evalEvery === 0 ? 'epoch' : evalEvery);
 
   const out = run.out;
   mkdirSync(out, { recursive: true });
@@ -218,6 +221,8 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     epochs: epochs ?? null,
     iterations: run.iterations ?? null,
     evalEvery,
+    checkpointEvery: cadence.every,
+    checkpointMinutes: cadence.minutes,
     evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch, shift: 0.5 },
     seed,
     backend: backend.name,
@@ -240,6 +245,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
 
   const perEpoch = loaders.train.batchesPerEpoch;
   const total = iterationsGiven ? run.iterations! : epochs! * perEpoch;
+  const nothingToTrain = resume !== undefined && resume.iteration >= total;
   let lastEval: EvaluationEvent | null = null;
   const curve: ImageSummary['curve'] = [];
   const { tally, onEvent } = trainingTally(hooks, { nfe: 0, checkpoint: join(out, 'last.json') }, (e) => {
@@ -264,6 +270,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
       ...trainingOverrides(run),
       evalEvery,
       evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch },
+      ...cadence.options,
       checkpointDir: out,
       metricsFile,
       ...(resume ? { resume } : {}),
@@ -271,10 +278,12 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     {
       createFlow: (c, rng) => createImageFlow(c as CreateImageFlowOptions, rng) as unknown as TrainableFlow,
       onEvent,
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
     },
   );
   const seconds = (performance.now() - t0) / 1000;
   try {
+    if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, total, tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint));
     const ev = lastEval as EvaluationEvent | null;
     const summary: ImageSummary = {
       test_bits_per_dim: ev ? ev.nll : null,
@@ -284,10 +293,14 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
       train_nfe_total: tally.nfeTotal,
       iterations: result.iteration,
       iterations_run: tally.iterations,
+      target_iterations: total,
+      ...(nothingToTrain ? { nothing_to_train: true } : {}),
       epochs: result.iteration / perEpoch,
       seconds,
       backend: backend.name,
-      checkpoint: tally.checkpoint,
+      checkpoint: tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint),
+      checkpoint_every: cadence.every,
+      checkpoint_minutes: cadence.minutes,
       metrics: metricsFile,
       preset: run.preset,
       data: name,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, messageOf } from './errors.js';
+import { Interrupted } from './interrupt.js';
 import { processIo, type Io } from './io.js';
 import type { CommandContext } from './context.js';
 import { infoCommand } from './commands/info.js';
@@ -51,10 +52,12 @@ export function createProgram(ctx: CommandContext): Command {
 
 /**
  * Run the CLI on `argv` (the arguments after `rnode`). Resolves to the exit
- * status: 0, 2 for usage errors, 1 for errors while running. Never exits the process.
+ * status: 0, 2 for usage errors, 1 for errors while running, 130 / 143 after SIGINT / SIGTERM
+ * stopped `train` (it saved a checkpoint first). Never exits the process, except on a second
+ * signal during `train` (handlers are installed only while it runs).
  */
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
-  const ctx: CommandContext = { io, version: readVersion() };
+  const ctx: CommandContext = { io, version: readVersion(), argv };
   const debug = argv.includes('--debug');
   const program = createProgram(ctx);
   try {
@@ -68,6 +71,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     if (e instanceof CommanderError) {
       // commander has already printed its message (which names the flag) or the help
       return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof Interrupted) {
+      // SIGINT/SIGTERM: not an error; the message says how to resume
+      io.stderr.write(`rnode: ${e.message}\n`);
+      return e.exitCode;
     }
     const code = exitCodeOf(e);
     io.stderr.write(`rnode: error: ${messageOf(e)}\n`);

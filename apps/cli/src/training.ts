@@ -25,13 +25,27 @@ export function trainingOverrides(run: TrainConfig): Partial<TrainingOptions> {
   };
 }
 
+/** The CLI's default time cadence of last.json, in minutes (`--checkpoint-minutes`). */
+export const DEFAULT_CHECKPOINT_MINUTES = 10;
+
+/**
+ * When last.json is written besides the end: every `every` iterations (or 'epoch'; 0: no
+ * iteration cadence; default `fallback`) and every `minutes` of wall-clock time (0: none).
+ * `options` are the keys of `train()`; `every`/`minutes` are what the summary records.
+ */
+export function checkpointCadence(run: TrainConfig, fallback: number | 'epoch') {
+  const every = run.checkpointEvery ?? fallback;
+  const minutes = run.checkpointMinutes ?? DEFAULT_CHECKPOINT_MINUTES;
+  return { every, minutes, options: { checkpointEvery: every, checkpointMinutes: minutes } };
+}
+
 /**
  * What a run counts from the trainer's events (training NFE, iterations run, the last
- * checkpoint written), with iterations reported to `hooks`, checkpoints as events, and
+ * checkpoint written and whether this run wrote one), with iterations reported to `hooks`, checkpoints as events, and
  * evaluations handed to `onEvaluation`.
  */
 export function trainingTally(hooks: TrainHooks, start: { nfe: number; checkpoint: string }, onEvaluation: (e: EvaluationEvent) => void) {
-  const tally = { nfeTotal: start.nfe, iterations: 0, checkpoint: start.checkpoint };
+  const tally = { nfeTotal: start.nfe, iterations: 0, checkpoint: start.checkpoint, saved: false };
   const onEvent = (e: TrainerEvent): void => {
     if (e.type === 'iteration') {
       tally.nfeTotal += e.nfeForward + e.nfeBackward;
@@ -40,7 +54,10 @@ export function trainingTally(hooks: TrainHooks, start: { nfe: number; checkpoin
     } else if (e.type === 'evaluation') {
       onEvaluation(e);
     } else if (e.type === 'checkpoint') {
-      if (e.kind === 'last' && e.path) tally.checkpoint = e.path;
+      if (e.kind === 'last' && e.path) {
+        tally.checkpoint = e.path;
+        tally.saved = true;
+      }
       hooks.event({ ...e });
     }
   };

@@ -59,6 +59,12 @@ export interface CheckpointEvent {
   type: 'checkpoint';
   iteration: number;
   kind: 'last' | 'best';
+  /**
+   * Why it was written: the iteration cadence (`checkpointEvery`, epochs included), the time
+   * cadence (`checkpointMinutes`), the end of the run, an abort (`signal`), or a better validation
+   * NLL ('best'). Always set by `train`; optional for events built elsewhere.
+   */
+  trigger?: 'iterations' | 'minutes' | 'end' | 'aborted' | 'improved';
   /** Where it was written (Node store), if anywhere. */
   path?: string;
 }

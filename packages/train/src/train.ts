@@ -2,7 +2,7 @@ import { createFlow, type CreateFlowOptions, type FlowConfig } from '@rnode/mode
 import { Random, RnodeError, checkNumber, checkOptions } from '@rnode/core';
 import type { Checkpoint } from './checkpoint.js';
 import { TRAINING_KEYS, type DataSource, type EvaluationOptions, type TrainingOptions } from './config.js';
-import type { DoneEvent, TrainerEvent } from './events.js';
+import type { CheckpointEvent, DoneEvent, TrainerEvent } from './events.js';
 import type { TrainableFlow } from './flow.js';
 import { createTrainer, type Trainer } from './trainer.js';
 import type { ParallelGradients } from './gradients.js';
@@ -30,8 +30,16 @@ export interface TrainConfig extends TrainingOptions {
   evalEvery?: number | 'epoch';
   /** Shorthand for `evaluation.samples`. */
   evalSamples?: number;
-  /** Save the 'last' checkpoint every this many iterations (and always at the end). Default: evalEvery, else only at the end. */
-  checkpointEvery?: number;
+  /**
+   * Save the 'last' checkpoint every this many iterations, or 'epoch' (once per pass over the
+   * training set), and always at the end. 0: no iteration cadence. Default: evalEvery, else none.
+   */
+  checkpointEvery?: number | 'epoch';
+  /**
+   * Also save the 'last' checkpoint when this many minutes of wall-clock time have passed since
+   * the last save (checked after each iteration). 0 or absent: no time cadence.
+   */
+  checkpointMinutes?: number;
   /** Node entry only: directory for last.json / best.json. */
   checkpointDir?: string;
   /** A checkpoint to continue from (the Node entry also takes a file path). */
@@ -49,6 +57,7 @@ export const TRAIN_CONFIG_KEYS = [
   'evalEvery',
   'evalSamples',
   'checkpointEvery',
+  'checkpointMinutes',
   'checkpointDir',
   'resume',
   'metricsFile',
@@ -79,6 +88,14 @@ export interface TrainResult {
 /** Any other model config, built by `TrainRunOptions.createFlow` (e.g. `@rnode/models`' image flow config). */
 export type ModelConfig = Readonly<Record<string, unknown>>;
 
+/**
+ * Let the event loop run between iterations: on cpu/wasm a step's awaits settle as microtasks
+ * only, so without this a signal handler, a worker's message or a timer (anything that would
+ * abort the run) never gets its turn until training ends.
+ */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+
 function isFlow(m: unknown): m is TrainableFlow {
   return typeof m === 'object' && m !== null && typeof (m as TrainableFlow).forward === 'function';
 }
@@ -99,8 +116,11 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
   let iterations = c.iterations === undefined || c.iterations === 0 ? 0 : checkNumber(c.iterations, 'iterations', 'option:iterations', 'integer>0');
   const evalEpoch = c.evalEvery === 'epoch';
   let evalEvery = c.evalEvery === undefined || c.evalEvery === 0 || evalEpoch ? 0 : checkNumber(c.evalEvery, 'evalEvery', 'option:evalEvery', 'integer>0');
+  const checkpointEpoch = c.checkpointEvery === 'epoch';
   let checkpointEvery =
-    c.checkpointEvery === undefined ? evalEvery : c.checkpointEvery === 0 ? 0 : checkNumber(c.checkpointEvery, 'checkpointEvery', 'option:checkpointEvery', 'integer>0');
+    c.checkpointEvery === undefined ? evalEvery : c.checkpointEvery === 0 || checkpointEpoch ? 0 : checkNumber(c.checkpointEvery, 'checkpointEvery', 'option:checkpointEvery', 'integer>0');
+  const checkpointMs =
+    c.checkpointMinutes === undefined || c.checkpointMinutes === 0 ? 0 : checkNumber(c.checkpointMinutes, 'checkpointMinutes', 'option:checkpointMinutes', 'positive') * 60_000;
   if (c.checkpointDir !== undefined && !run.store) {
     throw new RnodeError('INVALID_OPTIONS', 'option "checkpointDir" needs the Node entry (@rnode/train/node train) or a store', { source: 'option:checkpointDir' });
   }
@@ -111,7 +131,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
     throw new RnodeError('INVALID_OPTIONS', 'option "metricsFile" needs the Node entry (@rnode/train/node train)', { source: 'option:metricsFile' });
   }
   const {
-    data, model, iterations: _i, epochs: _ep, evalEvery: _e, evalSamples, checkpointEvery: _c, checkpointDir: _d, resume, metricsFile: _m,
+    data, model, iterations: _i, epochs: _ep, evalEvery: _e, evalSamples, checkpointEvery: _c, checkpointMinutes: _cm, checkpointDir: _d, resume, metricsFile: _m,
     ...training
   } = c;
   const evaluation: EvaluationOptions | undefined =
@@ -139,29 +159,33 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
   });
   let last: TrainerEvent | null = null;
   try {
-    if (epochs !== undefined || evalEpoch) {
+    if (epochs !== undefined || evalEpoch || checkpointEpoch) {
       const size = trainer.epochSize;
       if (size === null) {
-        throw new RnodeError('INVALID_OPTIONS', `${epochs !== undefined ? '"epochs"' : 'evalEvery "epoch"'} needs tabular or image data (a sampler has no epochs)`, {
-          source: epochs !== undefined ? 'option:epochs' : 'option:evalEvery',
-        });
+        const [what, key] = epochs !== undefined ? ['"epochs"', 'epochs'] : evalEpoch ? ['evalEvery "epoch"', 'evalEvery'] : ['checkpointEvery "epoch"', 'checkpointEvery'];
+        throw new RnodeError('INVALID_OPTIONS', `${what} needs tabular or image data (a sampler has no epochs)`, { source: `option:${key}` });
       }
       if (epochs !== undefined) iterations = epochs * size;
       if (evalEpoch) {
         evalEvery = size;
         if (c.checkpointEvery === undefined) checkpointEvery = size;
       }
+      if (checkpointEpoch) checkpointEvery = size;
     }
     if (resume !== undefined) trainer.restore(resume, 'option:resume');
-    const save = async (kind: 'last' | 'best'): Promise<void> => {
+    const clock = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+    let savedAt = clock();
+    const save = async (kind: 'last' | 'best', trigger: NonNullable<CheckpointEvent['trigger']>): Promise<void> => {
       if (!run.store) return;
       const path = await run.store.save(kind, await trainer.checkpoint());
-      trainer.emit({ type: 'checkpoint', iteration: trainer.iteration, kind, ...(path !== undefined ? { path } : {}) });
+      if (kind === 'last') savedAt = clock();
+      trainer.emit({ type: 'checkpoint', iteration: trainer.iteration, kind, trigger, ...(path !== undefined ? { path } : {}) });
     };
     let reason: DoneEvent['reason'] = 'iterations';
     let lastSaved = trainer.iteration;
     let lastEval = -1;
     while (trainer.iteration < iterations) {
+      await yieldToEventLoop();
       if (run.signal?.aborted) {
         reason = 'aborted';
         break;
@@ -171,22 +195,23 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
       if (evalEvery > 0 && itr % evalEvery === 0) {
         const ev = await trainer.evaluate();
         lastEval = itr;
-        if (ev.improved) await save('best');
+        if (ev.improved) await save('best', 'improved');
         if (ev.stop) {
           reason = 'early-stop';
           break;
         }
       }
-      if (checkpointEvery > 0 && itr % checkpointEvery === 0) {
-        await save('last');
+      const due = checkpointEvery > 0 && itr % checkpointEvery === 0 ? 'iterations' : checkpointMs > 0 && clock() - savedAt >= checkpointMs ? 'minutes' : null;
+      if (due) {
+        await save('last', due);
         lastSaved = itr;
       }
     }
     if (reason === 'iterations' && evalEvery > 0 && lastEval !== trainer.iteration && trainer.iteration > 0) {
       const ev = await trainer.evaluate();
-      if (ev.improved) await save('best');
+      if (ev.improved) await save('best', 'improved');
     }
-    if (lastSaved !== trainer.iteration || trainer.iteration === 0) await save('last');
+    if (lastSaved !== trainer.iteration || trainer.iteration === 0) await save('last', reason === 'aborted' ? 'aborted' : 'end');
     const b = trainer.best;
     trainer.emit({ type: 'done', iteration: trainer.iteration, reason, bestNll: b.nll, bestIteration: b.iteration, elapsed: trainer.elapsed });
     return { trainer, reason, iteration: trainer.iteration, bestNll: b.nll, bestIteration: b.iteration, last };

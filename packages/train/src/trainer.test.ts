@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { isRnodeError } from '@rnode/core';
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { createTrainer } from './trainer.js';
 import { train } from './train.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -208,6 +208,69 @@ test('an aborted run stops between iterations, saves its last checkpoint and rep
   expect(res.reason).toBe('aborted');
   expect(res.iteration).toBe(3);
   expect(saved).toEqual([3]);
+  res.trainer.dispose();
+  res.trainer.flow.dispose?.();
+});
+
+test('checkpointMinutes saves the last checkpoint on wall-clock time, independent of the iteration cadence', async () => {
+  vi.useFakeTimers({ toFake: ['performance'] });
+  try {
+    const saved: Array<[number, string | undefined]> = [];
+    const res = await train(
+      { model: smallFlow(9, [4]), data: '8gaussians', iterations: 7, batchSize: 8, checkpointMinutes: 1 },
+      {
+        store: { save: async (_k, c) => (saved.push([c.iteration, undefined]), undefined) },
+        onEvent: (e) => {
+          if (e.type === 'iteration') vi.advanceTimersByTime(25_000); // each iteration "takes" 25 s
+          if (e.type === 'checkpoint') saved[saved.length - 1]![1] = e.trigger;
+        },
+      },
+    );
+    // 25, 50, 75 s → save at 3; then again 75 s later at 6; the end at 7
+    expect(saved).toEqual([[3, 'minutes'], [6, 'minutes'], [7, 'end']]);
+    res.trainer.dispose();
+    res.trainer.flow.dispose?.();
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
+test('checkpointEvery "epoch" saves once per pass over tabular data; a sampler has no epochs', async () => {
+  const rows = 40;
+  const m = { data: new Float32Array(rows * 2).map((_, i) => Math.sin(i * 1.7)), rows, cols: 2 };
+  const saved: Array<[number, string | undefined]> = [];
+  const res = await train(
+    { model: smallFlow(10, [4]), data: { train: m }, iterations: 7, batchSize: 16, checkpointEvery: 'epoch' },
+    {
+      store: { save: async () => undefined },
+      onEvent: (e) => {
+        if (e.type === 'checkpoint') saved.push([e.iteration, e.trigger]);
+      },
+    },
+  );
+  expect(res.trainer.epochSize).toBe(3); // ⌈40 / 16⌉
+  expect(saved).toEqual([[3, 'iterations'], [6, 'iterations'], [7, 'end']]);
+  res.trainer.dispose();
+  res.trainer.flow.dispose?.();
+  const flow = smallFlow(11, [4]);
+  await expect(train({ model: flow, data: '8gaussians', iterations: 2, checkpointEvery: 'epoch' })).rejects.toThrow(/checkpointEvery "epoch" needs tabular/);
+  await expect(train({ model: flow, data: '8gaussians', iterations: 2, checkpointMinutes: -1 })).rejects.toThrow(/checkpointMinutes/);
+  flow.dispose();
+});
+
+test('an abort from outside (a timer, a signal handler) is seen: the loop yields to the event loop between iterations', async () => {
+  const ac = new AbortController();
+  const res = await train(
+    { model: smallFlow(12, [4]), data: '8gaussians', iterations: 200, batchSize: 8 },
+    {
+      signal: ac.signal,
+      onEvent: (e) => {
+        if (e.type === 'iteration' && e.iteration === 2) setTimeout(() => ac.abort(), 0); // a macrotask, as a SIGINT handler is
+      },
+    },
+  );
+  expect(res.reason).toBe('aborted');
+  expect(res.iteration).toBeLessThan(10); // without the yield: all 200 (the steps' awaits are microtasks on cpu/wasm)
   res.trainer.dispose();
   res.trainer.flow.dispose?.();
 });

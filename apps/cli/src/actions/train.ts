@@ -6,26 +6,35 @@ import { Progress } from '../progress.js';
 import { runTraining, type TrainHooks, type TrainSummary } from '../engine.js';
 import type { CommandContext } from '../context.js';
 import type { TrainFlags } from '../commands/train.js';
+import { Interrupted, SIGNAL_EXIT, TrainingAborted, resumeCommand, watchSignals, type SignalWatch } from '../interrupt.js';
 import { checkImageFlags, isImageDataset, runImageTraining, type ImageDatasetName, type ImageSummary } from '../images.js';
 
-/** The training hooks of a run: the progress line, and evaluations/checkpoints as JSON lines with --json. */
-function progressHooks(progress: Progress, ctx: CommandContext, json: boolean): TrainHooks {
+interface RunOutput {
+  json: boolean;
+  quiet: boolean;
+  signals: SignalWatch;
+}
+
+/** The training hooks of a run: the progress line, evaluations/checkpoints as JSON lines with --json, the signals. */
+function progressHooks(progress: Progress, ctx: CommandContext, o: RunOutput): TrainHooks {
   return {
     start: (total, from) => progress.start(total, from),
     iteration: (it, v) => progress.update(it, v),
     log: (line) => progress.log(line),
     event: (e) => {
-      if (json) ctx.io.stdout.write(`${JSON.stringify(e)}\n`);
+      if (e['type'] === 'done') o.signals.trainingDone(); // its last checkpoint is written: a signal now exits at once
+      if (o.json) ctx.io.stdout.write(`${JSON.stringify(e)}\n`);
     },
+    signal: o.signals.signal,
   };
 }
 
-async function trainImages(cfg: TrainConfig & { data: ImageDatasetName }, ctx: CommandContext, o: { json: boolean; quiet: boolean }): Promise<ImageSummary> {
+async function trainImages(cfg: TrainConfig & { data: ImageDatasetName }, ctx: CommandContext, o: RunOutput): Promise<ImageSummary> {
   const preset = cfg.preset ?? 'rnode';
   const out = cfg.out ?? `out/${cfg.data}-${preset}`;
   const progress = new Progress(ctx.io, { every: cfg.logEvery ?? 1, quiet: o.quiet, label: 'train' });
   try {
-    return await runImageTraining({ ...cfg, preset, out, backend: cfg.backend ?? 'wasm' }, progressHooks(progress, ctx, o.json));
+    return await runImageTraining({ ...cfg, preset, out, backend: cfg.backend ?? 'wasm' }, progressHooks(progress, ctx, o));
   } finally {
     progress.stop();
   }
@@ -50,9 +59,40 @@ async function resolveTrainConfig(flags: TrainFlags): Promise<TrainConfig> {
   return { ...parseTrainConfig(merged, 'options'), plugins: [...new Set(modules.map((m) => m.record))] };
 }
 
+/**
+ * SIGINT/SIGTERM while training: the first stops the run after its current step (the library
+ * writes last.json), the second exits at once. Handlers live only while `fn` runs.
+ */
+async function withSignals<T>(ctx: CommandContext, json: boolean, fn: (signals: SignalWatch) => Promise<T>): Promise<T> {
+  const signals = watchSignals({
+    stopping: (s) =>
+      ctx.io.stderr.write(`\nrnode: ${s}: stopping after the current step and writing a checkpoint (${s === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again exits at once)\n`),
+    exiting: (s, code) => {
+      if (json) ctx.io.stdout.write(`${JSON.stringify({ type: 'interrupted', signal: s, forced: true, exit_code: code })}\n`);
+      ctx.io.stderr.write(`\nrnode: ${s}: exiting at once (status ${code}); the last checkpoint written is intact\n`);
+    },
+  });
+  try {
+    return await fn(signals);
+  } catch (e) {
+    const s = signals.received;
+    if (!(e instanceof TrainingAborted) || s === null) throw e;
+    const code = SIGNAL_EXIT[s];
+    const resume = resumeCommand(ctx.argv ?? [], e.checkpoint);
+    if (json) {
+      const event = { type: 'interrupted', signal: s, iteration: e.iteration, iterations: e.target, checkpoint: e.checkpoint, exit_code: code, resume };
+      ctx.io.stdout.write(`${JSON.stringify(event)}\n`);
+    }
+    throw new Interrupted(`interrupted by ${s} at iteration ${e.iteration} of ${e.target}, checkpoint ${e.checkpoint}; resume with: ${resume}`, code);
+  } finally {
+    signals.dispose();
+  }
+}
+
 export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<void> {
   const cfg = await resolveTrainConfig(flags);
-  const summary = await train(cfg, ctx, { json: flags.json === true, quiet: flags.quiet === true });
+  const json = flags.json === true;
+  const summary = await withSignals(ctx, json, (signals) => train(cfg, ctx, { json, quiet: flags.quiet === true, signals }));
   const s0 = summary;
   const out = ctx.io.stdout;
   if (flags.json) out.write(`${JSON.stringify(summary)}\n`);
@@ -60,7 +100,9 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
     const s = summary as ImageSummary;
     out.write(
       [
-        `trained ${s.preset} on ${s.data} (${(s.config.imageShape as number[]).join('×')}, ${s.config.trainImages} training images): ${s.iterations} iterations (${s.epochs.toFixed(2)} epochs) in ${s.seconds.toFixed(1)} s on ${s.backend}`,
+        s['nothing_to_train']
+          ? `${s.checkpoint} is already at iteration ${s.iterations} of ${s['target_iterations']}; nothing to train (raise --iterations or --epochs to train further)`
+          : `trained ${s.preset} on ${s.data} (${(s.config.imageShape as number[]).join('×')}, ${s.config.trainImages} training images): ${s.iterations} iterations (${s.epochs.toFixed(2)} epochs) in ${s.seconds.toFixed(1)} s on ${s.backend}`,
         `  test bits/dim   ${s.test_bits_per_dim === null ? '- (no evaluation)' : `${s.test_bits_per_dim.toFixed(4)} on ${s.config.testImages} images (+0.5 shift, dopri5 1e-5, Hutchinson)`}`,
         ...(s.curve.length > 1 ? [`  curve           ${s.curve.map((c) => c.bits_per_dim.toFixed(3)).join(' → ')}`] : []),
         `  test NFE        ${s.test_nfe ?? '-'} per solve`,
@@ -74,7 +116,9 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
     const summary = s0 as TrainSummary;
     out.write(
       [
-        `trained ${summary.preset} on ${summary.data}: ${summary.iterations} iterations in ${summary.seconds.toFixed(1)} s on ${summary.backend}`,
+        summary['nothing_to_train']
+          ? `${summary.checkpoint} is already at iteration ${summary.iterations} of ${summary['target_iterations']}; nothing to train (raise --iterations to train further)`
+          : `trained ${summary.preset} on ${summary.data}: ${summary.iterations} iterations in ${summary.seconds.toFixed(1)} s on ${summary.backend}`,
         `  test NLL        ${summary.test_nll.toFixed(4)} nats${summary.test_bits_per_dim === undefined ? '' : ` (${summary.test_bits_per_dim.toFixed(4)} bits/dim)`}`,
         `  test NFE        ${summary.test_nfe} (final adaptive test solve)`,
         `  train NFE total ${summary.train_nfe_total} (forward + backward, all iterations)`,
@@ -86,7 +130,7 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
   }
 }
 
-async function train(cfg: TrainConfig, ctx: CommandContext, o: { json: boolean; quiet: boolean }): Promise<TrainSummary | ImageSummary> {
+async function train(cfg: TrainConfig, ctx: CommandContext, o: RunOutput): Promise<TrainSummary | ImageSummary> {
   checkPluginName('solver', cfg.solver, '--solver');
   checkPluginName('estimator', cfg.estimator, '--estimator');
   checkPluginName('adjoint', cfg.adjoint, '--adjoint');
@@ -100,7 +144,7 @@ async function train(cfg: TrainConfig, ctx: CommandContext, o: { json: boolean; 
   const out = cfg.out ?? `out/${dataLabel(data).replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}-${preset}`;
   const progress = new Progress(ctx.io, { every: cfg.logEvery ?? Math.max(1, Math.round(iterations / 20)), quiet: o.quiet, label: 'train' });
   try {
-    return await runTraining({ ...cfg, preset, iterations, out, backend: cfg.backend ?? 'wasm' }, data, progressHooks(progress, ctx, o.json));
+    return await runTraining({ ...cfg, preset, iterations, out, backend: cfg.backend ?? 'wasm' }, data, progressHooks(progress, ctx, o));
   } finally {
     progress.stop();
   }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { TrainConfig } from '../config.js';
-import { addCommonFlags, addPluginFlag, addSolveFlags, collect, int, intList, num } from '../flags.js';
+import { addCommonFlags, addPluginFlag, addSolveFlags, collect, int, intList, intOrEpoch, num } from '../flags.js';
 import type { CommandContext } from '../context.js';
 
 export interface TrainFlags extends TrainConfig {
@@ -34,6 +34,8 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .option('--out <dir>', 'output directory for last.json/best.json checkpoints, metrics.jsonl and run.json (default: out/<data>-<preset>)')
     .option('--resume <checkpoint>', 'continue from a checkpoint (its model and optimizer state)')
     .option('--eval-every <n>', 'validate every n iterations (validation split, or fresh toy samples) and keep best.json; 0: never (default; images: every epoch, the test set). The test NLL is always computed at the end', int('non-negative'))
+    .option('--checkpoint-every <n|epoch>', 'also write last.json every n iterations, or every pass over the data ("epoch", tabular and image data); 0: off (default: images every epoch, otherwise --eval-every, else off)', intOrEpoch)
+    .option('--checkpoint-minutes <m>', 'also write last.json when m minutes have passed since the last write (fractions allowed); 0: off (default: 10)', num('non-negative'))
     .option('--test-samples <n>', 'test-set size for toy data (default: 2000); caps the test split of tabular data', int())
     .option('--log-every <n>', 'progress line every n iterations when stderr is not a terminal', int())
     .option('--hidden <sizes>', 'hidden layer widths (default: 64,64,64)', intList)
@@ -54,7 +56,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .option('--alpha <x>', 'images: logit transform α (default: MNIST 1e-5, CIFAR-10 0.05)', num('non-negative'));
   addCommonFlags(cmd).addHelpText(
     'after',
-    '\nImage runs default to the paper: batch 200, Adam 1e-3 with a 1,000-iteration warm-up, RK4 (3/8 rule) step 0.25, λ_K = λ_J = 0.01, test with dopri5 at 1e-5 on the +0.5-shifted test set every epoch, 100 epochs.\n\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode train --data mnist --subset 2000 --downsample 2 --scales 2 --blocks-per-scale 1 --width 32 --epochs 5\n  rnode train --data 8gaussians --preset ffjord --rtol 1e-5 --atol 1e-5\n  rnode train --data power.csv --hidden 64,64 --batch-size 1000 --out out/power\n  rnode train --config run.json --seed 3   # flags override the file\n  rnode train --plugin ./my-plugins.mjs --solver ralston2 --regularizer my-reg=0.1',
+    '\nCheckpoints: last.json is written atomically at the end, every --checkpoint-minutes (default 10) and every --checkpoint-every iterations. Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes last.json and exits 130 / 143 with the command that resumes; a second Ctrl-C exits at once (the last checkpoint stays intact).\n\nImage runs default to the paper: batch 200, Adam 1e-3 with a 1,000-iteration warm-up, RK4 (3/8 rule) step 0.25, λ_K = λ_J = 0.01, test with dopri5 at 1e-5 on the +0.5-shifted test set every epoch, 100 epochs.\n\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode train --data mnist --subset 2000 --downsample 2 --scales 2 --blocks-per-scale 1 --width 32 --epochs 5\n  rnode train --data 8gaussians --preset ffjord --rtol 1e-5 --atol 1e-5\n  rnode train --data power.csv --hidden 64,64 --batch-size 1000 --out out/power\n  rnode train --config run.json --seed 3   # flags override the file\n  rnode train --data power.csv --checkpoint-every 500 --checkpoint-minutes 5\n  rnode train --data pinwheel --iterations 300 --resume out/pinwheel-rnode/last.json   # after Ctrl-C, SIGTERM or a crash\n  rnode train --data power.csv --checkpoint-every 500 --checkpoint-minutes 5\n  rnode train --resume out/pinwheel-rnode/last.json --data pinwheel --iterations 300   # after Ctrl-C or a crash\n  rnode train --plugin ./my-plugins.mjs --solver ralston2 --regularizer my-reg=0.1',
   );
   cmd.action(async (flags: TrainFlags) => {
     const { runTrain } = await import('../actions/train.js');
