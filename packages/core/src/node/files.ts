@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants as fsConstants,
+  existsSync,
   fstatSync,
   fsyncSync,
   ftruncateSync,
@@ -12,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeSync,
@@ -237,6 +239,28 @@ export function cleanTempFiles(dir: string): string[] {
 }
 
 /**
+ * The errno behind a recursive mkdir's ENOENT (Node reports ENOENT for a read-only or
+ * permission-denied parent): a plain mkdir of the first missing directory below an existing one.
+ */
+function realMkdirError(dir: string, fallback: unknown): unknown {
+  const missing: string[] = [];
+  let p = resolvePath(dir);
+  while (!existsSync(p) && dirname(p) !== p) {
+    missing.push(p);
+    p = dirname(p);
+  }
+  const first = missing.at(-1);
+  if (first === undefined) return fallback;
+  try {
+    mkdirSync(first);
+    rmdirSync(first);
+  } catch (e) {
+    return e;
+  }
+  return fallback;
+}
+
+/**
  * Make `dir` (and its parents) a writable directory, or throw: RnodeError('INVALID_ARGUMENT')
  * when `dir` or a parent is a file (a usage problem), IO_ERROR for EACCES/EROFS/… — each naming
  * the path and the reason. Writability is probed by creating and removing a file in it.
@@ -254,7 +278,7 @@ export function ensureWritableDir(dir: string, what = 'output directory'): void 
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    fail(e);
+    fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? realMkdirError(dir, e) : e);
   }
   try {
     if (!statSync(dir).isDirectory()) fail(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }));
