@@ -81,9 +81,10 @@ test('cleanTempFiles removes the temp files of dead processes, keeps live ones a
   const deadPid = Number(dead.stdout);
   writeFileSync(join(d, `.last.json.${deadPid}.0badc0de.tmp`), 'partial');
   writeFileSync(join(d, `.metrics.jsonl.${deadPid}.12345678.tmp`), 'partial');
+  writeFileSync(join(d, `.best.json.${deadPid}.3.tmp`), 'left by an older version');
   writeFileSync(join(d, `.best.json.${process.pid}.abcdef01.tmp`), 'in flight');
   writeFileSync(join(d, 'last.json'), '{}');
-  expect(cleanTempFiles(d).sort()).toEqual([`.last.json.${deadPid}.0badc0de.tmp`, `.metrics.jsonl.${deadPid}.12345678.tmp`]);
+  expect(cleanTempFiles(d).sort()).toEqual([`.best.json.${deadPid}.3.tmp`, `.last.json.${deadPid}.0badc0de.tmp`, `.metrics.jsonl.${deadPid}.12345678.tmp`]);
   expect(readdirSync(d).sort()).toEqual([`.best.json.${process.pid}.abcdef01.tmp`, 'last.json']);
 });
 

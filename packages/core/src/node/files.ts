@@ -96,8 +96,11 @@ export function writeAll(fd: number, bytes: Uint8Array, fs: Pick<WriteFs, 'write
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** Temp files of `writeFileAtomic`: `.<name>.<pid>.<hex>.tmp`, beside their target. */
-export const TEMP_FILE = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+/**
+ * Temp files of `writeFileAtomic`: `.<name>.<pid>.<hex>.tmp`, beside their target (and
+ * `.<name>.<pid>.<counter>.tmp`, the names of the checkpoint writer before it).
+ */
+export const TEMP_FILE = /^\..+\.(\d+)\.(?:[0-9a-f]{8}|\d{1,7})\.tmp$/;
 
 /** fsync a directory (so a rename in it is durable); some platforms cannot, which is not an error. */
 export function fsyncDir(dir: string): void {
@@ -226,8 +229,7 @@ export function cleanTempFiles(dir: string): string[] {
     const m = TEMP_FILE.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid !== process.pid && processAlive(pid)) continue;
-    if (pid === process.pid) continue;
+    if (pid === process.pid || processAlive(pid)) continue;
     try {
       rmSync(join(dir, name), { force: true });
       removed.push(name);
