@@ -76,6 +76,7 @@ export default defineConfig({
     entry: {
       index: 'src/index.ts',
       'testing/index': 'src/testing/index.ts',
+      'node/index': 'src/node/index.ts',
       'backends/cpu': 'src/entries/backend-cpu.ts',
       'backends/wasm': 'src/entries/backend-wasm.ts',
       'backends/webgpu': 'src/entries/backend-webgpu.ts',

@@ -2,8 +2,7 @@
  * Charts of the bench (toy2d-quality): a Vega-Lite spec rendered to SVG by Vega (no canvas, no
  * DOM) and rasterised to PNG by sharp, the way `rnode plot` renders its figures.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeFileAtomic } from '@rnode/core/node';
 import sharp from 'sharp';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -73,10 +72,7 @@ export async function renderPanels(title: string, panels: readonly LinePanel[], 
   }
 }
 
-/** Write a file atomically (temporary name beside it, then rename), creating the directory. */
+/** Write a file atomically and verified (`writeFileAtomic` of `@rnode/core/node`), creating the directory. */
 export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+  writeFileAtomic(path, data);
 }

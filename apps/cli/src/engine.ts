@@ -3,14 +3,15 @@
  * @rnode/models, @rnode/data). Commands deal in flags and output; this file
  * deals in tensors, checkpoints and the training loop.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileDurable, writeFileAtomic } from '@rnode/core/node';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
 import { resolveDataset, sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
 import { readTabularFile } from '@rnode/data/node';
 import { loadModel, standardNormalLogProb, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
-import type { Checkpoint } from '@rnode/train';
+import type { Checkpoint, RunIdentity } from '@rnode/train';
 import type { SolverRef } from '@rnode/solvers';
 import { readCheckpoint, type train } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
@@ -21,6 +22,7 @@ import type { ProgressValues } from './progress.js';
 import { evaluateImageFlow, type ImageRunData } from './images.js';
 import { checkpointCadence, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 import { TrainingAborted } from './interrupt.js';
+import { checkRunFileAgrees, configHash, openRunFolder, sourceKey, warnStderr } from './run-folder.js';
 import type { ImageFlow } from '@rnode/models';
 
 export interface TrainRun extends TrainConfig {
@@ -28,6 +30,8 @@ export interface TrainRun extends TrainConfig {
   iterations: number;
   out: string;
   backend: string;
+  /** Archive another run's files in `out` instead of refusing (--force). */
+  force?: boolean;
 }
 
 export interface TrainHooks {
@@ -184,12 +188,10 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
 export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainHooks): Promise<TrainSummary> {
   const backend = await useBackend(run.backend as BackendChoice);
   const seed = run.seed ?? 0;
-  const resume = run.resume !== undefined ? readCheckpoint(run.resume) : undefined;
+  const resume = run.resume !== undefined ? readCheckpoint(run.resume, { warn: warnStderr }) : undefined;
   const prepared = await prepareData(data, seed, run.testSamples);
   const out = run.out;
-  mkdirSync(out, { recursive: true });
   const metricsFile = join(out, 'metrics.jsonl');
-  if (!resume) rmSync(metricsFile, { force: true });
   const runFile: RunFile = {
     format: 'rnode-run',
     version: 1,
@@ -202,7 +204,36 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
     plugins: run.plugins ?? [],
     regularizers: run.regularizers ?? null,
   };
-  writeFileSync(join(out, 'run.json'), `${JSON.stringify(runFile, null, 2)}\n`);
+  // The run's identity, stamped into each checkpoint: what eval/sample/plot/--resume check.
+  const identity: RunIdentity = {
+    data: sourceKey(runFile.data),
+    preset: run.preset,
+    seed,
+    configHash: configHash({ ...runFile, model: resume ? resume.model.config : null, hidden: run.hidden ?? null, training: trainingOverrides(run), batchSize: run.batchSize ?? null, lr: run.lr ?? null }),
+    source: runFile.data,
+    testSamples: runFile.testSamples,
+    dim: runFile.dim,
+    standardize: runFile.standardize,
+    plugins: runFile.plugins ?? [],
+  };
+  const lock = openRunFolder({ out, identity, ...(run.resume !== undefined ? { resume: run.resume } : {}), ...(run.force ? { force: true } : {}) });
+  try {
+    return await trainInFolder(run, data, hooks, { backend: backend.name, seed, resume, prepared, out, metricsFile, runFile, identity });
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainInFolder(
+  run: TrainRun,
+  data: DataSource,
+  hooks: TrainHooks,
+  o: { backend: string; seed: number; resume: Checkpoint | undefined; prepared: PreparedData; out: string; metricsFile: string; runFile: RunFile; identity: RunIdentity },
+): Promise<TrainSummary> {
+  const { seed, resume, prepared, out, metricsFile, runFile, identity } = o;
+  const backend = { name: o.backend };
+  if (!resume) rmSync(metricsFile, { force: true });
+  writeFileAtomic(join(out, 'run.json'), `${JSON.stringify(runFile, null, 2)}\n`);
 
   const model = (resume
     ? resume.model.config
@@ -246,6 +277,7 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       ...cadence.options,
       checkpointDir: out,
       metricsFile,
+      identity,
       ...(resume ? { resume } : {}),
     },
     { onEvent, ...(hooks.signal ? { signal: hooks.signal } : {}) },
@@ -279,7 +311,7 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       seed,
       reason: result.reason,
     };
-    appendFileSync(metricsFile, `${JSON.stringify({ type: 'test', ...summary })}\n`);
+    appendFileDurable(metricsFile, `${JSON.stringify({ type: 'test', ...summary })}\n`, { sync: true, what: 'metrics file ' });
     return summary;
   } finally {
     result.trainer.dispose();
@@ -350,10 +382,33 @@ export async function loadCheckpointPlugins(given: readonly string[] | undefined
   }
 }
 
+/**
+ * Read a checkpoint (verified) and the run it belongs to: run.json beside it, which must agree
+ * with the checkpoint's own identity (else an error: the folder mixes two runs), or, without a
+ * run.json, the record the checkpoint carries.
+ */
 export function loadCheckpoint(path: string): LoadedCheckpoint {
-  const checkpoint = readCheckpoint(path);
+  const checkpoint = readCheckpoint(path, { warn: warnStderr });
+  const beside = readRunFile(path);
+  checkRunFileAgrees(path, checkpoint, beside.path, beside.run);
   const flow = loadModel(checkpoint.model as unknown as ModelFile);
-  return { flow, checkpoint, run: readRunFile(path).run };
+  return { flow, checkpoint, run: beside.run ?? runFileFromIdentity(checkpoint.run) };
+}
+
+/** A run file rebuilt from the identity a checkpoint carries (when its run.json is missing). */
+function runFileFromIdentity(id: RunIdentity | undefined): RunFile | null {
+  if (!id || typeof id.source !== 'object' || id.source === null) return null;
+  return {
+    format: 'rnode-run',
+    version: 1,
+    data: id.source as DataSource,
+    seed: id.seed,
+    testSamples: (id.testSamples as number | null | undefined) ?? null,
+    dim: (id.dim as number | undefined) ?? 0,
+    preset: id.preset,
+    standardize: (id.standardize as RunFile['standardize'] | undefined) ?? null,
+    plugins: (id.plugins as string[] | undefined) ?? [],
+  };
 }
 
 export interface CheckpointRequest {

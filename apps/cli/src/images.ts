@@ -2,14 +2,15 @@
  * Image data sets (MNIST, Fashion-MNIST, CIFAR-10) for `rnode train`, `summary` and `sample`:
  * loading, the loaders of @rnode/data, the multiscale flow of @rnode/models and the training run.
  */
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { appendFileDurable, writeFileAtomic } from '@rnode/core/node';
 import { join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
 import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from '@rnode/data';
 import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
-import { imageNll, inverseLogit, logitTransform, type EvaluationEvent, type ModelConfig, type TrainableFlow } from '@rnode/train';
+import { imageNll, inverseLogit, logitTransform, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
 import { readCheckpoint } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
@@ -17,6 +18,7 @@ import type { EvalSolve, TrainHooks } from './engine.js';
 import { importOptional } from './optional.js';
 import { checkpointCadence, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 import { TrainingAborted } from './interrupt.js';
+import { configHash, openRunFolder, warnStderr } from './run-folder.js';
 
 export const IMAGE_DATASETS = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export type ImageDatasetName = (typeof IMAGE_DATASETS)[number];
@@ -164,12 +166,12 @@ export interface ImageSummary {
 }
 
 /** Train a multiscale image CNF with the paper's defaults; flags override them. */
-export type ImageTrainRun = Omit<TrainConfig, 'data'> & { data: ImageDatasetName; preset: 'rnode' | 'ffjord'; out: string; backend: string };
+export type ImageTrainRun = Omit<TrainConfig, 'data'> & { data: ImageDatasetName; preset: 'rnode' | 'ffjord'; out: string; backend: string; force?: boolean };
 
 export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): Promise<ImageSummary> {
   const backend = await useBackend(run.backend as BackendChoice);
   const seed = run.seed ?? 0;
-  const resume = run.resume !== undefined ? readCheckpoint(run.resume) : undefined;
+  const resume = run.resume !== undefined ? readCheckpoint(run.resume, { warn: warnStderr }) : undefined;
   const name = run.data;
   const batchSize = run.batchSize ?? IMAGE_DEFAULTS.batchSize;
   const splits = await loadImageSplits(name, run.dataDir);
@@ -192,9 +194,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
   const cadence = checkpointCadence(run, evalEvery === 0 ? 'epoch' : evalEvery);
 
   const out = run.out;
-  mkdirSync(out, { recursive: true });
   const metricsFile = join(out, 'metrics.jsonl');
-  if (!resume) rmSync(metricsFile, { force: true });
   // Every setting of the run, flags and defaults, as recorded in run.json and the --json summary.
   const config: Record<string, unknown> = {
     data: name,
@@ -238,82 +238,88 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     nbits: 8,
     shape,
   };
-  writeFileSync(
-    join(out, 'run.json'),
-    `${JSON.stringify({ format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, plugins: run.plugins ?? [], config }, null, 2)}\n`,
-  );
-
-  const perEpoch = loaders.train.batchesPerEpoch;
-  const total = iterationsGiven ? run.iterations! : epochs! * perEpoch;
-  const nothingToTrain = resume !== undefined && resume.iteration >= total;
-  let lastEval: EvaluationEvent | null = null;
-  const curve: ImageSummary['curve'] = [];
-  const { tally, onEvent } = trainingTally(hooks, { nfe: 0, checkpoint: join(out, 'last.json') }, (e) => {
-    lastEval = e;
-    curve.push({ iteration: e.iteration, epoch: e.iteration / perEpoch, bits_per_dim: e.nll, nfe: e.nfePerSolve });
-    hooks.log(`eval ${e.iteration} (epoch ${(e.iteration / perEpoch).toFixed(2)}): test ${e.nll.toFixed(4)} bits/dim on ${e.samples} images, NFE ${e.nfePerSolve.toFixed(0)} per solve`);
-    hooks.event({ ...e, bits_per_dim: e.nll });
-  });
-  hooks.start(total, resume?.iteration ?? 0);
-  const t0 = performance.now();
-  const result = await trainOnThreads(
-    run.threads,
-    {
-      preset: run.preset,
-      data: { kind: 'image', train: loaders.train, test: loaders.test, alpha, nbits: 8 },
-      model,
-      ...(iterationsGiven ? { iterations: run.iterations! } : { epochs: epochs! }),
-      seed,
-      batchSize,
-      lr: run.lr ?? IMAGE_DEFAULTS.lr,
-      warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
-      ...trainingOverrides(run),
-      evalEvery,
-      evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch },
-      ...cadence.options,
-      checkpointDir: out,
-      metricsFile,
-      ...(resume ? { resume } : {}),
-    },
-    {
-      createFlow: (c, rng) => createImageFlow(c as CreateImageFlowOptions, rng) as unknown as TrainableFlow,
-      onEvent,
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-    },
-  );
-  const seconds = (performance.now() - t0) / 1000;
+  const runFile = { format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, plugins: run.plugins ?? [], config };
+  const identity: RunIdentity = { data: name, preset: run.preset, seed, configHash: configHash(runFile), source: runData, testSamples: runFile.testSamples, dim, standardize: null, plugins: runFile.plugins };
+  const lock = openRunFolder({ out, identity, ...(run.resume !== undefined ? { resume: run.resume } : {}), ...(run.force ? { force: true } : {}) });
   try {
-    if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, total, tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint));
-    const ev = lastEval as EvaluationEvent | null;
-    const summary: ImageSummary = {
-      test_bits_per_dim: ev ? ev.nll : null,
-      test_nll: ev ? ev.nll * dim * Math.LN2 : null,
-      test_nfe: ev ? Math.round(ev.nfePerSolve) : null,
-      test_images: loaders.test.count,
-      train_nfe_total: tally.nfeTotal,
-      iterations: result.iteration,
-      iterations_run: tally.iterations,
-      target_iterations: total,
-      ...(nothingToTrain ? { nothing_to_train: true } : {}),
-      epochs: result.iteration / perEpoch,
-      seconds,
-      backend: backend.name,
-      checkpoint: tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint),
-      checkpoint_every: cadence.every,
-      checkpoint_minutes: cadence.minutes,
-      metrics: metricsFile,
-      preset: run.preset,
-      data: name,
-      dim,
-      seed,
-      reason: result.reason,
-      curve,
-      config,
-    };
-    appendFileSync(metricsFile, `${JSON.stringify({ type: 'test', ...summary })}\n`);
-    return summary;
+    if (!resume) rmSync(metricsFile, { force: true });
+    writeFileAtomic(join(out, 'run.json'), `${JSON.stringify(runFile, null, 2)}\n`);
+
+    const perEpoch = loaders.train.batchesPerEpoch;
+    const total = iterationsGiven ? run.iterations! : epochs! * perEpoch;
+    const nothingToTrain = resume !== undefined && resume.iteration >= total;
+    let lastEval: EvaluationEvent | null = null;
+    const curve: ImageSummary['curve'] = [];
+    const { tally, onEvent } = trainingTally(hooks, { nfe: 0, checkpoint: join(out, 'last.json') }, (e) => {
+      lastEval = e;
+      curve.push({ iteration: e.iteration, epoch: e.iteration / perEpoch, bits_per_dim: e.nll, nfe: e.nfePerSolve });
+      hooks.log(`eval ${e.iteration} (epoch ${(e.iteration / perEpoch).toFixed(2)}): test ${e.nll.toFixed(4)} bits/dim on ${e.samples} images, NFE ${e.nfePerSolve.toFixed(0)} per solve`);
+      hooks.event({ ...e, bits_per_dim: e.nll });
+    });
+    hooks.start(total, resume?.iteration ?? 0);
+    const t0 = performance.now();
+    const result = await trainOnThreads(
+      run.threads,
+      {
+        preset: run.preset,
+        data: { kind: 'image', train: loaders.train, test: loaders.test, alpha, nbits: 8 },
+        model,
+        ...(iterationsGiven ? { iterations: run.iterations! } : { epochs: epochs! }),
+        seed,
+        batchSize,
+        lr: run.lr ?? IMAGE_DEFAULTS.lr,
+        warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
+        ...trainingOverrides(run),
+        evalEvery,
+        evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch },
+        ...cadence.options,
+        checkpointDir: out,
+        metricsFile,
+        identity,
+        ...(resume ? { resume } : {}),
+      },
+      {
+        createFlow: (c, rng) => createImageFlow(c as CreateImageFlowOptions, rng) as unknown as TrainableFlow,
+        onEvent,
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+      },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    try {
+      if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, total, tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint));
+      const ev = lastEval as EvaluationEvent | null;
+      const summary: ImageSummary = {
+        test_bits_per_dim: ev ? ev.nll : null,
+        test_nll: ev ? ev.nll * dim * Math.LN2 : null,
+        test_nfe: ev ? Math.round(ev.nfePerSolve) : null,
+        test_images: loaders.test.count,
+        train_nfe_total: tally.nfeTotal,
+        iterations: result.iteration,
+        iterations_run: tally.iterations,
+        target_iterations: total,
+        ...(nothingToTrain ? { nothing_to_train: true } : {}),
+        epochs: result.iteration / perEpoch,
+        seconds,
+        backend: backend.name,
+        checkpoint: tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint),
+        checkpoint_every: cadence.every,
+        checkpoint_minutes: cadence.minutes,
+        metrics: metricsFile,
+        preset: run.preset,
+        data: name,
+        dim,
+        seed,
+        reason: result.reason,
+        curve,
+        config,
+      };
+      appendFileDurable(metricsFile, `${JSON.stringify({ type: 'test', ...summary })}\n`, { sync: true, what: 'metrics file ' });
+      return summary;
+    } finally {
+      result.trainer.dispose();
+    }
   } finally {
-    result.trainer.dispose();
+    lock.release();
   }
 }
 

@@ -1,6 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { IoError } from './data.js';
+import { writeFileAtomic } from '@rnode/core/node';
 
 /** Rows of a row-major matrix as CSV (a header x0,x1,…). */
 export function toCsv(data: Float32Array, rows: number, cols: number): string {
@@ -28,11 +26,7 @@ export function toNpy(data: Float32Array, rows: number, cols: number): Buffer {
   return Buffer.concat([pre, Buffer.from(header, 'latin1'), body]);
 }
 
+/** Write an output file (samples, figures) atomically and verified; IO_ERROR naming it on failure. */
 export function writeOutput(path: string, bytes: string | Uint8Array): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, bytes);
-  } catch (e) {
-    throw new IoError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  writeFileAtomic(path, bytes);
 }

@@ -28,6 +28,21 @@ export interface BestState {
 }
 
 /**
+ * Which run a checkpoint belongs to (written by the Node store from `train({ identity })`):
+ * what `eval`/`sample`/`plot`/`--resume` compare with the run's other files before trusting them.
+ */
+export interface RunIdentity {
+  /** The data, as a label (toy name, file path, image dataset). */
+  data: string;
+  preset: string;
+  seed: number;
+  /** SHA-256 (hex) of the run's canonical settings, for reference. */
+  configHash: string;
+  /** Anything else the writer records (e.g. the CLI's data source and standardisation). */
+  [k: string]: unknown;
+}
+
+/**
  * Everything a run needs to continue exactly: weights, optimizer state, iteration and the
  * state of every random stream (data, noise, evaluation, sampling). Plain JSON.
  */
@@ -48,6 +63,13 @@ export interface Checkpoint {
   /** Image data: the training loader's `state()` (position and seed), restored with `loader.restore`. */
   loader?: unknown;
   best: BestState;
+  /** The run this checkpoint belongs to (absent in checkpoints of older versions and of library runs without an identity). */
+  run?: RunIdentity;
+  /**
+   * `sha256:<hex>` of the checkpoint's JSON without this key (as `JSON.stringify` writes it),
+   * written and checked by `@rnode/train/node`; absent in older checkpoints.
+   */
+  checksum?: string;
 }
 
 /** Encode variables as model weights (one read per tensor; names as given). */
@@ -80,8 +102,16 @@ export function decodeWeights(weights: unknown, source: string): Array<{ name: s
         { source },
       );
     }
+    const at = firstNonFinite(data);
+    if (at >= 0) throw new RnodeError('NON_FINITE', `weight "${name}" holds a non-finite value (${data[at]} at index ${at})`, { source });
     return { name, shape: w.shape, data };
   });
+}
+
+/** Index of the first NaN/±Infinity in `a`, or -1. */
+export function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
+  return -1;
 }
 
 function isRandomState(s: unknown): s is RandomState {
@@ -100,7 +130,8 @@ function isRandomState(s: unknown): s is RandomState {
 /**
  * Check a parsed checkpoint: format and version, every field's type, that each weight's data
  * fits its shape and that the optimizer moments match the weights. Returns it typed; throws
- * RnodeError('INVALID_CHECKPOINT') naming `source` (a file, say) and the fault.
+ * RnodeError('INVALID_CHECKPOINT') naming `source` (a file, say) and the fault, or
+ * RnodeError('NON_FINITE') when a weight or an optimizer moment holds NaN or ±Infinity.
  */
 export function validateCheckpoint(value: unknown, source = 'checkpoint'): Checkpoint {
   const bad = (msg: string): never => {
@@ -120,6 +151,10 @@ export function validateCheckpoint(value: unknown, source = 'checkpoint'): Check
   if (moments.length !== weights.length) bad(`the optimizer holds ${moments.length} parameters, the model ${weights.length}`);
   moments.forEach((mo, i) => {
     const w = weights[i]!;
+    for (const [which, a] of [['m', mo.m], ['v', mo.v]] as const) {
+      const at = firstNonFinite(a);
+      if (at >= 0) throw new RnodeError('NON_FINITE', `optimizer state "${mo.name}".${which} holds a non-finite value (${a[at]} at index ${at})`, { source });
+    }
     if (mo.shape.length !== w.shape.length || mo.shape.some((d, j) => d !== w.shape[j])) {
       bad(`optimizer moment ${i} ("${mo.name}") has shape [${mo.shape.join(', ')}], weight "${w.name}" has [${w.shape.join(', ')}]`);
     }
@@ -139,6 +174,9 @@ export function validateCheckpoint(value: unknown, source = 'checkpoint'): Check
     !Number.isInteger(b.sinceBest)
   ) {
     bad('"best" is malformed');
+  }
+  if (c.run !== undefined && (typeof c.run !== 'object' || c.run === null || typeof c.run.data !== 'string' || typeof c.run.preset !== 'string')) {
+    bad('"run" is malformed');
   }
   return { ...(c as Checkpoint), epoch: c.epoch ?? null };
 }

@@ -27,7 +27,7 @@ export type { Trainer, TrainerOptions } from './trainer.js';
 export { train, TRAIN_CONFIG_KEYS } from './train.js';
 export type { TrainConfig, TrainRunOptions, TrainResult, CheckpointStore, ModelConfig } from './train.js';
 export { validateCheckpoint, encodeWeights, decodeWeights, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.js';
-export type { Checkpoint, ModelFile, BestState } from './checkpoint.js';
+export type { Checkpoint, ModelFile, BestState, RunIdentity } from './checkpoint.js';
 export type {
   TrainerEvent,
   TrainerEventType,

@@ -2,6 +2,10 @@ import { foldRegularizers, mergeConfig, readConfigFile, parseTrainConfig, TRAIN_
 import { parseRegularizers } from '../flags.js';
 import { checkBackendName, checkPluginName, loadPluginModules, registeredNames } from '../plugins.js';
 import { dataLabel, resolveData } from '../data.js';
+import { UsageError } from '../errors.js';
+import { readCheckpoint } from '@rnode/train/node';
+import { identityFromRunFile, sourceKey, warnStderr } from '../run-folder.js';
+import { readRunFile } from '../engine.js';
 import { Progress } from '../progress.js';
 import { runTraining, type TrainHooks, type TrainSummary } from '../engine.js';
 import type { CommandContext } from '../context.js';
@@ -13,6 +17,8 @@ interface RunOutput {
   json: boolean;
   quiet: boolean;
   signals: SignalWatch;
+  /** --force: archive another run's files in --out instead of refusing. */
+  force: boolean;
 }
 
 /** The training hooks of a run: the progress line, evaluations/checkpoints as JSON lines with --json, the signals. */
@@ -34,7 +40,7 @@ async function trainImages(cfg: TrainConfig & { data: ImageDatasetName }, ctx: C
   const out = cfg.out ?? `out/${cfg.data}-${preset}`;
   const progress = new Progress(ctx.io, { every: cfg.logEvery ?? 1, quiet: o.quiet, label: 'train' });
   try {
-    return await runImageTraining({ ...cfg, preset, out, backend: cfg.backend ?? 'wasm' }, progressHooks(progress, ctx, o));
+    return await runImageTraining({ ...cfg, preset, out, backend: cfg.backend ?? 'wasm', force: o.force }, progressHooks(progress, ctx, o));
   } finally {
     progress.stop();
   }
@@ -92,7 +98,9 @@ async function withSignals<T>(ctx: CommandContext, json: boolean, fn: (signals: 
 export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<void> {
   const cfg = await resolveTrainConfig(flags);
   const json = flags.json === true;
-  const summary = await withSignals(ctx, json, (signals) => train(cfg, ctx, { json, quiet: flags.quiet === true, signals }));
+  const summary = await withSignals(ctx, json, (signals) =>
+    train(resumeIdentity(cfg), ctx, { json, quiet: flags.quiet === true, signals, force: flags.force === true }),
+  );
   const s0 = summary;
   const out = ctx.io.stdout;
   if (flags.json) out.write(`${JSON.stringify(summary)}\n`);
@@ -130,6 +138,34 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
   }
 }
 
+/**
+ * `--resume`: the run continues with the checkpoint's data, preset and seed (its own record, or
+ * the run.json beside an older one). Given flags that disagree are a usage error naming both.
+ */
+function resumeIdentity(cfg: TrainConfig): TrainConfig {
+  if (cfg.resume === undefined) return cfg;
+  const ck = readCheckpoint(cfg.resume, { warn: warnStderr });
+  const id = ck.run ?? identityFromRunFile(readRunFile(cfg.resume).run);
+  if (!id) return cfg;
+  const out = { ...cfg };
+  const conflict = (flag: string, theirs: string, ours: string): never => {
+    throw new UsageError(
+      `--resume ${cfg.resume} continues a run ${flag === 'data' ? `on ${theirs}` : `with --${flag} ${theirs}`}, but --${flag} is ${ours}; leave --${flag} out (it is taken from the checkpoint), or start a new run without --resume`,
+    );
+  };
+  if (cfg.data !== undefined) {
+    const key = isImageDataset(cfg.data) ? cfg.data : sourceKey(resolveData(cfg.data));
+    if (key !== id.data) conflict('data', id.data, cfg.data);
+  } else {
+    out.data = id.data;
+  }
+  if (cfg.preset !== undefined && cfg.preset !== id.preset) conflict('preset', id.preset, cfg.preset);
+  if (id.preset === 'rnode' || id.preset === 'ffjord') out.preset = id.preset;
+  if (cfg.seed !== undefined && cfg.seed !== id.seed) conflict('seed', String(id.seed), String(cfg.seed));
+  if (Number.isInteger(id.seed)) out.seed = id.seed;
+  return out;
+}
+
 async function train(cfg: TrainConfig, ctx: CommandContext, o: RunOutput): Promise<TrainSummary | ImageSummary> {
   checkPluginName('solver', cfg.solver, '--solver');
   checkPluginName('estimator', cfg.estimator, '--estimator');
@@ -144,7 +180,7 @@ async function train(cfg: TrainConfig, ctx: CommandContext, o: RunOutput): Promi
   const out = cfg.out ?? `out/${dataLabel(data).replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}-${preset}`;
   const progress = new Progress(ctx.io, { every: cfg.logEvery ?? Math.max(1, Math.round(iterations / 20)), quiet: o.quiet, label: 'train' });
   try {
-    return await runTraining({ ...cfg, preset, iterations, out, backend: cfg.backend ?? 'wasm' }, data, progressHooks(progress, ctx, o));
+    return await runTraining({ ...cfg, preset, iterations, out, backend: cfg.backend ?? 'wasm', force: o.force }, data, progressHooks(progress, ctx, o));
   } finally {
     progress.stop();
   }

@@ -9,6 +9,7 @@ export interface TrainFlags extends TrainConfig {
   regularizer?: string[];
   json?: boolean;
   quiet?: boolean;
+  force?: boolean;
 }
 
 export function trainCommand(program: Command, ctx: CommandContext): void {
@@ -32,7 +33,8 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .option('--seed <n>', 'random seed (default: 0)', int('any'))
     .option('--threads <n>', 'data-parallel threads: this one and n − 1 worker threads, each with its own backend, each batch split between them (default: 1; fixed-grid training is the same up to float32 rounding)', int())
     .option('--out <dir>', 'output directory for last.json/best.json checkpoints, metrics.jsonl and run.json (default: out/<data>-<preset>)')
-    .option('--resume <checkpoint>', 'continue from a checkpoint (its model and optimizer state)')
+    .option('--resume <checkpoint>', 'continue from a checkpoint (its model, optimizer state, data, preset and seed; another --data/--preset/--seed is an error)')
+    .option('--force', 'start a new run in an --out that holds another run\'s checkpoint, moving that run\'s files into <out>/archive/<time>/ (never deleted)')
     .option('--eval-every <n>', 'validate every n iterations (validation split, or fresh toy samples) and keep best.json; 0: never (default; images: every epoch, the test set). The test NLL is always computed at the end', int('non-negative'))
     .option('--checkpoint-every <n|epoch>', 'also write last.json every n iterations, or every pass over the data ("epoch", tabular and image data); 0: off (default: images every epoch, otherwise --eval-every, else off)', intOrEpoch)
     .option('--checkpoint-minutes <m>', 'also write last.json when m minutes have passed since the last write (fractions allowed); 0: off (default: 10)', num('non-negative'))

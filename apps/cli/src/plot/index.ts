@@ -6,9 +6,8 @@
  *
  * Point arrays are row-major n×2 `Float32Array`s (x0, y0, x1, y1, …).
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { RnodeError } from '@rnode/core';
+import { writeFileAtomic } from '@rnode/core/node';
 import type { TopLevelSpec } from 'vega-lite';
 import { importOptional } from '../optional.js';
 
@@ -373,17 +372,9 @@ export async function curvePlot(o: CurvePlotOptions): Promise<Buffer> {
 }
 
 /**
- * Write bytes atomically: a temporary file next to `path`, then a rename over it, so readers
- * never see a half-written PNG. Creates the directory. Errors are IO_ERROR naming the path.
+ * Write bytes atomically and verified (`writeFileAtomic` of `@rnode/core/node`), so readers never
+ * see a half-written PNG. Creates the directory. Errors are IO_ERROR naming the path.
  */
 export async function writePng(path: string, buf: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(tmp, buf);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw new RnodeError('IO_ERROR', `cannot write ${path}: ${(e as Error).message}`, { source: `file:${path}`, cause: e });
-  }
+  writeFileAtomic(path, buf);
 }

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { RnodeError, isRnodeError } from '@rnode/core';
+import { writeFileAtomic } from '@rnode/core/node';
 import { setFlagsFromString } from 'node:v8';
 import { loadModel, saveModelAsync, type Flow, type ModelFile } from '../index.js';
 import { cnfMlpVariantAvailable } from '../kernels/cnf-mlp.js';
@@ -25,25 +24,13 @@ export function enableRelaxedSimd(): boolean {
 }
 
 /**
- * Write the flow as JSON to `path` atomically: a temporary file in the same directory is
- * written and fsynced, then renamed over `path` (readers never see a half-written file).
+ * Write the flow as JSON to `path` atomically and verified (`writeFileAtomic` of
+ * `@rnode/core/node`: every byte written, fsynced, read back, then renamed over `path`), so
+ * readers never see a half-written file; a failure is IO_ERROR naming `path`, left untouched.
  */
 export async function saveModelFile(path: string, flow: Flow): Promise<ModelFile> {
   const file = await saveModelAsync(flow);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const h = await open(tmp, 'w');
-    try {
-      await h.writeFile(JSON.stringify(file));
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw new RnodeError('IO_ERROR', `cannot write model file ${path}: ${(e as Error).message}`, { source: `file:${path}`, cause: e });
-  }
+  writeFileAtomic(path, JSON.stringify(file), { what: 'model file ' });
   return file;
 }
 

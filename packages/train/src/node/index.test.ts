@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRnodeError } from '@rnode/core';
@@ -8,7 +8,7 @@ import { createTrainer } from '../trainer.js';
 import type { Checkpoint } from '../checkpoint.js';
 import type { TrainerEvent } from '../events.js';
 import { smallFlow } from '../internal/test-flow.js';
-import { createMetricsWriter, readCheckpoint, train, writeCheckpoint } from './index.js';
+import { createMetricsWriter, readCheckpoint, train, truncateMetricsAfter, writeCheckpoint } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnode-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,8 +81,8 @@ test('kill-safety: a write that dies midway leaves the previous checkpoint loada
   tr.dispose();
 
   // 1. The process "dies" after writing half of the temp file.
-  const halfWrite = (fd: number, data: string): number => {
-    writeSync(fd, data.slice(0, data.length >> 1));
+  const halfWrite = (fd: number, data: Uint8Array, off: number, len: number): number => {
+    writeSync(fd, data, off, len >> 1);
     throw new Error('simulated crash during write');
   };
   expect(() => writeCheckpoint(path, ckB, { fs: { writeSync: halfWrite } })).toThrow(/simulated crash/);
@@ -105,7 +105,9 @@ test('kill-safety: a write that dies midway leaves the previous checkpoint loada
   // 4. The next successful write replaces it whole.
   writeCheckpoint(path, ckB);
   expect(readCheckpoint(path).iteration).toBe(2);
-  expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(JSON.parse(JSON.stringify(ckB)));
+  const { checksum, ...written } = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
+  expect(written).toEqual(JSON.parse(JSON.stringify(ckB)));
+  expect(checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
 });
 
 test('train (Node): checkpoints in a directory, JSONL metrics (one parseable line per event), resume from a path', async () => {
@@ -153,6 +155,115 @@ test('createMetricsWriter writes one JSON line per event, non-finite numbers as 
   w.close();
   const lines = readFileSync(p, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(lines).toEqual([{ type: 'x', a: 1 }, { type: 'checkpoint', iteration: 1, kind: 'last' }, { type: 'y', v: 'NaN' }]);
+});
+
+const errorOf = (f: () => unknown): Error & { code?: string } => {
+  try {
+    f();
+  } catch (e) {
+    return e as Error & { code?: string };
+  }
+  throw new Error('expected an error');
+};
+
+test('disk full (fs shim: short writes, then ENOSPC): the previous checkpoint stays byte-identical, the error names the file', async () => {
+  const sub = join(dir, 'full');
+  const path = join(sub, 'last.json');
+  const tr = makeTrainer();
+  await steps(tr, 1);
+  writeCheckpoint(path, await tr.checkpoint());
+  const before = readFileSync(path);
+  await steps(tr, 1);
+  const next = await tr.checkpoint();
+  tr.dispose();
+  let room = 900;
+  const shortThenFull = (fd: number, b: Uint8Array, off: number, len: number): number => {
+    if (room <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const n = Math.min(len, 300, room);
+    room -= n;
+    return writeSync(fd, b, off, n);
+  };
+  const err = errorOf(() => writeCheckpoint(path, next, { fs: { writeSync: shortThenFull } }));
+  expect(isRnodeError(err, 'IO_ERROR')).toBe(true);
+  expect(err.message).toContain(`could not write checkpoint ${path}: no space left on device (ENOSPC)`);
+  expect(readFileSync(path).equals(before)).toBe(true);
+  expect(readdirSync(sub)).toEqual(['last.json']);
+  // A disk that silently takes short writes (returns fewer bytes, no error) does not truncate either.
+  const shortOnly = (fd: number, b: Uint8Array, off: number, len: number): number => writeSync(fd, b, off, Math.min(len, 4096));
+  writeCheckpoint(path, next, { fs: { writeSync: shortOnly } });
+  expect(readCheckpoint(path).iteration).toBe(2);
+});
+
+test('checksum: one flipped base64 character is a clear error naming the file; a checkpoint without one loads with a warning', async () => {
+  const tr = makeTrainer();
+  await steps(tr, 1);
+  const ck = await tr.checkpoint();
+  tr.dispose();
+  const path = join(dir, 'flip.json');
+  writeCheckpoint(path, ck);
+  const text = readFileSync(path, 'utf8');
+  const w = Object.values(ck.model.weights)[0]!.data;
+  const at = text.indexOf(w) + 5;
+  const flipped = text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+  expect(flipped.length).toBe(text.length);
+  writeFileSync(path, flipped);
+  const err = errorOf(() => readCheckpoint(path));
+  expect(isRnodeError(err, 'INVALID_CHECKPOINT')).toBe(true);
+  expect(err.message).toContain(`${path} is corrupt: its contents do not match its checksum`);
+  // Older checkpoints (no checksum): loaded, with a warning naming the file.
+  const { checksum: _c, ...old } = JSON.parse(text) as Checkpoint;
+  writeFileSync(path, JSON.stringify(old));
+  const warnings: string[] = [];
+  expect(readCheckpoint(path, { warn: (m) => warnings.push(m) }).iteration).toBe(1);
+  expect(warnings).toEqual([`${path} has no checksum (written by an older rnode): loading it unverified`]);
+});
+
+test('non-finite optimizer state or weights: refused on write (nothing written) and on read', async () => {
+  const tr = makeTrainer();
+  await steps(tr, 1);
+  const ck = await tr.checkpoint();
+  tr.dispose();
+  const p0 = ck.optimizer.params[0]!;
+  const nanM = new Float32Array(Math.max(1, p0.m.shape.reduce((a: number, b: number) => a * b, 1))).fill(0);
+  nanM[0] = NaN;
+  const b64 = Buffer.from(nanM.buffer).toString('base64');
+  const bad: Checkpoint = { ...ck, optimizer: { ...ck.optimizer, params: [{ ...p0, m: { ...p0.m, data: b64 } }, ...ck.optimizer.params.slice(1)] } };
+  const path = join(dir, 'nan', 'last.json');
+  const err = errorOf(() => writeCheckpoint(path, bad));
+  expect(isRnodeError(err, 'NON_FINITE')).toBe(true);
+  expect(err.message).toMatch(/refusing to write checkpoint .*last\.json at iteration 1: optimizer state ".*"\.m holds a non-finite value \(NaN at index 0\)/);
+  expect(existsSync(join(dir, 'nan'))).toBe(false);
+  // Read: a file holding NaN optimizer state (as an older version could write it) is refused too.
+  const file = join(dir, 'nan-read.json');
+  writeFileSync(file, JSON.stringify(bad));
+  const err2 = errorOf(() => readCheckpoint(file, { warn: () => undefined }));
+  expect(isRnodeError(err2, 'NON_FINITE')).toBe(true);
+  expect(err2.message).toContain(file);
+});
+
+test('resume drops metrics lines past the checkpoint: one line per iteration after a crash + resume', async () => {
+  const sub = join(dir, 'crash-resume');
+  const metricsFile = join(sub, 'metrics.jsonl');
+  const base = {
+    model: { dim: 2, hidden: [4], layer: 'concatsquash' as const, activation: 'tanh' as const },
+    data: '8gaussians' as const,
+    batchSize: 16,
+    checkpointDir: sub,
+    metricsFile,
+    seed: 1,
+  };
+  const r1 = await train({ ...base, iterations: 3 });
+  r1.trainer.dispose();
+  // The "crash": iterations 4 and 5 were logged, their checkpoint never written, and a torn line.
+  const lines = readFileSync(metricsFile, 'utf8').trimEnd().split('\n');
+  const it3 = lines.find((l) => l.includes('"iteration":3') && l.startsWith('{"type":"iteration"'))!;
+  writeFileSync(metricsFile, `${lines.join('\n')}\n${it3.replace('"iteration":3', '"iteration":4')}\n${it3.replace('"iteration":3', '"iteration":5')}\n{"type":"itera`);
+  const r2 = await train({ ...base, iterations: 6, resume: join(sub, 'last.json') });
+  r2.trainer.dispose();
+  const events = readFileSync(metricsFile, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; iteration: number });
+  expect(events.filter((e) => e.type === 'iteration').map((e) => e.iteration)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(truncateMetricsAfter(metricsFile, 6)).toBe(0);
+  expect(truncateMetricsAfter(metricsFile, 2)).toBeGreaterThanOrEqual(4);
 });
 
 export type { Checkpoint };
