@@ -19,8 +19,11 @@ import { messageOf, UsageError } from './errors.js';
 import { loadPluginModules, PluginModuleError } from './plugins.js';
 import type { ProgressValues } from './progress.js';
 import { evaluateImageFlow, type ImageRunData } from './images.js';
-import { trainOnThreads, trainingOverrides, trainingTally } from './training.js';
+import { DEFAULT_DIVERGENCE_FACTOR, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 import type { ImageFlow } from '@rnode/models';
+import { presets } from '@rnode/train';
+import { checkFlowMemory, checkRows, checkSteps, DEFAULT_MAX_STEPS, EVAL_BATCH, shapeOfModelConfig, type FlowShape } from './limits.js';
+import { BudgetError, evalWatch } from './watch.js';
 
 export interface TrainRun extends TrainConfig {
   preset: 'rnode' | 'ffjord';
@@ -57,6 +60,7 @@ export interface SolveFlags {
   stepSize?: number;
   rtol?: number;
   atol?: number;
+  maxSteps?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -130,6 +134,10 @@ export interface EvalSolve {
   rtol: number;
   atol: number;
   stepSize?: number;
+  /** The evaluation budget (--max-steps, default 10,000 step attempts per solve). */
+  maxSteps: number;
+  /** Progress and the time budget (watch.ts). */
+  onStep: NonNullable<import('@rnode/solvers').OdeintOptions['onStep']>;
 }
 
 export function evalSolve(f: SolveFlags): EvalSolve {
@@ -138,10 +146,18 @@ export function evalSolve(f: SolveFlags): EvalSolve {
     rtol: f.rtol ?? 1e-5,
     atol: f.atol ?? 1e-5,
     ...(f.stepSize !== undefined ? { stepSize: f.stepSize } : {}),
+    maxSteps: f.maxSteps ?? evalWatch.maxSteps,
+    onStep: evalWatch.onStep,
   };
 }
 
-const EVAL_BATCH = 10_000;
+/** A dense flow's shape and step count must fit before it is built (flags, config files, checkpoints alike). */
+function checkModel(shape: FlowShape | null, rows: number, solve: SolveFlags, where: string, training: boolean): void {
+  if (!shape) return;
+  checkFlowMemory(shape, rows, where, { training });
+  const e = evalSolve(solve);
+  checkSteps({ solver: e.method as string, stepSize: e.stepSize, T: shape.T, maxSteps: solve.maxSteps ?? evalWatch.maxSteps, where });
+}
 
 /** Mean NLL (nats) of `m` under `flow`, with the NFE of one test solve (the mean over batches). */
 export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: number): Promise<{ nll: number; nfe: number; nfeTotal: number }> {
@@ -154,11 +170,12 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
   let sum = 0;
   let nfeTotal = 0;
   let solves = 0;
+  evalWatch.begin(`test solve of ${m.rows} points`);
   for (let start = 0; start < m.rows; start += EVAL_BATCH) {
     const rows = Math.min(EVAL_BATCH, m.rows - start);
     const x = tf.tensor2d(m.data.subarray(start * m.cols, (start + rows) * m.cols), [rows, m.cols]);
     try {
-      const out = await flow.forwardAsync(x, { ...solve, estimator, noiseRng });
+      const out = await evalWatch.guard(() => flow.forwardAsync(x, { ...solve, estimator, noiseRng }));
       try {
         const s = tf.tidy(() => tf.sum(tf.sub(out.deltaLogp, standardNormalLogProb(out.z))));
         sum += (await s.data())[0]!;
@@ -172,6 +189,7 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
       x.dispose();
     }
   }
+  evalWatch.end();
   return { nll: sum / m.rows, nfe: Math.round(nfeTotal / solves), nfeTotal };
 }
 
@@ -179,9 +197,10 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
 // Training.
 
 export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainHooks): Promise<TrainSummary> {
+  const resume = run.resume !== undefined ? readCheckpoint(run.resume) : undefined;
+  checkTrainingLimits(run, data, resume);
   const backend = await useBackend(run.backend as BackendChoice);
   const seed = run.seed ?? 0;
-  const resume = run.resume !== undefined ? readCheckpoint(run.resume) : undefined;
   const prepared = await prepareData(data, seed, run.testSamples);
   const out = run.out;
   mkdirSync(out, { recursive: true });
@@ -215,13 +234,14 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
   const evalEvery = run.evalEvery ?? 0;
 
   // A resumed run carries the training NFE of the iterations before it (from its metrics file).
+  const abort = new AbortController();
   const { tally, onEvent } = trainingTally(hooks, { nfe: resume ? priorNfe(metricsFile, resume.iteration) : 0, checkpoint: join(out, 'last.json') }, (e) => {
     hooks.log(`eval ${e.iteration}: validation NLL ${e.nll.toFixed(4)} ${e.nllUnit} on ${e.samples} points, NFE ${e.nfePerSolve.toFixed(0)} per solve (${e.solves} solves)`);
     hooks.event({ ...e });
-  });
+  }, { factor: run.divergenceFactor ?? DEFAULT_DIVERGENCE_FACTOR, abort });
   hooks.start(run.iterations, resume?.iteration ?? 0);
   const t0 = performance.now();
-  const result = await trainOnThreads(
+  const result = await evalWatch.guard(() => trainOnThreads(
     run.threads,
     {
       preset: run.preset,
@@ -234,13 +254,18 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
       ...(run.lr !== undefined ? { lr: run.lr } : {}),
       ...(run.warmup !== undefined ? { warmup: run.warmup } : {}),
       ...(evalEvery > 0 ? { evalEvery, evalSamples: prepared.test.rows } : {}),
-      evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5 },
+      evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, maxSteps: evalWatch.maxSteps, onStep: evalWatch.onStep },
       checkpointDir: out,
       metricsFile,
       ...(resume ? { resume } : {}),
     },
-    { onEvent },
-  );
+    { onEvent, signal: abort.signal },
+  ));
+  if (tally.diverged) {
+    result.trainer.dispose();
+    hooks.event({ type: 'diverged', iteration: result.iteration, message: tally.diverged, checkpoint: tally.checkpoint });
+    throw new BudgetError(tally.diverged);
+  }
   const seconds = (performance.now() - t0) / 1000;
   try {
     const flow = result.trainer.flow as unknown as Flow;
@@ -270,6 +295,25 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
   } finally {
     result.trainer.dispose();
   }
+}
+
+/** Sizes and step counts of a training run, before its data or model is allocated. */
+function checkTrainingLimits(run: TrainRun, data: DataSource, resume: Checkpoint | undefined): void {
+  const dim = data.kind === 'toy' ? resolveDataset(data.name).dim : undefined;
+  const where = resume ? `checkpoint ${run.resume}` : 'options';
+  const shape = resume
+    ? shapeOfModelConfig(resume.model.config, dim)
+    : dim !== undefined || run.hidden !== undefined
+      ? shapeOfModelConfig({ dim: dim ?? 1, hidden: run.hidden, blocks: run.blocks, T: run.time }, dim)
+      : null;
+  if (shape) {
+    checkFlowMemory(shape, run.batchSize ?? 100, where, { training: true });
+    const preset = presets[run.preset];
+    const solver = (run.solver ?? preset.solver) as string;
+    checkSteps({ solver, stepSize: run.stepSize ?? preset.stepSize, T: shape.T, maxSteps: DEFAULT_MAX_STEPS, where: `${where} (training solve)` });
+    checkSteps({ solver: 'dopri5', stepSize: undefined, T: shape.T, maxSteps: DEFAULT_MAX_STEPS, where });
+  }
+  if (data.kind === 'toy' && dim !== undefined) checkRows(run.testSamples ?? DEFAULT_TEST_SAMPLES, dim, shape, '--test-samples', { batch: EVAL_BATCH });
 }
 
 function priorNfe(metricsFile: string, upTo: number): number {
@@ -336,8 +380,10 @@ export async function loadCheckpointPlugins(given: readonly string[] | undefined
   }
 }
 
-export function loadCheckpoint(path: string): LoadedCheckpoint {
+export function loadCheckpoint(path: string, limits?: { rows: number; solve: SolveFlags }): LoadedCheckpoint {
   const checkpoint = readCheckpoint(path);
+  // The model's size comes from the file: check it before building it (a config saying hidden [1e8,1e8,1e8]).
+  checkModel(shapeOfModelConfig(checkpoint.model.config), limits?.rows ?? EVAL_BATCH, limits?.solve ?? {}, `checkpoint ${path}`, false);
   const flow = loadModel(checkpoint.model as unknown as ModelFile);
   return { flow, checkpoint, run: readRunFile(path).run };
 }
@@ -362,7 +408,9 @@ export interface EvalResult {
 
 export async function evaluateCheckpoint(r: CheckpointRequest & { data?: DataSource; testSamples?: number }): Promise<EvalResult> {
   const backend = await useBackend(r.backend as BackendChoice);
-  const ck = loadCheckpoint(r.checkpoint);
+  const run0 = readRunFile(r.checkpoint).run;
+  const testSamples = r.testSamples ?? run0?.testSamples ?? undefined;
+  const ck = loadCheckpoint(r.checkpoint, { rows: Math.min(testSamples ?? DEFAULT_TEST_SAMPLES, EVAL_BATCH), solve: r.solve });
   try {
     const imageRun = (ck.run?.data as unknown as ImageRunData | undefined)?.kind === 'image' ? (ck.run!.data as unknown as ImageRunData) : null;
     if (imageRun) {
@@ -385,6 +433,10 @@ export async function evaluateCheckpoint(r: CheckpointRequest & { data?: DataSou
       throw new UsageError(`${r.checkpoint} has no run.json beside it to say what data it was trained on: pass --data`);
     }
     const seed = r.data ? r.seed : (ck.run?.seed ?? r.seed);
+    if (src.kind === 'toy') {
+      const from = r.testSamples !== undefined ? '--test-samples' : ck.run?.testSamples != null ? `"testSamples" of ${readRunFile(r.checkpoint).path}` : 'test samples';
+      checkRows(testSamples ?? DEFAULT_TEST_SAMPLES, ck.flow.dim, shapeOfModelConfig(ck.checkpoint.model.config), from, { batch: EVAL_BATCH });
+    }
     const prepared = await prepareData(src, seed, r.testSamples ?? ck.run?.testSamples ?? undefined);
     const t0 = performance.now();
     const t = await testNll(ck.flow, prepared.test, evalSolve(r.solve), seed);
@@ -411,9 +463,12 @@ export interface SampleResult {
 
 export async function sampleCheckpoint(r: CheckpointRequest & { n: number }): Promise<SampleResult & { run: RunFile | null }> {
   await useBackend(r.backend as BackendChoice);
-  const ck = loadCheckpoint(r.checkpoint);
+  const ck = loadCheckpoint(r.checkpoint, { rows: r.n, solve: r.solve });
   try {
-    const x = await ck.flow.sampleAsync(r.n, new Random(`${r.seed}:sample`), evalSolve(r.solve));
+    checkRows(r.n, ck.flow.dim, shapeOfModelConfig(ck.checkpoint.model.config), '-n', { batch: r.n });
+    evalWatch.begin(`sampling ${r.n} points`);
+    const x = await evalWatch.guard(() => ck.flow.sampleAsync(r.n, new Random(`${r.seed}:sample`), evalSolve(r.solve)));
+    evalWatch.end();
     const data = (await x.data()) as Float32Array;
     x.dispose();
     const cols = ck.flow.dim;
@@ -426,8 +481,9 @@ export async function sampleCheckpoint(r: CheckpointRequest & { n: number }): Pr
 }
 
 /** The solve flags that were given. */
-export function pick(f: { solver?: string; stepSize?: number; rtol?: number; atol?: number }) {
-  const out: { solver?: string; stepSize?: number; rtol?: number; atol?: number } = {};
+export function pick(f: { solver?: string; stepSize?: number; rtol?: number; atol?: number; maxSteps?: number }) {
+  const out: { solver?: string; stepSize?: number; rtol?: number; atol?: number; maxSteps?: number } = {};
+  if (f.maxSteps !== undefined) out.maxSteps = f.maxSteps;
   if (f.solver !== undefined) out.solver = f.solver;
   if (f.stepSize !== undefined) out.stepSize = f.stepSize;
   if (f.rtol !== undefined) out.rtol = f.rtol;

@@ -182,6 +182,8 @@ export function createTrainer(options: TrainerOptions): Trainer {
     rtol: cfg.evaluation.rtol,
     atol: cfg.evaluation.atol,
     ...(cfg.evaluation.stepSize !== undefined ? { stepSize: cfg.evaluation.stepSize } : {}),
+    ...(cfg.evaluation.maxSteps !== undefined ? { maxSteps: cfg.evaluation.maxSteps } : {}),
+    ...(cfg.evaluation.onStep !== undefined ? { onStep: cfg.evaluation.onStep } : {}),
     estimator: evalEstimator,
     regularizers: [],
     noiseRng: rngs.eval,

@@ -1,3 +1,4 @@
+import { configureWatch } from '../watch.js';
 import { foldRegularizers, mergeConfig, readConfigFile, parseTrainConfig, TRAIN_KEYS, type TrainConfig } from '../config.js';
 import { parseRegularizers } from '../flags.js';
 import { checkBackendName, checkPluginName, loadPluginModules, registeredNames } from '../plugins.js';
@@ -51,6 +52,7 @@ async function resolveTrainConfig(flags: TrainFlags): Promise<TrainConfig> {
 }
 
 export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<void> {
+  configureWatch(flags, ctx.io);
   const cfg = await resolveTrainConfig(flags);
   const summary = await train(cfg, ctx, { json: flags.json === true, quiet: flags.quiet === true });
   const s0 = summary;
