@@ -380,10 +380,17 @@ export async function loadCheckpointPlugins(given: readonly string[] | undefined
   }
 }
 
-export function loadCheckpoint(path: string, limits?: { rows: number; solve: SolveFlags }): LoadedCheckpoint {
+/** A checkpoint read and checked against the limits (its model not built yet). */
+export function readCheckedCheckpoint(path: string, limits?: { rows: number; solve: SolveFlags }): { checkpoint: Checkpoint; shape: FlowShape | null } {
   const checkpoint = readCheckpoint(path);
   // The model's size comes from the file: check it before building it (a config saying hidden [1e8,1e8,1e8]).
-  checkModel(shapeOfModelConfig(checkpoint.model.config), limits?.rows ?? EVAL_BATCH, limits?.solve ?? {}, `checkpoint ${path}`, false);
+  const shape = shapeOfModelConfig(checkpoint.model.config);
+  checkModel(shape, limits?.rows ?? EVAL_BATCH, limits?.solve ?? {}, `checkpoint ${path}`, false);
+  return { checkpoint, shape };
+}
+
+export function loadCheckpoint(path: string, limits?: { rows: number; solve: SolveFlags }, read = readCheckedCheckpoint(path, limits)): LoadedCheckpoint {
+  const { checkpoint } = read;
   const flow = loadModel(checkpoint.model as unknown as ModelFile);
   return { flow, checkpoint, run: readRunFile(path).run };
 }
@@ -407,10 +414,17 @@ export interface EvalResult {
 }
 
 export async function evaluateCheckpoint(r: CheckpointRequest & { data?: DataSource; testSamples?: number }): Promise<EvalResult> {
-  const backend = await useBackend(r.backend as BackendChoice);
   const run0 = readRunFile(r.checkpoint).run;
   const testSamples = r.testSamples ?? run0?.testSamples ?? undefined;
-  const ck = loadCheckpoint(r.checkpoint, { rows: Math.min(testSamples ?? DEFAULT_TEST_SAMPLES, EVAL_BATCH), solve: r.solve });
+  const limits = { rows: Math.min(testSamples ?? DEFAULT_TEST_SAMPLES, EVAL_BATCH), solve: r.solve };
+  const read = readCheckedCheckpoint(r.checkpoint, limits);
+  const src0 = r.data ?? run0?.data;
+  if (src0?.kind === 'toy' && read.shape) {
+    const from = r.testSamples !== undefined ? '--test-samples' : run0?.testSamples != null ? `"testSamples" of ${readRunFile(r.checkpoint).path}` : 'test samples';
+    checkRows(testSamples ?? DEFAULT_TEST_SAMPLES, read.shape.dim, read.shape, from, { batch: EVAL_BATCH });
+  }
+  const backend = await useBackend(r.backend as BackendChoice);
+  const ck = loadCheckpoint(r.checkpoint, limits, read);
   try {
     const imageRun = (ck.run?.data as unknown as ImageRunData | undefined)?.kind === 'image' ? (ck.run!.data as unknown as ImageRunData) : null;
     if (imageRun) {
@@ -433,10 +447,6 @@ export async function evaluateCheckpoint(r: CheckpointRequest & { data?: DataSou
       throw new UsageError(`${r.checkpoint} has no run.json beside it to say what data it was trained on: pass --data`);
     }
     const seed = r.data ? r.seed : (ck.run?.seed ?? r.seed);
-    if (src.kind === 'toy') {
-      const from = r.testSamples !== undefined ? '--test-samples' : ck.run?.testSamples != null ? `"testSamples" of ${readRunFile(r.checkpoint).path}` : 'test samples';
-      checkRows(testSamples ?? DEFAULT_TEST_SAMPLES, ck.flow.dim, shapeOfModelConfig(ck.checkpoint.model.config), from, { batch: EVAL_BATCH });
-    }
     const prepared = await prepareData(src, seed, r.testSamples ?? ck.run?.testSamples ?? undefined);
     const t0 = performance.now();
     const t = await testNll(ck.flow, prepared.test, evalSolve(r.solve), seed);
@@ -462,10 +472,11 @@ export interface SampleResult {
 }
 
 export async function sampleCheckpoint(r: CheckpointRequest & { n: number }): Promise<SampleResult & { run: RunFile | null }> {
+  const read = readCheckedCheckpoint(r.checkpoint, { rows: 1, solve: r.solve }); // the rows are checkRows' (its message names -n)
+  if (read.shape) checkRows(r.n, read.shape.dim, read.shape, '-n', { batch: r.n });
   await useBackend(r.backend as BackendChoice);
-  const ck = loadCheckpoint(r.checkpoint, { rows: r.n, solve: r.solve });
+  const ck = loadCheckpoint(r.checkpoint, { rows: r.n, solve: r.solve }, read);
   try {
-    checkRows(r.n, ck.flow.dim, shapeOfModelConfig(ck.checkpoint.model.config), '-n', { batch: r.n });
     evalWatch.begin(`sampling ${r.n} points`);
     const x = await evalWatch.guard(() => ck.flow.sampleAsync(r.n, new Random(`${r.seed}:sample`), evalSolve(r.solve)));
     evalWatch.end();

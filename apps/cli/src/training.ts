@@ -67,7 +67,7 @@ export const DIVERGENCE_PATIENCE = 5;
 export const DEFAULT_DIVERGENCE_FACTOR = 1000;
 
 /**
- * The loss-explosion rule: m = the median loss of the first 10 iterations of this run; training
+ * The loss-explosion rule: m = the lowest loss of the first 10 iterations of this run; training
  * stops after 5 iterations in a row with loss > m + factor·max(1, |m|). Returns the message when
  * it fires. (A non-finite loss already stops training with NON_FINITE.)
  */
@@ -79,8 +79,8 @@ export function divergenceRule(factor: number): (iteration: number, loss: number
     if (m === null) {
       early.push(loss);
       if (early.length < DIVERGENCE_WARMUP) return null;
-      const sorted = [...early].sort((a, b) => a - b);
-      m = (sorted[4]! + sorted[5]!) / 2;
+      // The lowest, not the median: with a huge learning rate the loss explodes from the second iteration.
+      m = Math.min(...early);
       return null;
     }
     const threshold = m + factor * Math.max(1, Math.abs(m));
