@@ -86,7 +86,6 @@ class EvalWatch {
   explain(e: unknown): unknown {
     if (isRnodeError(e) && e.code === 'MAX_STEPS_REACHED') {
       const d = (e.details ?? {}) as { t?: number; nfe?: number; accepted?: number; rejected?: number };
-      if (/fixed grid needs/.test(e.message)) return e;
       return new BudgetError(
         `the learned dynamics are stiff: the ${this.label} took ${this.maxSteps.toLocaleString('en-US')} steps (--max-steps) and only reached t=${fmtT(d.t)} (${(d.accepted ?? 0).toLocaleString('en-US')} accepted, ${(d.rejected ?? 0).toLocaleString('en-US')} rejected, ${(this.nfeDone + (d.nfe ?? 0)).toLocaleString('en-US')} evaluations of the dynamics); the model has probably diverged (check the training loss), or raise --max-steps`,
       );

@@ -109,30 +109,21 @@ export function* fixedGridLoop(p: Problem): Loop<Outcome> {
   let ok = false;
   try {
     ys.push(cloneAll(y));
-    // Count the grid before building it: a tiny step or a huge span must fail here, not by
-    // allocating an array of 1e12 times (a native "invalid size" crash).
-    let planned = 0;
-    for (let i = 1; i < t.length; i++) planned += intervalStepCount(t[i - 1] as number, t[i] as number, p.stepSize);
-    if (!(planned <= p.maxSteps)) {
-      ok = true;
-      const first = t[0] as number;
-      return {
-        ys,
-        status: 'max-steps',
-        message: `the fixed grid needs ${Number.isFinite(planned) ? planned : 'infinitely many'} steps (step size ${p.stepSize} over [${first}, ${t[t.length - 1]}]), more than the maximum number of steps (${p.maxSteps}); nothing was integrated`,
-        at: first,
-      };
-    }
     let steps = 0;
     for (let i = 1; i < t.length; i++) {
-      const grid = intervalSteps(t[i - 1] as number, t[i] as number, p.stepSize);
-      for (let k = 1; k < grid.length; k++) {
-        const t0 = grid[k - 1] as number;
+      // The grid's times are computed as they are reached, never built as an array: a tiny step
+      // or a huge span (1e12 steps) ends at maxSteps instead of allocating (a native crash).
+      const a = t[i - 1] as number;
+      const b = t[i] as number;
+      const m = intervalStepCount(a, b, p.stepSize);
+      const at = (k: number): number => (k === 0 ? a : k >= m ? b : a + Math.sign(b - a) * k * (p.stepSize as number));
+      for (let k = 1; k <= m; k++) {
+        const t0 = at(k - 1);
         if (steps >= p.maxSteps) {
           ok = true;
           return { ys, status: 'max-steps', message: `maximum number of steps (${p.maxSteps}) reached at t=${t0}`, at: t0 };
         }
-        const dt = (grid[k] as number) - t0;
+        const dt = at(k) - t0;
         const y1 = tf.tidy(() => {
           const r = solver.step({ f: p.f, t0, dt, y0: y, f0: undefined, lincomb });
           return ownAll(checkLeaves(solver, 'y1', r?.y1, y), y);
@@ -141,7 +132,7 @@ export function* fixedGridLoop(p: Problem): Loop<Outcome> {
         y = y1;
         steps++;
         stats.accepted++;
-        p.onStep?.({ t: grid[k] as number, nfe: stats.nfe, steps, accepted: stats.accepted, rejected: stats.rejected });
+        p.onStep?.({ t: at(k), nfe: stats.nfe, steps, accepted: stats.accepted, rejected: stats.rejected });
       }
       ys.push(cloneAll(y));
     }

@@ -188,7 +188,8 @@ async function fetchWithRetries(a: FetchArgs, limits: Limits, onRetry: DownloadO
       if (!(e as { [RETRYABLE]?: boolean })[RETRYABLE] || a.signal?.aborted) throw e;
       if (attempt >= limits.retries) {
         const err = e as RnodeError;
-        throw new RnodeError(err.code, `${err.message} (gave up after ${attempt + 1} attempt${attempt ? 's' : ''})`, { source: `url:${a.url}`, cause: err, details: { url: a.url, attempts: attempt + 1 } });
+        const raw = err.message.replace(/^\[rnode\]\s*(\[[^\]]*\]\s*)?/, '');
+        throw new RnodeError(err.code, `${raw} (gave up after ${attempt + 1} attempt${attempt ? 's' : ''})`, { source: `url:${a.url}`, cause: err, details: { url: a.url, attempts: attempt + 1 } });
       }
       const delay = limits.retryDelayMs * 2 ** attempt;
       onRetry?.({ file: a.file, url: a.url, attempt: attempt + 1, delay: delay / 1000, reason: (e as Error).message });
