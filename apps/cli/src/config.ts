@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse as parseJsonAst, type AnyNode } from '@humanwhocodes/momoa';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
 
@@ -58,6 +59,8 @@ export const trainConfigSchema = z.strictObject({
   epochs: posInt,
   warmup: z.number().int().nonnegative(),
   alpha: z.number().nonnegative().lt(0.5),
+  /** Stop when the loss explodes: above its early level by this factor (training.ts); 0 turns it off. */
+  divergenceFactor: nonNegNum,
 });
 
 export type TrainConfig = Partial<z.infer<typeof trainConfigSchema>>;
@@ -93,10 +96,13 @@ export function parseTrainConfig(raw: unknown, where: string): TrainConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new UsageError(`${where}: the config must be a JSON object`);
   }
-  const normalized: Record<string, unknown> = {};
+  const normalized: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(raw)) {
     const key = camel(k);
-    if (key in normalized) throw new UsageError(`${where}: key "${k}" is given twice (as "${kebab(key)}" and "${key}")`);
+    if (FORBIDDEN_KEYS.has(k) || FORBIDDEN_KEYS.has(key)) {
+      throw new UsageError(`${where}: key "${k}" is not allowed (it would reach JavaScript's object prototype); known keys: ${TRAIN_KEYS.join(', ')}`);
+    }
+    if (Object.hasOwn(normalized, key)) throw new UsageError(`${where}: key "${k}" is given twice (as "${kebab(key)}" and "${key}")`);
     normalized[key] = key === 'hidden' && typeof v === 'string' ? safeList(v, where) : v;
   }
   const r = trainConfigSchema.partial().safeParse(normalized);
@@ -110,6 +116,39 @@ function safeList(v: string, where: string): number[] {
   } catch (e) {
     throw new UsageError(`${where}: key "hidden": ${(e as Error).message}`);
   }
+}
+
+/** Keys that name JavaScript's prototype machinery: refused wherever they appear in a config file. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Keys given twice in one object, and prototype keys, at any depth: JSON.parse keeps the last
+ * duplicate silently, and a reviver only sees the surviving value, so the text is parsed with
+ * momoa (ESLint's JSON parser), whose AST keeps every member with its line.
+ */
+function checkJsonKeys(text: string, path: string): void {
+  let ast;
+  try {
+    ast = parseJsonAst(text, { mode: 'json' });
+  } catch {
+    return; // JSON.parse reports the syntax error
+  }
+  const walk = (node: AnyNode, at: string): void => {
+    if (node.type === 'Object') {
+      const seen = new Map<string, number>();
+      for (const m of node.members) {
+        const name = m.name.type === 'String' ? m.name.value : m.name.name;
+        const line = m.name.loc.start.line;
+        const here = at ? `${at}.${name}` : name;
+        if (FORBIDDEN_KEYS.has(name)) throw new UsageError(`config file ${path}, line ${line}: key "${here}" is not allowed (it would reach JavaScript's object prototype)`);
+        const first = seen.get(name);
+        if (first !== undefined) throw new UsageError(`config file ${path}, line ${line}: key "${here}" is given twice (first on line ${first}); give it once`);
+        seen.set(name, line);
+        walk(m.value, here);
+      }
+    } else if (node.type === 'Array') node.elements.forEach((e, i) => walk(e.value, `${at}[${i}]`));
+  };
+  walk(ast.body, '');
 }
 
 /** Read and validate `--config file.json`. */
@@ -126,6 +165,7 @@ export function readConfigFile(path: string): TrainConfig {
   } catch (e) {
     throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
   }
+  checkJsonKeys(text, path);
   return parseTrainConfig(raw, `config file ${path}`);
 }
 

@@ -20,10 +20,13 @@ import { messageOf, UsageError } from './errors.js';
 import { loadPluginModules, PluginModuleError } from './plugins.js';
 import type { ProgressValues } from './progress.js';
 import { evaluateImageFlow, type ImageRunData } from './images.js';
-import { checkpointCadence, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
+import { checkpointCadence, DEFAULT_DIVERGENCE_FACTOR, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 import { TrainingAborted } from './interrupt.js';
 import { checkRunFileAgrees, configHash, openRunFolder, sourceKey, warnStderr } from './run-folder.js';
 import type { ImageFlow } from '@rnode/models';
+import { presets } from '@rnode/train';
+import { checkFlowMemory, checkRows, checkSteps, DEFAULT_MAX_STEPS, EVAL_BATCH, shapeOfModelConfig, type FlowShape } from './limits.js';
+import { BudgetError, evalWatch } from './watch.js';
 
 export interface TrainRun extends TrainConfig {
   preset: 'rnode' | 'ffjord';
@@ -64,6 +67,7 @@ export interface SolveFlags {
   stepSize?: number;
   rtol?: number;
   atol?: number;
+  maxSteps?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -137,6 +141,10 @@ export interface EvalSolve {
   rtol: number;
   atol: number;
   stepSize?: number;
+  /** The evaluation budget (--max-steps, default 10,000 step attempts per solve). */
+  maxSteps: number;
+  /** Progress and the time budget (watch.ts). */
+  onStep: NonNullable<import('@rnode/solvers').OdeintOptions['onStep']>;
 }
 
 export function evalSolve(f: SolveFlags): EvalSolve {
@@ -145,10 +153,18 @@ export function evalSolve(f: SolveFlags): EvalSolve {
     rtol: f.rtol ?? 1e-5,
     atol: f.atol ?? 1e-5,
     ...(f.stepSize !== undefined ? { stepSize: f.stepSize } : {}),
+    maxSteps: f.maxSteps ?? evalWatch.maxSteps,
+    onStep: evalWatch.onStep,
   };
 }
 
-const EVAL_BATCH = 10_000;
+/** A dense flow's shape and step count must fit before it is built (flags, config files, checkpoints alike). */
+function checkModel(shape: FlowShape | null, rows: number, solve: SolveFlags, where: string, training: boolean): void {
+  if (!shape) return;
+  checkFlowMemory(shape, rows, where, { training });
+  const e = evalSolve(solve);
+  checkSteps({ solver: e.method as string, stepSize: e.stepSize, T: shape.T, maxSteps: solve.maxSteps ?? evalWatch.maxSteps, where });
+}
 
 /** Mean NLL (nats) of `m` under `flow`, with the NFE of one test solve (the mean over batches). */
 export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: number): Promise<{ nll: number; nfe: number; nfeTotal: number }> {
@@ -161,11 +177,12 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
   let sum = 0;
   let nfeTotal = 0;
   let solves = 0;
+  evalWatch.begin(`test solve of ${m.rows} points`);
   for (let start = 0; start < m.rows; start += EVAL_BATCH) {
     const rows = Math.min(EVAL_BATCH, m.rows - start);
     const x = tf.tensor2d(m.data.subarray(start * m.cols, (start + rows) * m.cols), [rows, m.cols]);
     try {
-      const out = await flow.forwardAsync(x, { ...solve, estimator, noiseRng });
+      const out = await evalWatch.guard(() => flow.forwardAsync(x, { ...solve, estimator, noiseRng }));
       try {
         const s = tf.tidy(() => tf.sum(tf.sub(out.deltaLogp, standardNormalLogProb(out.z))));
         sum += (await s.data())[0]!;
@@ -179,6 +196,7 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
       x.dispose();
     }
   }
+  evalWatch.end();
   return { nll: sum / m.rows, nfe: Math.round(nfeTotal / solves), nfeTotal };
 }
 
@@ -186,9 +204,10 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
 // Training.
 
 export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainHooks): Promise<TrainSummary> {
+  const resume = run.resume !== undefined ? readCheckpoint(run.resume, { warn: warnStderr }) : undefined;
+  checkTrainingLimits(run, data, resume);
   const backend = await useBackend(run.backend as BackendChoice);
   const seed = run.seed ?? 0;
-  const resume = run.resume !== undefined ? readCheckpoint(run.resume, { warn: warnStderr }) : undefined;
   const prepared = await prepareData(data, seed, run.testSamples);
   const out = run.out;
   const metricsFile = join(out, 'metrics.jsonl');
@@ -254,13 +273,17 @@ async function trainInFolder(
   const nothingToTrain = resume !== undefined && resume.iteration >= run.iterations;
 
   // A resumed run carries the training NFE of the iterations before it (from its metrics file).
+  // Stops the run after its current step: the divergence rule, or SIGINT/SIGTERM (hooks.signal).
+  const abort = new AbortController();
+  if (hooks.signal?.aborted) abort.abort();
+  else hooks.signal?.addEventListener('abort', () => abort.abort(), { once: true });
   const { tally, onEvent } = trainingTally(hooks, { nfe: resume ? priorNfe(metricsFile, resume.iteration) : 0, checkpoint: join(out, 'last.json') }, (e) => {
     hooks.log(`eval ${e.iteration}: validation NLL ${e.nll.toFixed(4)} ${e.nllUnit} on ${e.samples} points, NFE ${e.nfePerSolve.toFixed(0)} per solve (${e.solves} solves)`);
     hooks.event({ ...e });
-  });
+  }, { factor: run.divergenceFactor ?? DEFAULT_DIVERGENCE_FACTOR, abort });
   hooks.start(run.iterations, resume?.iteration ?? 0);
   const t0 = performance.now();
-  const result = await trainOnThreads(
+  const result = await evalWatch.guard(() => trainOnThreads(
     run.threads,
     {
       preset: run.preset,
@@ -273,15 +296,20 @@ async function trainInFolder(
       ...(run.lr !== undefined ? { lr: run.lr } : {}),
       ...(run.warmup !== undefined ? { warmup: run.warmup } : {}),
       ...(evalEvery > 0 ? { evalEvery, evalSamples: prepared.test.rows } : {}),
-      evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5 },
+      evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, maxSteps: evalWatch.maxSteps, onStep: evalWatch.onStep },
       ...cadence.options,
       checkpointDir: out,
       metricsFile,
       identity,
       ...(resume ? { resume } : {}),
     },
-    { onEvent, ...(hooks.signal ? { signal: hooks.signal } : {}) },
-  );
+    { onEvent, signal: abort.signal },
+  ));
+  if (tally.diverged) {
+    result.trainer.dispose();
+    hooks.event({ type: 'diverged', iteration: result.iteration, message: tally.diverged, checkpoint: tally.checkpoint });
+    throw new BudgetError(tally.diverged);
+  }
   const seconds = (performance.now() - t0) / 1000;
   try {
     if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, run.iterations, tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint));
@@ -316,6 +344,25 @@ async function trainInFolder(
   } finally {
     result.trainer.dispose();
   }
+}
+
+/** Sizes and step counts of a training run, before its data or model is allocated. */
+function checkTrainingLimits(run: TrainRun, data: DataSource, resume: Checkpoint | undefined): void {
+  const dim = data.kind === 'toy' ? resolveDataset(data.name).dim : undefined;
+  const where = resume ? `checkpoint ${run.resume}` : 'options';
+  const shape = resume
+    ? shapeOfModelConfig(resume.model.config, dim)
+    : dim !== undefined || run.hidden !== undefined
+      ? shapeOfModelConfig({ dim: dim ?? 1, hidden: run.hidden, blocks: run.blocks, T: run.time }, dim)
+      : null;
+  if (shape) {
+    checkFlowMemory(shape, run.batchSize ?? 100, where, { training: true });
+    const preset = presets[run.preset];
+    const solver = (run.solver ?? preset.solver) as string;
+    checkSteps({ solver, stepSize: run.stepSize ?? preset.stepSize, T: shape.T, maxSteps: DEFAULT_MAX_STEPS, where: `${where} (training solve)` });
+    checkSteps({ solver: 'dopri5', stepSize: undefined, T: shape.T, maxSteps: DEFAULT_MAX_STEPS, where });
+  }
+  if (data.kind === 'toy' && dim !== undefined) checkRows(run.testSamples ?? DEFAULT_TEST_SAMPLES, dim, shape, '--test-samples', { batch: EVAL_BATCH });
 }
 
 function priorNfe(metricsFile: string, upTo: number): number {
@@ -382,13 +429,22 @@ export async function loadCheckpointPlugins(given: readonly string[] | undefined
   }
 }
 
-/**
- * Read a checkpoint (verified) and the run it belongs to: run.json beside it, which must agree
- * with the checkpoint's own identity (else an error: the folder mixes two runs), or, without a
- * run.json, the record the checkpoint carries.
- */
-export function loadCheckpoint(path: string): LoadedCheckpoint {
+/** A checkpoint read (verified) and checked against the limits (its model not built yet). */
+export function readCheckedCheckpoint(path: string, limits?: { rows: number; solve: SolveFlags }): { checkpoint: Checkpoint; shape: FlowShape | null } {
   const checkpoint = readCheckpoint(path, { warn: warnStderr });
+  // The model's size comes from the file: check it before building it (a config saying hidden [1e8,1e8,1e8]).
+  const shape = shapeOfModelConfig(checkpoint.model.config);
+  checkModel(shape, limits?.rows ?? EVAL_BATCH, limits?.solve ?? {}, `checkpoint ${path}`, false);
+  return { checkpoint, shape };
+}
+
+/**
+ * Read a checkpoint (verified, within the limits) and the run it belongs to: run.json beside it,
+ * which must agree with the checkpoint's own identity (else an error: the folder mixes two runs),
+ * or, without a run.json, the record the checkpoint carries.
+ */
+export function loadCheckpoint(path: string, limits?: { rows: number; solve: SolveFlags }, read = readCheckedCheckpoint(path, limits)): LoadedCheckpoint {
+  const { checkpoint } = read;
   const beside = readRunFile(path);
   checkRunFileAgrees(path, checkpoint, beside.path, beside.run);
   const flow = loadModel(checkpoint.model as unknown as ModelFile);
@@ -430,8 +486,17 @@ export interface EvalResult {
 }
 
 export async function evaluateCheckpoint(r: CheckpointRequest & { data?: DataSource; testSamples?: number }): Promise<EvalResult> {
+  const run0 = readRunFile(r.checkpoint).run;
+  const testSamples = r.testSamples ?? run0?.testSamples ?? undefined;
+  const limits = { rows: Math.min(testSamples ?? DEFAULT_TEST_SAMPLES, EVAL_BATCH), solve: r.solve };
+  const read = readCheckedCheckpoint(r.checkpoint, limits);
+  const src0 = r.data ?? run0?.data;
+  if (src0?.kind === 'toy' && read.shape) {
+    const from = r.testSamples !== undefined ? '--test-samples' : run0?.testSamples != null ? `"testSamples" of ${readRunFile(r.checkpoint).path}` : 'test samples';
+    checkRows(testSamples ?? DEFAULT_TEST_SAMPLES, read.shape.dim, read.shape, from, { batch: EVAL_BATCH });
+  }
   const backend = await useBackend(r.backend as BackendChoice);
-  const ck = loadCheckpoint(r.checkpoint);
+  const ck = loadCheckpoint(r.checkpoint, limits, read);
   try {
     const imageRun = (ck.run?.data as unknown as ImageRunData | undefined)?.kind === 'image' ? (ck.run!.data as unknown as ImageRunData) : null;
     if (imageRun) {
@@ -479,10 +544,14 @@ export interface SampleResult {
 }
 
 export async function sampleCheckpoint(r: CheckpointRequest & { n: number }): Promise<SampleResult & { run: RunFile | null }> {
+  const read = readCheckedCheckpoint(r.checkpoint, { rows: 1, solve: r.solve }); // the rows are checkRows' (its message names -n)
+  if (read.shape) checkRows(r.n, read.shape.dim, read.shape, '-n', { batch: r.n });
   await useBackend(r.backend as BackendChoice);
-  const ck = loadCheckpoint(r.checkpoint);
+  const ck = loadCheckpoint(r.checkpoint, { rows: r.n, solve: r.solve }, read);
   try {
-    const x = await ck.flow.sampleAsync(r.n, new Random(`${r.seed}:sample`), evalSolve(r.solve));
+    evalWatch.begin(`sampling ${r.n} points`);
+    const x = await evalWatch.guard(() => ck.flow.sampleAsync(r.n, new Random(`${r.seed}:sample`), evalSolve(r.solve)));
+    evalWatch.end();
     const data = (await x.data()) as Float32Array;
     x.dispose();
     const cols = ck.flow.dim;
@@ -495,8 +564,9 @@ export async function sampleCheckpoint(r: CheckpointRequest & { n: number }): Pr
 }
 
 /** The solve flags that were given. */
-export function pick(f: { solver?: string; stepSize?: number; rtol?: number; atol?: number }) {
-  const out: { solver?: string; stepSize?: number; rtol?: number; atol?: number } = {};
+export function pick(f: { solver?: string; stepSize?: number; rtol?: number; atol?: number; maxSteps?: number }) {
+  const out: { solver?: string; stepSize?: number; rtol?: number; atol?: number; maxSteps?: number } = {};
+  if (f.maxSteps !== undefined) out.maxSteps = f.maxSteps;
   if (f.solver !== undefined) out.solver = f.solver;
   if (f.stepSize !== undefined) out.stepSize = f.stepSize;
   if (f.rtol !== undefined) out.rtol = f.rtol;

@@ -53,11 +53,19 @@ export function addCommonFlags(cmd: Command, o: { backend?: boolean } = {}): Com
 
 /** Flags of the evaluation solve, shared by train/eval/sample/plot. */
 export function addSolveFlags(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--solver <name>', 'ODE solver (euler, midpoint, heun, rk4, rk38, dopri5, bosh3, tsit5, or a registered plugin)')
     .option('--step-size <h>', 'step size of a fixed-grid solver', num('positive'))
     .option('--rtol <x>', 'relative tolerance of an adaptive solver', num('positive'))
     .option('--atol <x>', 'absolute tolerance of an adaptive solver', num('positive'));
+  return addBudgetFlags(cmd);
+}
+
+/** The evaluation budget (watch.ts). */
+export function addBudgetFlags(cmd: Command): Command {
+  return cmd
+    .option('--max-steps <n>', 'evaluation budget: step attempts per evaluation solve before it stops with an error (default: 10000); fixed grids are counted before they are built', int())
+    .option('--max-eval-seconds <s>', 'evaluation budget: wall-clock seconds of one evaluation (test solve, eval, sample, plot) before it stops with an error (default: 600)', num('positive'));
 }
 
 /** Repeatable flags: every value, in order. */

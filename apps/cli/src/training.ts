@@ -8,6 +8,7 @@ import { createWorkerGradients, train } from '@rnode/train/node';
 import { foldRegularizers, type TrainConfig } from './config.js';
 import type { TrainHooks } from './engine.js';
 import { loadedPluginModules } from './plugins.js';
+import { evalWatch } from './watch.js';
 
 /** The training options the 2-D and the image runs both take from the flags, when given. */
 export function trainingOverrides(run: TrainConfig): Partial<TrainingOptions> {
@@ -44,10 +45,22 @@ export function checkpointCadence(run: TrainConfig, fallback: number | 'epoch') 
  * checkpoint written and whether this run wrote one), with iterations reported to `hooks`, checkpoints as events, and
  * evaluations handed to `onEvaluation`.
  */
-export function trainingTally(hooks: TrainHooks, start: { nfe: number; checkpoint: string }, onEvaluation: (e: EvaluationEvent) => void) {
-  const tally = { nfeTotal: start.nfe, iterations: 0, checkpoint: start.checkpoint, saved: false };
+export function trainingTally(
+  hooks: TrainHooks,
+  start: { nfe: number; checkpoint: string },
+  onEvaluation: (e: EvaluationEvent) => void,
+  divergence?: { factor: number; abort: AbortController },
+) {
+  const tally = { nfeTotal: start.nfe, iterations: 0, checkpoint: start.checkpoint, saved: false, diverged: null as string | null };
+  const watch = divergence && divergence.factor > 0 ? divergenceRule(divergence.factor) : null;
   const onEvent = (e: TrainerEvent): void => {
     if (e.type === 'iteration') {
+      const why = watch?.(e.iteration, e.loss);
+      if (why && !tally.diverged) {
+        tally.diverged = why;
+        divergence!.abort.abort();
+      }
+      evalWatch.begin(`validation at iteration ${e.iteration}`);
       tally.nfeTotal += e.nfeForward + e.nfeBackward;
       tally.iterations += 1;
       hooks.iteration(e.iteration, { loss: e.loss, nfe: e.nfeForward + e.nfeBackward });
@@ -62,6 +75,36 @@ export function trainingTally(hooks: TrainHooks, start: { nfe: number; checkpoin
     }
   };
   return { tally, onEvent };
+}
+
+/** Iterations whose median loss is the early level. */
+export const DIVERGENCE_WARMUP = 10;
+/** Consecutive iterations above the threshold before training stops. */
+export const DIVERGENCE_PATIENCE = 5;
+export const DEFAULT_DIVERGENCE_FACTOR = 1000;
+
+/**
+ * The loss-explosion rule: m = the lowest loss of the first 10 iterations of this run; training
+ * stops after 5 iterations in a row with loss > m + factor·max(1, |m|). Returns the message when
+ * it fires. (A non-finite loss already stops training with NON_FINITE.)
+ */
+export function divergenceRule(factor: number): (iteration: number, loss: number) => string | null {
+  const early: number[] = [];
+  let m: number | null = null;
+  let above = 0;
+  return (iteration, loss) => {
+    if (m === null) {
+      early.push(loss);
+      if (early.length < DIVERGENCE_WARMUP) return null;
+      // The lowest, not the median: with a huge learning rate the loss explodes from the second iteration.
+      m = Math.min(...early);
+      return null;
+    }
+    const threshold = m + factor * Math.max(1, Math.abs(m));
+    above = loss > threshold ? above + 1 : 0;
+    if (above < DIVERGENCE_PATIENCE) return null;
+    return `training diverged: the loss was ${loss.toPrecision(3)} at iteration ${iteration}, above ${threshold.toPrecision(3)} (its early level ${m.toPrecision(3)} + ${factor}·max(1, |${m.toPrecision(3)}|)) for ${DIVERGENCE_PATIENCE} iterations in a row; lower --lr, or change the rule with --divergence-factor (0 turns it off). The last checkpoint was kept`;
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  * is wrong; nothing is read past a bad header.
  */
 import { RnodeError, checkOptions } from '@rnode/core';
-import { gunzipSync } from 'fflate';
+import { Gunzip } from 'fflate';
 import { parseTar } from 'nanotar';
 
 /** Images as 8-bit levels, NHWC row-major: image i, row y, column x, channel c at ((i·H + y)·W + x)·C + c. */
@@ -52,14 +52,46 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Gunzip when the bytes carry the gzip magic, else return them as they are. Corrupt gzip → INVALID_DATA. */
-export function maybeGunzip(bytes: Uint8Array, source: string): Uint8Array {
+/**
+ * The most bytes a gzipped data file may inflate to (256 MiB): CIFAR-10's binary tar is 185 MB,
+ * MNIST's largest IDX file 47 MB. A larger output is a gzip bomb or the wrong file.
+ */
+export const MAX_GUNZIP_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Gunzip when the bytes carry the gzip magic, else return them as they are. Corrupt gzip →
+ * INVALID_DATA. The input is inflated in 16 KB pieces (at most ~17 MB of output each, deflate's
+ * ratio being ≤ 1032:1), so output beyond `maxBytes` is refused before it is held.
+ */
+export function maybeGunzip(bytes: Uint8Array, source: string, maxBytes: number = MAX_GUNZIP_BYTES): Uint8Array {
   if (!isGzip(bytes)) return bytes;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let over = false;
+  const g = new Gunzip((chunk) => {
+    total += chunk.length;
+    if (total > maxBytes) {
+      over = true;
+      throw new Error('cap');
+    }
+    chunks.push(chunk);
+  });
   try {
-    return gunzipSync(bytes);
+    const piece = 16 * 1024;
+    for (let at = 0; at < bytes.length; at += piece) g.push(bytes.subarray(at, Math.min(at + piece, bytes.length)), at + piece >= bytes.length);
   } catch (e) {
+    if (over) {
+      throw invalid(source, `gzip data inflates to more than ${maxBytes} bytes (the limit; ${bytes.length} compressed bytes): a gzip bomb or not the expected file; stopped at the limit`, { limit: maxBytes });
+    }
     throw invalid(source, `corrupt or truncated gzip data (${(e as Error).message})`, undefined, e);
   }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /**

@@ -272,6 +272,9 @@ export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions): Matrix {
   if (bytes.length - dataStart < need) {
     fail(source, `truncated data: shape (${dims.join(', ')}) of '${descr}' needs ${need} bytes, found ${bytes.length - dataStart}`);
   }
+  if (bytes.length - dataStart > need) {
+    fail(source, `${bytes.length - dataStart - need} trailing bytes after the data: shape (${dims.join(', ')}) of '${descr}' is ${need} bytes, the file holds ${bytes.length - dataStart} (a wrong shape in the header, or a corrupt file)`);
+  }
   const out = new Float32Array(count);
   for (let k = 0; k < count; k++) {
     const v = dtype.read(dv, dataStart + k * dtype.size, le);

@@ -44,6 +44,8 @@ export interface FlowSolveOptions {
   rtol?: number;
   atol?: number;
   maxSteps?: number;
+  /** Called after every step attempt of each block's solve (see `OdeintOptions.onStep`); a throw ends the solve. */
+  onStep?: OdeintOptions['onStep'];
   /** Divergence estimator; default 'exact' (FFJORD's brute force; use 'hutchinson' to train in high dimension). */
   estimator?: EstimatorRef;
   /** Regularizer integrals to accumulate (forward only), e.g. ['kinetic-energy', 'jacobian-frobenius']. */
@@ -62,7 +64,7 @@ export interface FlowSolveOptions {
   fused?: boolean;
 }
 
-const SOLVE_KEYS = ['method', 'stepSize', 'rtol', 'atol', 'maxSteps', 'estimator', 'regularizers', 'noiseRng', 'adjoint', 'adjointOptions', 'fused'];
+const SOLVE_KEYS = ['method', 'stepSize', 'rtol', 'atol', 'maxSteps', 'onStep', 'estimator', 'regularizers', 'noiseRng', 'adjoint', 'adjointOptions', 'fused'];
 
 export interface FlowStats {
   /** Forward evaluations of the dynamics, summed over blocks. */
@@ -285,6 +287,7 @@ export function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSol
   const solver: OdeintOptions = { method: o.method ?? 'dopri5', rtol: o.rtol ?? 1e-5, atol: o.atol ?? 1e-5 };
   if (o.stepSize !== undefined) solver.stepSize = o.stepSize;
   if (o.maxSteps !== undefined) solver.maxSteps = o.maxSteps;
+  if (o.onStep !== undefined) solver.onStep = o.onStep;
   if (regs.length) {
     const ec: Record<string, boolean> = { z: true, logp: true };
     for (const r of regs) ec[r.name] = false;

@@ -92,3 +92,21 @@ describe('fixed-grid methods', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('a grid too fine to build', () => {
+  it('step 1e-12 over [0, 1] (1e12 steps) ends at maxSteps without building the grid', () => {
+    const before = tf.memory().numTensors;
+    const y0 = tf.scalar(1);
+    const onStep: number[] = [];
+    const t0 = performance.now();
+    const s = odeint((_t: number, y: tf.Tensor) => tf.neg(y), y0 as tf.Tensor, [0, 1], { method: 'euler', stepSize: 1e-12, maxSteps: 5, throw: false, onStep: (p) => onStep.push(p.t) });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(s.status).toBe('max-steps');
+    expect(s.message).toBe('maximum number of steps (5) reached at t=5e-12');
+    expect(onStep).toEqual([1e-12, 2e-12, 3e-12, 4e-12, 5e-12]);
+    const huge = odeint((_t: number, y: tf.Tensor) => tf.neg(y), y0 as tf.Tensor, [0, 1e308], { method: 'rk4', stepSize: 0.25, maxSteps: 3, throw: false });
+    expect(huge.status).toBe('max-steps');
+    tf.dispose([y0, ...s.ys, ...huge.ys]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError } from '@rnode/core';
 import { errorRatio, weightedNorm, type Tolerances } from './norm.js';
 import { hermiteInterpolate, lincomb } from './runge-kutta.js';
-import type { ControllerInfo, ControllerPlugin, OdeStats, OdeStatus, SolverPlugin } from './types.js';
+import type { ControllerInfo, ControllerPlugin, OdeStats, OdeStatus, SolverPlugin, StepProgress } from './types.js';
 
 /**
  * The integration loop, written once as a generator: it yields the tensors whose values it must
@@ -24,6 +24,8 @@ export interface Problem {
   readonly minStep: number;
   readonly maxStep: number;
   readonly maxSteps: number;
+  /** Called after every step attempt; a throw ends the solve (its tensors are disposed). */
+  readonly onStep: ((p: StepProgress) => void) | undefined;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly controller: ControllerPlugin<string, any>;
   readonly controllerInfo: ControllerInfo;
@@ -85,14 +87,19 @@ function checkLeaves(solver: SolverPlugin, what: string, xs: unknown, like: read
 /** Per-interval fixed grid: steps of `stepSize` from t[i−1], the last one shortened to land on t[i]. */
 export function intervalSteps(a: number, b: number, stepSize: number | undefined): number[] {
   if (stepSize === undefined) return [a, b];
-  const span = Math.abs(b - a);
   const dir = Math.sign(b - a);
-  // A remainder shorter than 1e-10·stepSize is merged into the previous step (no tiny steps).
-  const m = Math.max(1, Math.ceil(span / stepSize - 1e-10));
+  const m = intervalStepCount(a, b, stepSize);
   const out = [a];
   for (let k = 1; k < m; k++) out.push(a + dir * k * stepSize);
   out.push(b);
   return out;
+}
+
+/** The number of steps `intervalSteps` makes (Infinity when the span/step ratio overflows), without building the grid. */
+export function intervalStepCount(a: number, b: number, stepSize: number | undefined): number {
+  if (stepSize === undefined) return 1;
+  // A remainder shorter than 1e-10·stepSize is merged into the previous step (no tiny steps).
+  return Math.max(1, Math.ceil(Math.abs(b - a) / stepSize - 1e-10));
 }
 
 export function* fixedGridLoop(p: Problem): Loop<Outcome> {
@@ -104,14 +111,19 @@ export function* fixedGridLoop(p: Problem): Loop<Outcome> {
     ys.push(cloneAll(y));
     let steps = 0;
     for (let i = 1; i < t.length; i++) {
-      const grid = intervalSteps(t[i - 1] as number, t[i] as number, p.stepSize);
-      for (let k = 1; k < grid.length; k++) {
-        const t0 = grid[k - 1] as number;
+      // The grid's times are computed as they are reached, never built as an array: a tiny step
+      // or a huge span (1e12 steps) ends at maxSteps instead of allocating (a native crash).
+      const a = t[i - 1] as number;
+      const b = t[i] as number;
+      const m = intervalStepCount(a, b, p.stepSize);
+      const at = (k: number): number => (k === 0 ? a : k >= m ? b : a + Math.sign(b - a) * k * (p.stepSize as number));
+      for (let k = 1; k <= m; k++) {
+        const t0 = at(k - 1);
         if (steps >= p.maxSteps) {
           ok = true;
           return { ys, status: 'max-steps', message: `maximum number of steps (${p.maxSteps}) reached at t=${t0}`, at: t0 };
         }
-        const dt = (grid[k] as number) - t0;
+        const dt = at(k) - t0;
         const y1 = tf.tidy(() => {
           const r = solver.step({ f: p.f, t0, dt, y0: y, f0: undefined, lincomb });
           return ownAll(checkLeaves(solver, 'y1', r?.y1, y), y);
@@ -120,6 +132,7 @@ export function* fixedGridLoop(p: Problem): Loop<Outcome> {
         y = y1;
         steps++;
         stats.accepted++;
+        p.onStep?.({ t: at(k), nfe: stats.nfe, steps, accepted: stats.accepted, rejected: stats.rejected });
       }
       ys.push(cloneAll(y));
     }
@@ -232,6 +245,7 @@ export function* adaptiveLoop(p: Problem): Loop<Outcome> {
       pending = attempt;
       attempts++;
       const ratio = (yield attempt.ratio)[0] as number;
+      p.onStep?.({ t: tc, nfe: stats.nfe, steps: attempts, accepted: stats.accepted, rejected: stats.rejected });
       const att = attempt;
       const finite = Number.isFinite(ratio);
       const accept = finite && ratio <= 1;

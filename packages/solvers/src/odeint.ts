@@ -33,6 +33,7 @@ const OPTION_KEYS = [
   'dfactor',
   'controller',
   'throw',
+  'onStep',
 ] as const;
 
 export const DEFAULTS = Object.freeze({
@@ -136,6 +137,8 @@ function prepare<S extends OdeState>(f: OdeFunc<S>, y0: S, t: ArrayLike<number>,
   if (!Number.isFinite(minStep)) throw new RnodeError('INVALID_OPTIONS', 'option "minStep" must be finite', { source: 'option:minStep' });
   if (minStep > maxStep) throw new RnodeError('INVALID_OPTIONS', `option "minStep" (${minStep}) exceeds "maxStep" (${maxStep})`, { source: 'option:minStep' });
   const maxSteps = num(o.maxSteps, 'maxSteps', 'integer>0', DEFAULTS.maxSteps);
+  if (o.onStep !== undefined && typeof o.onStep !== 'function') throw new RnodeError('INVALID_OPTIONS', `option "onStep" must be a function, got ${describe(o.onStep)}`, { source: 'option:onStep' });
+  const onStep = o.onStep;
   const safety = num(o.safety, 'safety', 'positive', DEFAULTS.safety);
   const ifactor = num(o.ifactor, 'ifactor', 'positive', DEFAULTS.ifactor);
   const dfactor = num(o.dfactor, 'dfactor', 'positive', DEFAULTS.dfactor);
@@ -173,6 +176,7 @@ function prepare<S extends OdeState>(f: OdeFunc<S>, y0: S, t: ArrayLike<number>,
     minStep,
     maxStep,
     maxSteps,
+    onStep,
     controller,
     controllerInfo: { order: solver.errorOrder ?? solver.order, safety, ifactor, dfactor },
     stats,

@@ -15,6 +15,18 @@ export interface OdeStats {
   rejected: number;
 }
 
+/** What `onStep` receives after each step attempt. */
+export interface StepProgress {
+  /** The time the solve has reached (the start of the attempted step for adaptive methods). */
+  t: number;
+  /** Evaluations of `f` so far. */
+  nfe: number;
+  /** Step attempts so far (accepted + rejected); compared against `maxSteps`. */
+  steps: number;
+  accepted: number;
+  rejected: number;
+}
+
 export interface OdeSolution<S extends OdeState = OdeState> {
   /**
    * One state per requested time; `ys[0]` is a copy of `y0`. The caller owns (and disposes) them.
@@ -136,6 +148,11 @@ export interface OdeintOptions {
   dfactor?: number;
   /** Step-size controller; default 'integral'. */
   controller?: ControllerRef;
+  /**
+   * Called after every step attempt with the progress so far (progress bars, time budgets). A
+   * throw from it ends the solve: the solver's tensors are disposed and the error propagates.
+   */
+  onStep?: (p: StepProgress) => void;
   /** Default true: failures throw RnodeError; false returns a status instead. */
   throw?: boolean;
 }

@@ -11,7 +11,7 @@ import {
   type RegularizerRef,
 } from '@rnode/estimators';
 import { resolveAdjoint, type AdjointPlugin, type AdjointRef } from '@rnode/adjoint';
-import { registerBuiltinSolvers, type SolverPlugin, type SolverRef } from '@rnode/solvers';
+import { registerBuiltinSolvers, type OdeintOptions, type SolverPlugin, type SolverRef } from '@rnode/solvers';
 import type { ImageSource } from './image.js';
 import { presets, type Preset, type PresetName } from './presets.js';
 
@@ -60,6 +60,10 @@ export interface EvaluationOptions {
   samples?: number;
   /** Points per evaluation solve (default 1000; 200 for images, RNODE's test batch). */
   batchSize?: number;
+  /** Step attempts per evaluation solve before MAX_STEPS_REACHED (default: odeint's 100,000). */
+  maxSteps?: number;
+  /** Called after every step attempt of an evaluation solve (progress, time budgets); a throw ends the evaluation. Not serialised. */
+  onStep?: OdeintOptions['onStep'];
 }
 
 /** Weights λ by registered regularizer name. */
@@ -137,6 +141,8 @@ export interface ResolvedTraining {
     estimator: EstimatorRef | undefined;
     samples: number;
     batchSize: number;
+    maxSteps: number | undefined;
+    onStep: OdeintOptions['onStep'] | undefined;
   };
   patience: number;
 }
@@ -217,7 +223,8 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
   const adjointRef = o.adjoint ?? preset.adjoint;
   checkRef(adjointRef, 'adjoint', 'option:adjoint');
 
-  const ev = checkOptions(o.evaluation, ['solver', 'rtol', 'atol', 'stepSize', 'exactMaxDim', 'estimator', 'samples', 'batchSize'], 'option:evaluation');
+  const ev = checkOptions(o.evaluation, ['solver', 'rtol', 'atol', 'stepSize', 'exactMaxDim', 'estimator', 'samples', 'batchSize', 'maxSteps', 'onStep'], 'option:evaluation');
+  if (ev.onStep !== undefined && typeof ev.onStep !== 'function') throw new RnodeError('INVALID_OPTIONS', 'option "evaluation.onStep" must be a function', { source: 'option:evaluation' });
   if (ev.solver !== undefined) checkRef(ev.solver, 'evaluation.solver', 'option:evaluation');
   if (ev.estimator !== undefined) checkRef(ev.estimator, 'evaluation.estimator', 'option:evaluation');
   const exactMaxDim = ev.exactMaxDim === undefined ? 8 : checkNumber(ev.exactMaxDim, 'evaluation.exactMaxDim', 'option:evaluation', 'non-negative');
@@ -261,6 +268,8 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
       estimator: ev.estimator,
       samples: ev.samples === undefined ? 1000 : checkNumber(ev.samples, 'evaluation.samples', 'option:evaluation', 'integer>0'),
       batchSize: ev.batchSize === undefined ? 1000 : checkNumber(ev.batchSize, 'evaluation.batchSize', 'option:evaluation', 'integer>0'),
+      maxSteps: ev.maxSteps === undefined ? undefined : checkNumber(ev.maxSteps, 'evaluation.maxSteps', 'option:evaluation', 'integer>0'),
+      onStep: ev.onStep,
     },
     patience:
       o.patience === undefined || o.patience === Infinity ? Infinity : checkNumber(o.patience, 'patience', 'option:patience', 'integer>0'),

@@ -182,6 +182,8 @@ export function createTrainer(options: TrainerOptions): Trainer {
     rtol: cfg.evaluation.rtol,
     atol: cfg.evaluation.atol,
     ...(cfg.evaluation.stepSize !== undefined ? { stepSize: cfg.evaluation.stepSize } : {}),
+    ...(cfg.evaluation.maxSteps !== undefined ? { maxSteps: cfg.evaluation.maxSteps } : {}),
+    ...(cfg.evaluation.onStep !== undefined ? { onStep: cfg.evaluation.onStep } : {}),
     estimator: evalEstimator,
     regularizers: [],
     noiseRng: rngs.eval,
@@ -226,7 +228,8 @@ export function createTrainer(options: TrainerOptions): Trainer {
       parallelReady = p.init({
         model: saveModel(flow as never),
         // As resolved here: image data changes the defaults (bits/dim), which a worker cannot see.
-        training: { ...(training as Record<string, unknown>), nllUnit: cfg.nllUnit },
+        // Workers compute gradients only: the evaluation's onStep hook (a function) stays here.
+        training: { ...(training as Record<string, unknown>), ...withoutOnStep(training.evaluation), nllUnit: cfg.nllUnit },
         image: image ? { nbits: image.nbits } : null,
       });
     }
@@ -643,4 +646,11 @@ function drawSamples(sampler: Sampler, n: number, rng: Random, dim: number): Flo
     );
   }
   return x;
+}
+
+/** The training options' `evaluation` without its `onStep` function (which cannot be sent to a worker). */
+function withoutOnStep(evaluation: TrainingOptions['evaluation']): { evaluation?: TrainingOptions['evaluation'] } {
+  if (!evaluation || evaluation.onStep === undefined) return {};
+  const { onStep: _onStep, ...rest } = evaluation;
+  return { evaluation: rest };
 }

@@ -18,7 +18,18 @@ export async function runDownload(dataset: 'mnist' | 'fashion-mnist' | 'cifar10'
     lastAt = now;
     ctx.io.stderr.write(`download ${p.file}: ${mb(p.received)}${p.total !== null ? ` / ${mb(p.total)}` : ''}${done ? ' done' : ''}\n`);
   };
-  const r = await downloadDataset(dataset, { dir, onProgress, ...(f.baseUrl !== undefined ? { baseUrl: f.baseUrl } : {}) });
+  const r = await downloadDataset(dataset, {
+    dir,
+    onProgress,
+    onRetry: (x) => {
+      if (f.json) ctx.io.stdout.write(`${JSON.stringify({ type: 'retry', ...x })}\n`);
+      else if (!f.quiet) ctx.io.stderr.write(`download ${x.file}: ${x.reason}; retry ${x.attempt} in ${x.delay} s\n`);
+    },
+    ...(f.timeout !== undefined ? { connectTimeout: f.timeout, stallTimeout: f.timeout } : {}),
+    ...(f.retries !== undefined ? { retries: f.retries } : {}),
+    ...(process.env['RNODE_RETRY_DELAY'] !== undefined ? { retryDelay: Number(process.env['RNODE_RETRY_DELAY']) } : {}),
+    ...(f.baseUrl !== undefined ? { baseUrl: f.baseUrl } : {}),
+  });
   const seconds = (performance.now() - t0) / 1000;
   if (f.json) {
     ctx.io.stdout.write(`${JSON.stringify({ dataset, dir, files: r.files, skipped: r.skipped, seconds })}\n`);

@@ -1,3 +1,4 @@
+import { configureWatch } from '../watch.js';
 import { checkBackendName, checkPluginName } from '../plugins.js';
 import { resolveData } from '../data.js';
 import { evaluateCheckpoint, loadCheckpointPlugins, pick } from '../engine.js';
@@ -5,6 +6,7 @@ import type { CommandContext } from '../context.js';
 import type { EvalFlags } from '../commands/eval.js';
 
 export async function runEval(f: EvalFlags, ctx: CommandContext): Promise<void> {
+  configureWatch(f, ctx.io);
   await loadCheckpointPlugins(f.plugin, [f.checkpoint]);
   checkPluginName('solver', f.solver, '--solver');
   const backend = f.backend ?? 'wasm';

@@ -1,3 +1,4 @@
+import { configureWatch, evalWatch } from '../watch.js';
 import { checkBackendName } from '../plugins.js';
 import { plotFigures } from '../figures.js';
 import { loadCheckpointPlugins } from '../engine.js';
@@ -5,10 +6,12 @@ import type { CommandContext } from '../context.js';
 import type { PlotFlags } from '../commands/plot.js';
 
 export async function runPlot(f: PlotFlags, ctx: CommandContext): Promise<void> {
+  configureWatch(f, ctx.io);
   await loadCheckpointPlugins(f.plugin, f.compare !== undefined ? [f.checkpoint, f.compare] : [f.checkpoint]);
   const backend = f.backend ?? 'wasm';
   checkBackendName(backend);
-  const files = await plotFigures({
+  evalWatch.begin('plot');
+  const files = await evalWatch.guard(() => plotFigures({
     checkpoint: f.checkpoint,
     backend,
     seed: f.seed ?? 0,
@@ -18,7 +21,7 @@ export async function runPlot(f: PlotFlags, ctx: CommandContext): Promise<void> 
     ...(f.out !== undefined ? { out: f.out } : {}),
     ...(f.compare !== undefined ? { compare: f.compare } : {}),
     ...(f.data !== undefined ? { data: f.data } : {}),
-  });
+  }));
   if (f.json) ctx.io.stdout.write(`${JSON.stringify({ files })}\n`);
   else ctx.io.stdout.write(files.map((p) => `wrote ${p}\n`).join(''));
 }

@@ -1,3 +1,4 @@
+import { configureWatch } from '../watch.js';
 import { extname } from 'node:path';
 import { checkBackendName, checkPluginName } from '../plugins.js';
 import { loadCheckpointPlugins, pick, sampleCheckpoint } from '../engine.js';
@@ -48,6 +49,7 @@ async function sampleImageCheckpoint(f: SampleFlags, ext: string, backend: strin
 }
 
 export async function runSample(f: SampleFlags, ctx: CommandContext): Promise<void> {
+  configureWatch(f, ctx.io);
   const ext = f.out === undefined ? '.csv' : extname(f.out).toLowerCase();
   if (!['.csv', '.npy', '.png'].includes(ext)) throw new UsageError(`--out ${f.out}: the file must end in .csv, .npy or .png`);
   await loadCheckpointPlugins(f.plugin, [f.checkpoint]);

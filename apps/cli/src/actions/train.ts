@@ -1,3 +1,4 @@
+import { configureWatch } from '../watch.js';
 import { foldRegularizers, mergeConfig, readConfigFile, parseTrainConfig, TRAIN_KEYS, type TrainConfig } from '../config.js';
 import { parseRegularizers } from '../flags.js';
 import { checkBackendName, checkPluginName, loadPluginModules, registeredNames } from '../plugins.js';
@@ -96,6 +97,7 @@ async function withSignals<T>(ctx: CommandContext, json: boolean, fn: (signals: 
 }
 
 export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<void> {
+  configureWatch(flags, ctx.io);
   const cfg = await resolveTrainConfig(flags);
   const json = flags.json === true;
   const summary = await withSignals(ctx, json, (signals) =>

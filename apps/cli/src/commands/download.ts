@@ -1,9 +1,12 @@
 import { Argument, type Command } from 'commander';
 import type { CommandContext } from '../context.js';
+import { int, num } from '../flags.js';
 
 export interface DownloadFlags {
   dir?: string;
   baseUrl?: string;
+  timeout?: number;
+  retries?: number;
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
@@ -16,6 +19,8 @@ export function downloadCommand(program: Command, ctx: CommandContext): void {
     .addArgument(new Argument('<dataset>', 'data set').choices(['mnist', 'fashion-mnist', 'cifar10']))
     .option('--dir <dir>', 'directory for the files (default: data/<dataset>)')
     .option('--base-url <url>', 'a mirror (ending in /) instead of the canonical source')
+    .option('--timeout <s>', 'seconds to wait for the server to answer, and for the next byte of a file, before the attempt is retried (default: 30)', num('positive'))
+    .option('--retries <n>', 'further attempts after a timeout or a network error, 1 s, 2 s, 4 s … apart, each resuming the partial file (default: 3)', int('non-negative'))
     .option('--json', 'machine-readable output: one JSON line on stdout')
     .option('--quiet', 'no progress output on stderr')
     .option('--debug', 'print stack traces of errors')

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import { addCommonFlags, addPluginFlag, int } from '../flags.js';
+import { addBudgetFlags, addCommonFlags, addPluginFlag, int } from '../flags.js';
 import type { CommandContext } from '../context.js';
 
 export interface PlotFlags {
+  maxSteps?: number;
+  maxEvalSeconds?: number;
+  quiet?: boolean;
   checkpoint: string;
   plugin?: string[];
   out?: string;
@@ -29,7 +32,7 @@ export function plotCommand(program: Command, ctx: CommandContext): void {
     .option('--particles <n>', 'number of trajectories (default: 200)', int())
     .option('--seed <n>', 'random seed (default: 0)', int('any'));
   addPluginFlag(cmd, { recorded: true });
-  addCommonFlags(cmd)
+  addCommonFlags(addBudgetFlags(cmd))
     .addHelpText('after', '\nExample:\n  rnode plot --checkpoint out/pinwheel-rnode/last.json --compare out/pinwheel-ffjord/last.json --out figures')
     .action(async (f: PlotFlags) => {
       const { runPlot } = await import('../actions/plot.js');

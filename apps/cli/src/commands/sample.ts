@@ -3,6 +3,9 @@ import { addCommonFlags, addPluginFlag, addSolveFlags, int } from '../flags.js';
 import type { CommandContext } from '../context.js';
 
 export interface SampleFlags {
+  maxSteps?: number;
+  maxEvalSeconds?: number;
+  quiet?: boolean;
   checkpoint: string;
   plugin?: string[];
   num?: number;

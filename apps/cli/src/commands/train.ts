@@ -7,6 +7,8 @@ export interface TrainFlags extends TrainConfig {
   config?: string;
   plugin?: string[];
   regularizer?: string[];
+  maxSteps?: number;
+  maxEvalSeconds?: number;
   json?: boolean;
   quiet?: boolean;
   force?: boolean;
@@ -30,6 +32,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .option('--iterations <n>', 'training iterations (default: 1000)', int())
     .option('--batch-size <n>', 'samples per iteration (default: 100)', int())
     .option('--lr <x>', 'Adam learning rate (default: 1e-3)', num('positive'))
+    .option('--divergence-factor <k>', 'stop when the loss explodes: 5 iterations in a row with loss > m + k·max(1, |m|), m the lowest loss of the first 10 iterations (default: 1000; 0: never)', num('non-negative'))
     .option('--seed <n>', 'random seed (default: 0)', int('any'))
     .option('--threads <n>', 'data-parallel threads: this one and n − 1 worker threads, each with its own backend, each batch split between them (default: 1; fixed-grid training is the same up to float32 rounding)', int())
     .option('--out <dir>', 'output directory for last.json/best.json checkpoints, metrics.jsonl and run.json (default: out/<data>-<preset>)')

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RnodeError, checkOptions } from '@rnode/core';
+import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
 
 export type DownloadableDataset = 'mnist' | 'fashion-mnist' | 'cifar10';
 
@@ -63,6 +63,16 @@ export interface DownloadOptions {
   /** Replaces the published md5 sums (file name → md5), e.g. for a mirror with other files. */
   checksums?: Record<string, string>;
   signal?: AbortSignal;
+  /** Seconds to wait for a response's headers (default 30). */
+  connectTimeout?: number;
+  /** Seconds without a byte of the body before the attempt is given up (default 30). */
+  stallTimeout?: number;
+  /** Further attempts after a timeout or a network error, each resuming the `.part` (default 3). */
+  retries?: number;
+  /** Seconds before the first retry, doubled for each next one (default 1). */
+  retryDelay?: number;
+  /** Told about each retry (progress output). */
+  onRetry?: (r: { file: string; url: string; attempt: number; delay: number; reason: string }) => void;
 }
 
 export interface DownloadResult {
@@ -96,7 +106,17 @@ function ioError(message: string, url: string, cause?: unknown, details?: Record
  * present with the right md5 are skipped.
  */
 export async function downloadDataset(name: DownloadableDataset, options: DownloadOptions): Promise<DownloadResult> {
-  const o = checkOptions(options, ['dir', 'baseUrl', 'fetch', 'onProgress', 'checksums', 'signal'], 'downloadDataset');
+  const o = checkOptions(
+    options,
+    ['dir', 'baseUrl', 'fetch', 'onProgress', 'checksums', 'signal', 'connectTimeout', 'stallTimeout', 'retries', 'retryDelay', 'onRetry'],
+    'downloadDataset',
+  );
+  const limits: Limits = {
+    connectMs: 1000 * checkNumber(o.connectTimeout ?? 30, 'connectTimeout', 'option:connectTimeout', 'positive'),
+    stallMs: 1000 * checkNumber(o.stallTimeout ?? 30, 'stallTimeout', 'option:stallTimeout', 'positive'),
+    retries: checkNumber(o.retries ?? 3, 'retries', 'option:retries', 'non-negative'),
+    retryDelayMs: 1000 * checkNumber(o.retryDelay ?? 1, 'retryDelay', 'option:retryDelay', 'non-negative'),
+  };
   const src = DATASET_SOURCES[name];
   if (!src) {
     throw new RnodeError('INVALID_ARGUMENT', `unknown dataset ${JSON.stringify(name)}; known: ${Object.keys(DATASET_SOURCES).join(', ')}`, { source: 'downloadDataset' });
@@ -122,26 +142,92 @@ export async function downloadDataset(name: DownloadableDataset, options: Downlo
         source: `file:${final}`, details: { expected: md5, actual: have },
       });
     }
-    await fetchOne({ url, file, final, md5, fetchImpl, onProgress: o.onProgress, signal: o.signal });
+    await fetchWithRetries({ url, file, final, md5, fetchImpl, onProgress: o.onProgress, signal: o.signal }, limits, o.onRetry);
   }
   return { dataset: name, files, skipped };
 }
 
-async function fetchOne(a: {
+interface Limits {
+  connectMs: number;
+  stallMs: number;
+  retries: number;
+  retryDelayMs: number;
+}
+
+interface FetchArgs {
   url: string; file: string; final: string; md5: string; fetchImpl: typeof globalThis.fetch;
   onProgress: ((p: DownloadProgress) => void) | undefined; signal: AbortSignal | undefined;
-}): Promise<void> {
+}
+
+/** An attempt that may succeed when repeated: a timeout, a refused/reset connection, HTTP 5xx. */
+const RETRYABLE = Symbol('retryable');
+const retryable = (e: RnodeError): RnodeError => Object.assign(e, { [RETRYABLE]: true });
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** `fetchOne` with connect/stall timeouts, retried with exponential back-off; each retry resumes the `.part`. */
+async function fetchWithRetries(a: FetchArgs, limits: Limits, onRetry: DownloadOptions['onRetry']): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fetchOne(a, limits);
+      return;
+    } catch (e) {
+      if (!(e as { [RETRYABLE]?: boolean })[RETRYABLE] || a.signal?.aborted) throw e;
+      if (attempt >= limits.retries) {
+        const err = e as RnodeError;
+        const raw = err.message.replace(/^\[rnode\]\s*(\[[^\]]*\]\s*)?/, '');
+        throw new RnodeError(err.code, `${raw} (gave up after ${attempt + 1} attempt${attempt ? 's' : ''})`, { source: `url:${a.url}`, cause: err, details: { url: a.url, attempts: attempt + 1 } });
+      }
+      const delay = limits.retryDelayMs * 2 ** attempt;
+      onRetry?.({ file: a.file, url: a.url, attempt: attempt + 1, delay: delay / 1000, reason: (e as Error).message });
+      await sleep(delay, a.signal);
+    }
+  }
+}
+
+async function fetchOne(a: FetchArgs, limits: Limits): Promise<void> {
   const part = `${a.final}.part`;
   let offset = (await sizeOf(part)) ?? 0;
   for (let attempt = 0; attempt < 2; attempt++) {
     const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
+    // One controller per attempt: aborted by the caller's signal, the connect timer or the stall timer.
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort(a.signal!.reason);
+    a.signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut: string | null = null;
+    let timer = setTimeout(() => {
+      timedOut = `no response from the server within ${limits.connectMs / 1000} s (connect timeout)`;
+      ctl.abort();
+    }, limits.connectMs);
+    const done = () => {
+      clearTimeout(timer);
+      a.signal?.removeEventListener('abort', onAbort);
+    };
     let res: Response;
     try {
-      res = await a.fetchImpl(a.url, { headers, ...(a.signal ? { signal: a.signal } : {}) });
+      res = await a.fetchImpl(a.url, { headers, signal: ctl.signal });
     } catch (e) {
-      throw ioError(`cannot download ${a.url}: ${(e as Error).message}`, a.url, e);
+      done();
+      if (a.signal?.aborted) throw e;
+      const why = timedOut ?? ((e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message);
+      throw retryable(ioError(`cannot download ${a.url}: ${why}`, a.url, e));
     }
+    clearTimeout(timer);
     if (res.status === 416 && offset > 0) {
+      done();
       // The .part may already hold the whole file; check it, else start over.
       await res.body?.cancel().catch(() => undefined);
       if ((await md5File(part)) === a.md5) {
@@ -153,13 +239,16 @@ async function fetchOne(a: {
       continue;
     }
     if (res.status !== 200 && res.status !== 206) {
+      done();
       await res.body?.cancel().catch(() => undefined);
-      throw ioError(`cannot download ${a.url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, a.url, undefined, { status: res.status });
+      const err = ioError(`cannot download ${a.url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, a.url, undefined, { status: res.status });
+      throw res.status >= 500 ? retryable(err) : err;
     }
     let append = false;
     if (res.status === 206) {
       const m = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
       if (!m || Number(m[1]) !== offset) {
+        done();
         await res.body?.cancel().catch(() => undefined);
         throw ioError(`cannot resume ${a.url}: asked for bytes from ${offset}, the server sent ${res.headers.get('content-range') ?? 'no Content-Range'}`, a.url);
       }
@@ -171,21 +260,32 @@ async function fetchOne(a: {
     const total = Number.isFinite(length) && res.headers.get('content-length') !== null ? offset + length : null;
     const fh = await open(part, append ? 'a' : 'w');
     let received = offset;
+    const stall = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = `no data for ${limits.stallMs / 1000} s (stall timeout)`;
+        ctl.abort();
+      }, limits.stallMs);
+    };
+    stall();
     try {
       if (!res.body) throw new Error('no response body');
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        stall();
         await fh.write(chunk);
         received += chunk.length;
         a.onProgress?.({ file: a.file, url: a.url, received, total });
       }
       await fh.sync();
     } catch (e) {
-      throw ioError(`download of ${a.url} was interrupted after ${received} bytes (${(e as Error).message}); ${part} is kept and the next call resumes it`, a.url, e, { received, part });
+      if (a.signal?.aborted) throw e;
+      throw retryable(ioError(`download of ${a.url} was interrupted after ${received} bytes (${timedOut ?? (e as Error).message}); ${part} is kept and the next call resumes it`, a.url, e, { received, part }));
     } finally {
+      done();
       await fh.close();
     }
     if (total !== null && received !== total) {
-      throw ioError(`download of ${a.url} ended after ${received} of ${total} bytes; ${part} is kept and the next call resumes it`, a.url, undefined, { received, total, part });
+      throw retryable(ioError(`download of ${a.url} ended after ${received} of ${total} bytes; ${part} is kept and the next call resumes it`, a.url, undefined, { received, total, part }));
     }
     const have = await md5File(part);
     if (have !== a.md5) {
