@@ -17,7 +17,7 @@ describe('resolveSolver / resolveController / isAdaptiveSolver', () => {
   it('answer "is it adaptive?" for names and plugin objects', () => {
     expect([isAdaptiveSolver('dopri5'), isAdaptiveSolver('bosh3'), isAdaptiveSolver('rk4'), isAdaptiveSolver('euler')]).toEqual([true, true, false, false]);
     expect(isAdaptiveSolver(bosh3)).toBe(true);
-    const mine = defineSolver({ name: 'builtins-test-fixed', order: 1, adaptive: false, step: ({ y0 }) => ({ y1: y0 }) });
+    const mine = defineSolver({ name: 'builtins-test-fixed', order: 1, adaptive: false, step: ({ y0 }) => ({ y1: y0.map((y) => y.clone()) }) });
     expect(isAdaptiveSolver(mine)).toBe(false);
     expect(isAdaptiveSolver(undefined)).toBe(true); // the default, dopri5
   });
