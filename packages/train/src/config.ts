@@ -12,15 +12,13 @@ import {
 } from '@rnode/estimators';
 import { resolveAdjoint, type AdjointPlugin, type AdjointRef } from '@rnode/adjoint';
 import { DEFAULTS, isAdaptiveSolver, type SolverRef } from '@rnode/solvers';
+import type { Matrix } from '@rnode/data';
 import type { ImageSource } from './image.js';
 import { presets, type Preset, type PresetName } from './presets.js';
 
 /** Row-major data matrix, as `@rnode/data`'s parsers return it. */
-export interface Matrix {
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
+/** A row-major float32 matrix: `Matrix` of `@rnode/data` (its one home), re-exported here. */
+export type { Matrix };
 
 /** Fresh samples per batch (toy data): n points, row-major n×dim. */
 export type Sampler = (n: number, rng: Random) => Float32Array;
