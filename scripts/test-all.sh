@@ -18,6 +18,7 @@ fi
 pnpm dedupe --check
 pnpm run build
 pnpm run typecheck
+pnpm run lint:deps   # dependency-cruiser: the layer rules of docs/ARCHITECTURE.md
 pnpm run docs:api    # TypeDoc, warnings are errors (broken {@link}s, unexported types)
 RNODE_BACKENDS="${RNODE_BACKENDS:-$backends}" pnpm run test
 pnpm run test:package

@@ -13,7 +13,7 @@
  *   `odeintAsync`), `cnfDynamics`, the flow's block fields and the trainer's `Adam`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, resolve } from '@rnode/core';
+import { Random, RnodeError } from '@rnode/core';
 import { odeintAdjointAsync, type AsyncAdjointSolution } from '@rnode/adjoint';
 import { sampleToy } from '@rnode/data';
 import {
@@ -25,7 +25,7 @@ import {
   type RegularizerPlugin,
 } from '@rnode/estimators';
 import { createFlow, standardNormalLogProb, type Flow } from '@rnode/models';
-import { registerBuiltinSolvers, type SolverPlugin } from '@rnode/solvers';
+import { isAdaptiveSolver } from '@rnode/solvers';
 import { Adam, createTrainer } from '@rnode/train';
 import { createWorkerGradients } from '@rnode/train/node';
 
@@ -98,8 +98,7 @@ export interface ToyTraining {
 export function createToyTraining(o: ToyTrainingOptions): ToyTraining {
   checkWorkers(o.workers);
   const s = TOY_SETTINGS[o.preset];
-  registerBuiltinSolvers();
-  const adaptive = resolve<SolverPlugin>('solver', s.solver, 'solver').adaptive;
+  const adaptive = isAdaptiveSolver(s.solver, 'solver');
   const flow = createFlow({ ...TOY_NET, hidden: [...TOY_NET.hidden] }, new Random(`${o.seed}:model`));
   const kind = o.runner ?? (!adaptive || o.syncRead ? 'trainer' : 'async-adjoint');
   if (kind === 'trainer') {

@@ -11,6 +11,16 @@ declare module './registry.js' {
 
 const mk = (name: string): PluginBase<'solver'> => ({ kind: 'solver', name });
 
+/** The error `fn` throws; fails the test when it throws nothing. */
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a throw, got none');
+}
+
 describe('registry', () => {
   it('resolves names and passes plugin objects through', () => {
     const p = mk('test-resolve');
@@ -25,30 +35,22 @@ describe('registry', () => {
   it('lists the registered names when a name is unknown', () => {
     const a = mk('test-known-a');
     register(a);
-    try {
-      // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
-      resolve('solver', 'no-such-solver');
-      expect.unreachable();
-    } catch (e) {
-      expect(isRnodeError(e, 'PLUGIN_NOT_FOUND')).toBe(true);
-      expect((e as Error).message).toContain('unknown solver "no-such-solver"');
-      expect((e as Error).message).toContain('test-known-a');
-    } finally {
-      unregister('solver', a);
-    }
+    // @ts-expect-error a misspelt name is a type error too; here it is passed anyway, for the run-time check
+    const e = thrown(() => resolve('solver', 'no-such-solver'));
+    unregister('solver', a);
+    expect(isRnodeError(e, 'PLUGIN_NOT_FOUND')).toBe(true);
+    expect(e.message).toContain('unknown solver "no-such-solver"');
+    expect(e.message).toContain('test-known-a');
   });
 
   it('rejects a different plugin under a taken name, accepts the same object twice', () => {
     const a = mk('test-conflict');
     register(a);
     register(a);
-    expect(() => register(mk('test-conflict'))).toThrowError(/solver:test-conflict is already registered/);
-    try {
-      register(mk('test-conflict'));
-    } catch (e) {
-      expect(isRnodeError(e, 'PLUGIN_CONFLICT')).toBe(true);
-    }
+    const e = thrown(() => register(mk('test-conflict')));
     unregister('solver', a);
+    expect(isRnodeError(e, 'PLUGIN_CONFLICT')).toBe(true);
+    expect(e.message).toMatch(/solver:test-conflict is already registered/);
   });
 
   it('flattens presets, skips falsy items and checks kinds and names', () => {

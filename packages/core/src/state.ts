@@ -118,3 +118,21 @@ export function perLeaf<T>(
   }
   throw new RnodeError('INVALID_OPTIONS', `option "${option}" is invalid: ${describe(value)}`, { source: `option:${option}` });
 }
+
+/**
+ * The continuous adjoint's augmented dynamics of an ODE function in one call:
+ * `{ f: f(t, y), dadt: −aᵀ∂f/∂y, dparams: −aᵀ∂f/∂θ per param }`, or null when it cannot for
+ * these params (then the adjoint tapes f as usual). The contract between a producer of ODE
+ * functions (`cnfDynamics` in `@rnode/estimators`, whose fused path carries it) and
+ * `@rnode/adjoint` (which uses it instead of taping); declared here because neither of those
+ * packages may import the other.
+ */
+export type AdjointRates<S extends OdeState = OdeState> = (
+  t: number,
+  y: S,
+  a: S,
+  params: readonly tf.Tensor[],
+) => { f: S; dadt: S; dparams: tf.Tensor[] } | null;
+
+/** An ODE function `(t, y) → dy/dt` that may carry its own {@link AdjointRates}. */
+export type WithAdjointRates<S extends OdeState = OdeState> = ((t: number, y: S) => S) & { adjointRates?: AdjointRates<S> };

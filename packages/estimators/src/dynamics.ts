@@ -1,12 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError, checkOptions } from '@rnode/core';
+import { RnodeError, checkOptions, type AdjointRates, type WithAdjointRates } from '@rnode/core';
 import { resolveEstimator, resolveRegularizer, type EstimatorRef, type RegularizerRef } from './builtins.js';
-import type { EstimatorPlugin, RegularizerContext, RegularizerPlugin, VectorField } from './types.js';
+import { regularizerContext } from './context.js';
+import type { EstimatorPlugin, RegularizerPlugin, VectorField } from './types.js';
 
 /** The CNF's augmented state: z, logp ([batch]) and one [batch] entry per regularizer. */
 export type CnfState = Record<string, tf.Tensor>;
-/** Structurally the OdeFunc of @rnode/solvers over a record state. */
-export type CnfOdeFunc = (t: number, y: CnfState) => CnfState;
+/**
+ * Structurally the OdeFunc of @rnode/solvers over a record state; on the fused path it carries
+ * `adjointRates` (the contract `AdjointRates` of `@rnode/core`, read by `@rnode/adjoint`).
+ */
+export type CnfOdeFunc = WithAdjointRates<CnfState>;
 
 export interface CnfDynamicsOptions {
   field: VectorField;
@@ -65,17 +69,7 @@ export function cnfDynamics(options: CnfDynamicsOptions): CnfOdeFunc {
     return tf.tidy(() => {
       const r = estimator.evaluate(field, t, z, noise);
       const out: CnfState = { z: r.f, logp: tf.neg(r.divergence) };
-      const ctx: RegularizerContext = {
-        t,
-        z,
-        f: r.f,
-        field,
-        ...(r.eps ? { eps: r.eps } : {}),
-        ...(r.epsJ ? { epsJ: r.epsJ } : {}),
-        ...(r.sqJacobianNorm ? { sqJacobianNorm: r.sqJacobianNorm } : {}),
-        ...(r.fSquaredSum ? { fSquaredSum: r.fSquaredSum } : {}),
-        ...(r.epsJSquaredSum ? { epsJSquaredSum: r.epsJSquaredSum } : {}),
-      };
+      const ctx = regularizerContext(t, z, field, r);
       const seen = new Set<tf.Tensor>(Object.values(out));
       for (const reg of regs) {
         const r = reg.rate(ctx);
@@ -108,7 +102,7 @@ function fusedPlan(
   estimator: EstimatorPlugin,
   regs: readonly RegularizerPlugin[],
   noise: tf.Tensor | null,
-): (CnfOdeFunc & { adjointRates: AdjointRatesFn }) | null {
+): (CnfOdeFunc & { adjointRates: AdjointRates<CnfState> }) | null {
   const fused = field.fused;
   if (!fused || estimator.form !== 'eps-dot-vjp' || !noise) return null;
   const kin = regs.filter((r) => r.squaredNorm?.of === 'f');
@@ -138,7 +132,7 @@ function fusedPlan(
     const r = fused.rates(t, z, noise, c);
     unused(r);
     return state(r);
-  }) as CnfOdeFunc & { adjointRates: AdjointRatesFn };
+  }) as CnfOdeFunc & { adjointRates: AdjointRates<CnfState> };
   f.adjointRates = (t, y, a, params) => {
     if (params.length !== fused.params.length || params.some((p, i) => p !== fused.params[i])) return null;
     const extra = Object.keys(y).filter((k) => k !== 'z');
@@ -159,13 +153,5 @@ function fusedPlan(
   return f;
 }
 
-/**
- * The continuous adjoint's augmented dynamics of an ODE function in one call: f(t, y), −aᵀ∂f/∂y
- * and −aᵀ∂f/∂θ for `params` (null: not available for these params, tape the function instead).
- */
-export type AdjointRatesFn = (
-  t: number,
-  y: CnfState,
-  a: CnfState,
-  params: readonly tf.Tensor[],
-) => { f: CnfState; dadt: CnfState; dparams: tf.Tensor[] } | null;
+/** @deprecated `AdjointRates<CnfState>` from `@rnode/core`, the one declaration of the contract. */
+export type AdjointRatesFn = AdjointRates<CnfState>;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError, checkOptions, type Random } from '@rnode/core';
-import { odeint, odeintAsync, type OdeintOptions, type SolverRef } from '@rnode/solvers';
+import { DEFAULTS, odeint, odeintAsync, type OdeintOptions, type SolverRef } from '@rnode/solvers';
 import { odeintWith, type AdjointRef, type AdjointSolution, type OdeintAdjointOptions } from '@rnode/adjoint';
 import {
   cnfDynamics,
@@ -284,7 +284,7 @@ export function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSol
   const o = checkOptions(options, SOLVE_KEYS, 'model:flow');
   const estimator = resolveEstimator(o.estimator ?? 'exact');
   const regs = (o.regularizers ?? []).map((r) => resolveRegularizer(r));
-  const solver: OdeintOptions = { method: o.method ?? 'dopri5', rtol: o.rtol ?? 1e-5, atol: o.atol ?? 1e-5 };
+  const solver: OdeintOptions = { method: o.method ?? DEFAULTS.method, rtol: o.rtol ?? DEFAULTS.rtol, atol: o.atol ?? DEFAULTS.atol };
   if (o.stepSize !== undefined) solver.stepSize = o.stepSize;
   if (o.maxSteps !== undefined) solver.maxSteps = o.maxSteps;
   if (o.onStep !== undefined) solver.onStep = o.onStep;

@@ -88,15 +88,46 @@ describe('adaptive methods', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('pid controller and firstStep/maxStep options', () => {
+  it('pid controller and firstStep/maxStep options: accurate, and each option does what it says', () => {
     const pb = sineProblem();
     const y0 = tf.tensor1d(pb.y0 as number[]);
     const exact = pb.exact(8)[0] as number;
-    for (const opts of [{ controller: pid() }, { controller: 'pid' as const }, { firstStep: 0.01, maxStep: 0.5 }]) {
-      const s = odeint((t, y: tf.Tensor) => pb.f(t, y), y0, [1, 8], { rtol: RTOL, atol: ATOL, ...opts });
-      expect(Math.abs(((s.ys[1] as tf.Tensor).dataSync()[0] as number) - exact) / Math.abs(exact)).toBeLessThan(FACTOR * RTOL);
+    // The times at which f is evaluated: dopri5's stages sit at t0 + c·h, c = 0, 1/5, …, 1, so they
+    // show the attempted steps.
+    const run = (opts: Parameters<typeof odeint>[3]) => {
+      const ts: number[] = [];
+      const s = odeint(
+        (t, y: tf.Tensor) => {
+          ts.push(t);
+          return pb.f(t, y);
+        },
+        y0,
+        [1, 8],
+        { rtol: RTOL, atol: ATOL, ...opts },
+      );
+      const y = (s.ys[1] as tf.Tensor).dataSync()[0] as number;
       tf.dispose(s.ys);
-    }
+      expect(Math.abs(y - exact) / Math.abs(exact)).toBeLessThan(FACTOR * RTOL);
+      return { ts, stats: s.stats };
+    };
+    const integral = run({});
+    const pidObj = run({ controller: pid() });
+    const pidName = run({ controller: 'pid' });
+    // PID: another step sequence than the integral controller; the name and the object are the same controller.
+    expect(pidObj.ts).not.toEqual(integral.ts);
+    expect(pidName.ts).toEqual(pidObj.ts);
+    // firstStep: the first attempted step is firstStep (its second stage at t0 + h/5), no initial-step search.
+    const first = run({ firstStep: 0.01 });
+    expect(first.ts[0]).toBe(1);
+    expect(first.ts[1]).toBeCloseTo(1 + 0.01 / 5, 12);
+    expect(integral.ts[1]).not.toBeCloseTo(1 + 0.01 / 5, 6);
+    // maxStep: no step longer than maxStep (each stage lies within maxStep of the last step's start),
+    // so at least (8 − 1) / maxStep accepted steps, where the unbounded run takes fewer.
+    const capped = run({ maxStep: 0.1 });
+    expect(integral.stats.accepted).toBeLessThan(70);
+    expect(capped.stats.accepted).toBeGreaterThanOrEqual(70);
+    const starts = [...new Set(capped.ts)].sort((a, b) => a - b);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeLessThanOrEqual(0.1 + 1e-9);
     y0.dispose();
   });
 });

@@ -1,8 +1,9 @@
-import { register } from '@rnode/core';
+import { register, resolve } from '@rnode/core';
 import { integralController, pidController } from './controllers.js';
 import { rungeKutta } from './runge-kutta.js';
 import { BOSH3, DOPRI5, EULER, HEUN, MIDPOINT, RK38, RK4, TSIT5 } from './tableaux.js';
-import type { ControllerPlugin, SolverPlugin } from './types.js';
+import { DEFAULTS } from './defaults.js';
+import type { ControllerPlugin, ControllerRef, SolverPlugin, SolverRef } from './types.js';
 
 declare module '@rnode/core' {
   interface SolverRegistry {
@@ -42,4 +43,27 @@ export function registerBuiltinSolvers(): void {
   if (registered) return;
   register(builtinSolvers as SolverPlugin[], builtinControllers as ControllerPlugin[]);
   registered = true;
+}
+
+/**
+ * A solver plugin from an object or a registered name (`'dopri5'`, `'rk4'`, …; default
+ * `DEFAULTS.method`). Registers the built-ins first, so callers never do. `option` names the
+ * option at fault in the UNKNOWN_PLUGIN error.
+ */
+export function resolveSolver(ref: SolverRef | undefined, option = 'method'): SolverPlugin {
+  registerBuiltinSolvers();
+  return resolve<SolverPlugin>('solver', ref ?? DEFAULTS.method, option);
+}
+
+/** A step-size controller from an object or a registered name (`'integral'`, `'pid'`; default `DEFAULTS.controller`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function resolveController(ref: ControllerRef | undefined, option = 'controller'): ControllerPlugin<string, any> {
+  registerBuiltinSolvers();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return resolve<ControllerPlugin<string, any>>('controller', ref ?? DEFAULTS.controller, option);
+}
+
+/** Whether a solver (name or plugin; default `DEFAULTS.method`) chooses its own steps (adaptive) rather than a fixed grid. */
+export function isAdaptiveSolver(ref: SolverRef | undefined, option = 'method'): boolean {
+  return resolveSolver(ref, option).adaptive;
 }

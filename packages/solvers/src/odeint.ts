@@ -7,12 +7,12 @@ import {
   describe,
   flattenState,
   perLeaf,
-  resolve,
   unflattenState,
   type OdeState,
   type StateSpec,
 } from '@rnode/core';
-import { registerBuiltinSolvers } from './builtins.js';
+import { resolveController, resolveSolver } from './builtins.js';
+import { DEFAULTS } from './defaults.js';
 import { adaptiveLoop, fixedGridLoop, runAsync, runSync, type Outcome, type Problem } from './integrate.js';
 import type { Tolerances } from './norm.js';
 import type { ControllerPlugin, OdeFunc, OdeSolution, OdeintOptions, SolverPlugin } from './types.js';
@@ -36,19 +36,6 @@ const OPTION_KEYS = [
   'onStep',
 ] as const;
 
-export const DEFAULTS = Object.freeze({
-  method: 'dopri5',
-  rtol: 1e-5,
-  atol: 1e-5,
-  norm: 'mixed',
-  safety: 0.9,
-  ifactor: 10,
-  dfactor: 0.2,
-  maxSteps: 100_000,
-  minStep: 0,
-  maxStep: Infinity,
-  controller: 'integral',
-});
 
 const SRC = 'odeint';
 const isTol = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
@@ -114,12 +101,11 @@ function prepare<S extends OdeState>(f: OdeFunc<S>, y0: S, t: ArrayLike<number>,
   if (typeof f !== 'function') throw new RnodeError('INVALID_ARGUMENT', `f must be a function (t, y) => dy/dt, got ${describe(f)}`, { source: 'argument:f' });
   const ts = checkTimes(t);
   const { leaves, spec } = flattenState(y0, 'y0');
-  registerBuiltinSolvers();
-  const solver = resolve<SolverPlugin>('solver', o.method ?? DEFAULTS.method, 'method');
+  const solver = resolveSolver(o.method, 'method');
   if (typeof solver.step !== 'function' || typeof solver.adaptive !== 'boolean' || !(solver.order > 0)) {
     throw new RnodeError('INVALID_PLUGIN', `solver "${solver.name}" needs step(ctx), adaptive and a positive order`, { source: `solver:${solver.name}` });
   }
-  const controller = resolve<ControllerPlugin>('controller', o.controller ?? DEFAULTS.controller, 'controller');
+  const controller: ControllerPlugin = resolveController(o.controller, 'controller');
   const num = (v: number | undefined, name: string, c: Parameters<typeof checkNumber>[3], d: number) =>
     v === undefined ? d : checkNumber(v, name, `option:${name}`, c);
   const stepSize = o.stepSize === undefined ? undefined : checkNumber(o.stepSize, 'stepSize', 'option:stepSize', 'positive');

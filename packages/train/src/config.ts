@@ -1,4 +1,4 @@
-import { RnodeError, checkNumber, checkOptions, describe, resolve, type KnownNames, type Random } from '@rnode/core';
+import { RnodeError, checkNumber, checkOptions, describe, type KnownNames, type Random } from '@rnode/core';
 import {
   jacobianFrobenius,
   kineticEnergy,
@@ -11,16 +11,14 @@ import {
   type RegularizerRef,
 } from '@rnode/estimators';
 import { resolveAdjoint, type AdjointPlugin, type AdjointRef } from '@rnode/adjoint';
-import { registerBuiltinSolvers, type OdeintOptions, type SolverPlugin, type SolverRef } from '@rnode/solvers';
+import { DEFAULTS, isAdaptiveSolver, type OdeintOptions, type SolverRef } from '@rnode/solvers';
+import type { Matrix } from '@rnode/data';
 import type { ImageSource } from './image.js';
 import { presets, type Preset, type PresetName } from './presets.js';
 
 /** Row-major data matrix, as `@rnode/data`'s parsers return it. */
-export interface Matrix {
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
+/** A row-major float32 matrix: `Matrix` of `@rnode/data` (its one home), re-exported here. */
+export type { Matrix };
 
 /** Fresh samples per batch (toy data): n points, row-major n×dim. */
 export type Sampler = (n: number, rng: Random) => Float32Array;
@@ -260,9 +258,9 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
     eps: num(o.eps, 'eps', 'non-negative', 1e-8),
     seed,
     evaluation: {
-      solver: ev.solver ?? 'dopri5',
-      rtol: ev.rtol === undefined ? 1e-5 : checkNumber(ev.rtol, 'evaluation.rtol', 'option:evaluation', 'positive'),
-      atol: ev.atol === undefined ? 1e-5 : checkNumber(ev.atol, 'evaluation.atol', 'option:evaluation', 'positive'),
+      solver: ev.solver ?? DEFAULTS.method,
+      rtol: ev.rtol === undefined ? DEFAULTS.rtol : checkNumber(ev.rtol, 'evaluation.rtol', 'option:evaluation', 'positive'),
+      atol: ev.atol === undefined ? DEFAULTS.atol : checkNumber(ev.atol, 'evaluation.atol', 'option:evaluation', 'positive'),
       stepSize: ev.stepSize === undefined ? undefined : checkNumber(ev.stepSize, 'evaluation.stepSize', 'option:evaluation', 'positive'),
       exactMaxDim,
       estimator: ev.estimator,
@@ -279,9 +277,7 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
 /** The preset's step, unless the solver is overridden: then the preset's step (or 0.25) for a fixed-grid solver, none for an adaptive one. */
 function defaultStepSize(solver: SolverRef | undefined, preset: Preset): number | undefined {
   if (solver === undefined) return preset.stepSize;
-  registerBuiltinSolvers();
-  const plugin = resolve<SolverPlugin>('solver', solver, 'solver');
-  return plugin.adaptive ? undefined : (preset.stepSize ?? 0.25);
+  return isAdaptiveSolver(solver, 'solver') ? undefined : (preset.stepSize ?? 0.25);
 }
 
 /** The built-in KE/JF with the requested reduction; any other name or plugin as registered. */

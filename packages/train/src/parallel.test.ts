@@ -164,8 +164,11 @@ describe('data-parallel steps', () => {
     expect(maxRelDiff(two.w, one.w)).toBeLessThan(2e-5);
   });
 
-  const built = existsSync(fileURLToPath(new URL('../dist/node/worker.js', import.meta.url)));
-  test.skipIf(!built)('worker threads (createWorkerGradients, threads 2) give the single-process weights', async () => {
+  const worker = fileURLToPath(new URL('../dist/node/worker.js', import.meta.url));
+  test('worker threads (createWorkerGradients, threads 2) give the single-process weights', async () => {
+    // A worker thread loads the built file, never the source: without a build this test fails
+    // and says why, it is not skipped (scripts/test-all.sh builds before testing).
+    if (!existsSync(worker)) throw new Error(`${worker} is missing: build first (pnpm --filter @rnode/train build, or pnpm build)`);
     const one = await trainWeights(undefined, 3);
     const p = createWorkerGradients({ threads: 2 });
     try {

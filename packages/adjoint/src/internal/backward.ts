@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { flattenState, unflattenState, type OdeState, type StateSpec } from '@rnode/core';
+import { flattenState, unflattenState, type OdeState, type StateSpec, type WithAdjointRates } from '@rnode/core';
 import type { BackwardStats } from '../types.js';
 import { evalVjp } from './tape.js';
 import type { OdeFunc, OdeintOptions, OdeSolution } from './solvers.js';
@@ -9,12 +9,12 @@ import type { OdeFunc, OdeintOptions, OdeSolution } from './solvers.js';
  *   dy/dt = f(t, y),  da_y/dt = −a_yᵀ ∂f/∂y,  da_θ/dt = −a_yᵀ ∂f/∂θ.
  */
 export function augmentedDynamics<S extends OdeState>(
-  f: OdeFunc<S>,
+  f: WithAdjointRates<S>,
   spec: StateSpec,
   nLeaves: number,
   params: readonly tf.Tensor[],
 ): OdeFunc<tf.Tensor[]> {
-  const rates = (f as { adjointRates?: AdjointRates<S> }).adjointRates;
+  const rates = f.adjointRates;
   return (t, aug) =>
     tf.tidy(() => {
       const y = aug.slice(0, nLeaves);
@@ -28,18 +28,6 @@ export function augmentedDynamics<S extends OdeState>(
       return [...r.f, ...r.vjpY.map((g) => tf.neg(g)), ...r.vjpP.map((g) => tf.neg(g))];
     });
 }
-
-/**
- * An ODE function may carry `adjointRates(t, y, a, params)`: its continuous-adjoint augmented
- * dynamics in one call, { f: f(t, y), dadt: −aᵀ∂f/∂y, dparams: −aᵀ∂f/∂θ per param }, or null
- * when it cannot for these params (then the adjoint tapes f as usual).
- */
-export type AdjointRates<S extends OdeState> = (
-  t: number,
-  y: S,
-  a: S,
-  params: readonly tf.Tensor[],
-) => { f: S; dadt: S; dparams: tf.Tensor[] } | null;
 
 /** A state's leaves in the order of `spec` (records by key, not by insertion order). */
 function leavesOf<S extends OdeState>(s: S, spec: StateSpec): tf.Tensor[] {

@@ -1,6 +1,6 @@
 import { RnodeError, checkNumber, perLeaf, type StateSpec } from '@rnode/core';
 import type { OdeintAdjointOptions } from '../types.js';
-import { DEFAULT_ATOL, DEFAULT_RTOL, isAdaptive, type OdeintOptions } from './solvers.js';
+import { DEFAULTS, isAdaptiveSolver, type OdeintOptions } from './solvers.js';
 
 export const ADJOINT_KEYS = [
   'adjointMethod',
@@ -56,8 +56,8 @@ export function splitOptions(options: OdeintAdjointOptions | undefined, source: 
  */
 export function backwardOptions(split: SplitOptions, spec: StateSpec, nParams: number): OdeintOptions {
   const { forward, adjoint } = split;
-  const rtol = perLeaf(forward.rtol, spec, DEFAULT_RTOL, 'rtol', isNumber);
-  const atol = perLeaf(forward.atol, spec, DEFAULT_ATOL, 'atol', isNumber);
+  const rtol = perLeaf(forward.rtol, spec, DEFAULTS.rtol, 'rtol', isNumber);
+  const atol = perLeaf(forward.atol, spec, DEFAULTS.atol, 'atol', isNumber);
   const ec = perLeaf(forward.errorControl, spec, true, 'errorControl', isBoolean);
   const aR = (k: number) => adjoint.adjointRtol ?? (rtol[k] as number);
   const aA = (k: number) => adjoint.adjointAtol ?? (atol[k] as number);
@@ -77,7 +77,7 @@ export function backwardOptions(split: SplitOptions, spec: StateSpec, nParams: n
   const method = adjoint.adjointMethod ?? forward.method;
   if (method !== undefined) out.method = method;
   // Resolved here so that an unknown adjointMethod fails at the call, not in the backward pass.
-  const adaptiveBackward = adjoint.adjointMethod === undefined ? undefined : isAdaptive(adjoint.adjointMethod, 'adjointMethod');
+  const adaptiveBackward = adjoint.adjointMethod === undefined ? undefined : isAdaptiveSolver(adjoint.adjointMethod, 'adjointMethod');
   // The forward grid step carries over unless the backward method is adaptive (it takes no stepSize).
   delete out.stepSize;
   if (adjoint.adjointStepSize !== undefined) out.stepSize = adjoint.adjointStepSize;

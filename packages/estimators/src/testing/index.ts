@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, getActivation, type ActivationName } from '@rnode/core';
+import { regularizerContext } from '../context.js';
 import { hutchinson } from '../estimators.js';
-import type { EstimatorPlugin, EstimatorResult, RegularizerContext, RegularizerPlugin, VectorField } from '../types.js';
+import { vjp } from '../vjp.js';
+import type { EstimatorPlugin, EstimatorResult, RegularizerPlugin, VectorField } from '../types.js';
 
 /**
  * Conformance suites for estimator and regularizer plugins, framework-agnostic:
@@ -226,20 +228,7 @@ export function checkRegularizer(plugin: RegularizerPlugin, options: CheckRegula
   const before = tf.memory().numTensors;
   const est = options.estimator ?? gaussianProbe;
   const noise = est.sampleNoise(z.shape, new Random(seed));
-  const rate = (field: VectorField, t: number) =>
-    tf.tidy(() => {
-      const r = est.evaluate(field, t, z, noise);
-      const ctx: RegularizerContext = {
-        t,
-        z,
-        f: r.f,
-        field,
-        ...(r.eps ? { eps: r.eps } : {}),
-        ...(r.epsJ ? { epsJ: r.epsJ } : {}),
-        ...(r.sqJacobianNorm ? { sqJacobianNorm: r.sqJacobianNorm } : {}),
-      };
-      return plugin.rate(ctx);
-    });
+  const rate = (field: VectorField, t: number) => tf.tidy(() => plugin.rate(regularizerContext(t, z, field, est.evaluate(field, t, z, noise))));
   rep.run('shape [batch], finite, deterministic', () => {
     const a = rate(tfield.field, 0.4);
     const b = rate(tfield.field, 0.4);
@@ -261,6 +250,24 @@ export function checkRegularizer(plugin: RegularizerPlugin, options: CheckRegula
     const ok = g.length > 0 && g.every(allFinite);
     tf.dispose([value, ...g]);
     return ok || 'missing or non-finite parameter gradients';
+  });
+  rep.run('same rate from a fused probe (fSquaredSum, epsJSquaredSum) as from plain ops', () => {
+    // The field with a probe that hands over Σf² and Σ(εᵀJ)² per sample, as a fused kernel does;
+    // a regularizer that reads them must agree with its plain path to float32 rounding.
+    const probed: VectorField = Object.assign((t: number, x: tf.Tensor) => tfield.field(t, x), {
+      probe: (t: number, x: tf.Tensor, v: tf.Tensor) =>
+        tf.tidy(() => {
+          const r = vjp(tfield.field, t, x, v);
+          const perSample = (a: tf.Tensor) => tf.sum(tf.reshape(a, [a.shape[0]!, -1]), 1);
+          return { f: r.f, vjp: r.vjp, vDotVjp: perSample(tf.mul(r.vjp, v)), fSquaredSum: perSample(tf.square(r.f)), vjpSquaredSum: perSample(tf.square(r.vjp)) };
+        }),
+    });
+    const plain = rate(tfield.field, 0.3);
+    const fused = rate(probed, 0.3);
+    const d = maxDiff(plain, fused);
+    const scale = Math.max(1e-6, ...Array.from(plain.dataSync()).map(Math.abs));
+    tf.dispose([plain, fused]);
+    return d <= 1e-5 * scale || `max |fused − plain| = ${d} (scale ${scale})`;
   });
   if (options.zeroForZeroField ?? true) {
     rep.run('zero for f ≡ 0', () => {
