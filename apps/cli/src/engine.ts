@@ -228,7 +228,10 @@ export async function runTraining(run: TrainRun, data: DataSource, hooks: TrainH
     data: sourceKey(runFile.data),
     preset: run.preset,
     seed,
-    configHash: configHash({ ...runFile, model: resume ? resume.model.config : null, hidden: run.hidden ?? null, training: trainingOverrides(run), batchSize: run.batchSize ?? null, lr: run.lr ?? null }),
+    // A resumed run continues the identity of the run it resumes (its settings come from that checkpoint).
+    configHash:
+      resume?.run?.configHash ??
+      configHash({ ...runFile, model: resume ? resume.model.config : null, hidden: run.hidden ?? null, training: trainingOverrides(run), batchSize: run.batchSize ?? null, lr: run.lr ?? null }),
     source: runFile.data,
     testSamples: runFile.testSamples,
     dim: runFile.dim,

@@ -239,7 +239,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     shape,
   };
   const runFile = { format: 'rnode-run', version: 1, data: runData, seed, testSamples: run.testSamples ?? null, dim, preset: run.preset, standardize: null, plugins: run.plugins ?? [], config };
-  const identity: RunIdentity = { data: name, preset: run.preset, seed, configHash: configHash(runFile), source: runData, testSamples: runFile.testSamples, dim, standardize: null, plugins: runFile.plugins };
+  const identity: RunIdentity = { data: name, preset: run.preset, seed, configHash: resume?.run?.configHash ?? configHash(runFile), source: runData, testSamples: runFile.testSamples, dim, standardize: null, plugins: runFile.plugins };
   const lock = openRunFolder({ out, identity, ...(run.resume !== undefined ? { resume: run.resume } : {}), ...(run.force ? { force: true } : {}) });
   try {
     if (!resume) rmSync(metricsFile, { force: true });
