@@ -102,8 +102,8 @@ async function expectSameAsReference(s: Scenario, out: string, replayedAtMost: n
   expect(got['iteration'], s.name).toBe(s.iterations);
   expect((got['model'] as { weights: unknown }).weights, `${s.name}: final weights`).toEqual((want['model'] as { weights: unknown }).weights);
   expect(got, `${s.name}: whole checkpoint but elapsed`).toEqual(want);
-  // metrics.jsonl: every iteration once or more (replays after a kill repeat lines; the
-  // de-duplication is the metrics writer's business), each line equal to the reference's
+  // metrics.jsonl: every iteration exactly once (a resume drops the lines past its checkpoint
+  // before the replayed iterations are written again), each line equal to the reference's
   const ref = new Map(metricsLines(refDir).filter((l) => l.type === 'iteration').map((l) => [l['iteration'] as number, l]));
   const lines = metricsLines(out).filter((l) => l.type === 'iteration');
   const seen = new Set(lines.map((l) => l['iteration'] as number));
@@ -112,7 +112,7 @@ async function expectSameAsReference(s: Scenario, out: string, replayedAtMost: n
     const r = ref.get(l['iteration'] as number)!;
     expect([l['loss'], l['nll'], l['gradNorm']], `${s.name}: metrics of iteration ${String(l['iteration'])}`).toEqual([r['loss'], r['nll'], r['gradNorm']]);
   }
-  expect(lines.length).toBeLessThanOrEqual(s.iterations + replayedAtMost);
+  expect(lines.length, `${s.name}: iteration lines in metrics.jsonl (${replayedAtMost} replayed after kills)`).toBe(s.iterations);
   return lines.length - s.iterations;
 }
 
@@ -252,11 +252,14 @@ describe.concurrent(`SIGKILL at random moments, then --resume: bit-identical to 
   });
 
   test('a second Ctrl-C exits at once (130), leaving a whole last.json that resumes bit-identically', async () => {
-    const s = byName('toy-cpu-threads');
+    // An image run on cpu: its steps take long enough (≥ 0.5 s) that the second Ctrl-C, sent as
+    // soon as the first is acknowledged, lands while the run is still stopping (a toy step of
+    // ~30 ms could finish, checkpoint and exit before it, under load).
+    const s = byName('image-cpu-threads');
     void reference(s);
     const out = join(tmp, 'double-sigint');
     const c = await startRnode([...s.args, '--out', out]);
-    expect(await c.waitFor('stderr', /^train 8\//m)).toBe(true);
+    expect(await c.waitFor('stderr', /^train 3\//m)).toBe(true);
     c.kill('SIGINT');
     expect(await c.waitFor('stderr', /SIGINT: stopping after the current step/)).toBe(true);
     c.kill('SIGINT');
@@ -265,7 +268,7 @@ describe.concurrent(`SIGKILL at random moments, then --resume: bit-identical to 
     // the second signal is handled in the step, or while the workers stop; either way at once
     expect(c.stderr).toMatch(/SIGINT: exiting at once \(status 130\); the last checkpoint written is intact/);
     expect(c.stdout).toContain('"type":"interrupted","signal":"SIGINT","forced":true,"exit_code":130');
-    expect(readJson(join(out, 'last.json'))['iteration']).toBeGreaterThanOrEqual(6); // every 3 iterations
+    expect(readJson(join(out, 'last.json'))['iteration']).toBeGreaterThanOrEqual(2); // every epoch: 20 digits, batch 10
     const r = await runRnode(continueArgs(s, out));
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
     await expectSameAsReference(s, out, 40);
