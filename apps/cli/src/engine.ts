@@ -20,7 +20,7 @@ import { messageOf, UsageError } from './errors.js';
 import { loadPluginModules, PluginModuleError } from './plugins.js';
 import type { ProgressValues } from './progress.js';
 import { evaluateImageFlow, type ImageRunData } from './images.js';
-import { checkpointCadence, DEFAULT_DIVERGENCE_FACTOR, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
+import { checkpointCadence, runCheckpoint, DEFAULT_DIVERGENCE_FACTOR, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 import { TrainingAborted } from './interrupt.js';
 import { checkRunFileAgrees, configHash, openRunFolder, sourceKey, warnStderr } from './run-folder.js';
 import type { ImageFlow } from '@rnode/models';
@@ -315,7 +315,7 @@ async function trainInFolder(
   }
   const seconds = (performance.now() - t0) / 1000;
   try {
-    if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, run.iterations, tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint));
+    if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, run.iterations, runCheckpoint(tally, run.resume));
     const flow = result.trainer.flow as unknown as Flow;
     const t1 = performance.now();
     const test = await testNll(flow, prepared.test, evalSolve({}), seed);
@@ -332,7 +332,7 @@ async function trainInFolder(
       ...(nothingToTrain ? { nothing_to_train: true } : {}),
       seconds,
       backend: backend.name,
-      checkpoint: tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint),
+      checkpoint: runCheckpoint(tally, run.resume),
       checkpoint_every: cadence.every,
       checkpoint_minutes: cadence.minutes,
       metrics: metricsFile,

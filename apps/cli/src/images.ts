@@ -16,7 +16,7 @@ import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { EvalSolve, TrainHooks } from './engine.js';
 import { importOptional } from './optional.js';
-import { checkpointCadence, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
+import { checkpointCadence, runCheckpoint, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
 import { TrainingAborted } from './interrupt.js';
 import { configHash, openRunFolder, warnStderr } from './run-folder.js';
 
@@ -286,7 +286,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     );
     const seconds = (performance.now() - t0) / 1000;
     try {
-      if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, total, tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint));
+      if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, total, runCheckpoint(tally, run.resume));
       const ev = lastEval as EvaluationEvent | null;
       const summary: ImageSummary = {
         test_bits_per_dim: ev ? ev.nll : null,
@@ -301,7 +301,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
         epochs: result.iteration / perEpoch,
         seconds,
         backend: backend.name,
-        checkpoint: tally.saved ? tally.checkpoint : (run.resume ?? tally.checkpoint),
+        checkpoint: runCheckpoint(tally, run.resume),
         checkpoint_every: cadence.every,
         checkpoint_minutes: cadence.minutes,
         metrics: metricsFile,

@@ -40,6 +40,11 @@ export function checkpointCadence(run: TrainConfig, fallback: number | 'epoch') 
   return { every, minutes, options: { checkpointEvery: every, checkpointMinutes: minutes } };
 }
 
+/** The checkpoint a run leaves: the last one it wrote, else the one it resumed from (else where it would have written). */
+export function runCheckpoint(tally: { saved: boolean; checkpoint: string }, resume: string | undefined): string {
+  return tally.saved ? tally.checkpoint : (resume ?? tally.checkpoint);
+}
+
 /**
  * What a run counts from the trainer's events (training NFE, iterations run, the last
  * checkpoint written and whether this run wrote one), with iterations reported to `hooks`, checkpoints as events, and
