@@ -69,7 +69,27 @@ export interface FlowSolveOptions {
 
 const SOLVE_KEYS = ['method', 'stepSize', 'rtol', 'atol', 'maxSteps', 'onStep', 'estimator', 'regularizers', 'noiseRng', 'adjoint', 'adjointOptions', 'fused'];
 
-export interface Flow {
+/**
+ * The methods every flow has (2-D and image), all from its one block solve; `X` is what
+ * `inverse` and `sample` return ([B, D] points, or images).
+ */
+export interface FlowMethods<X extends tf.Tensor> {
+  /** Data → base with gradients (adjoint or backprop through the solver). Synchronous. */
+  forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward;
+  /** Data → base without gradients, for evaluation on any backend (WebGPU in Node included). */
+  forwardAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<FlowForward>;
+  /** log p(x) in nats, [B] (of the model's input). */
+  logProb(x: tf.Tensor, options?: FlowSolveOptions): tf.Tensor1D;
+  logProbAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor1D>;
+  /** Base → data (the exact inverse: each block integrated from its end time back to 0, last block first). */
+  inverse(z: tf.Tensor, options?: FlowSolveOptions): X;
+  inverseAsync(z: tf.Tensor, options?: FlowSolveOptions): Promise<X>;
+  /** n samples: base normals drawn from `rng` (host-side), then `inverse`. */
+  sample(n: number, rng: Random, options?: FlowSolveOptions): X;
+  sampleAsync(n: number, rng: Random, options?: FlowSolveOptions): Promise<X>;
+}
+
+export interface Flow extends FlowMethods<tf.Tensor2D> {
   readonly config: FlowConfig;
   readonly dim: number;
   readonly blocks: readonly CnfBlock[];
@@ -77,19 +97,6 @@ export interface Flow {
   readonly params: tf.Variable[];
   /** Stable names of `params` (`block{k}/layer{i}/W`, `block{k}/sqrtT`): the save format's keys. */
   readonly paramNames: string[];
-  /** Data → base with gradients (adjoint or backprop through the solver). Synchronous. */
-  forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward;
-  /** Data → base without gradients, for evaluation on any backend (WebGPU in Node included). */
-  forwardAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<FlowForward>;
-  /** log p(x) in nats, [B]. */
-  logProb(x: tf.Tensor, options?: FlowSolveOptions): tf.Tensor1D;
-  logProbAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor1D>;
-  /** Base → data (the exact inverse: each block integrated from its end time back to 0, last block first). */
-  inverse(z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor2D;
-  inverseAsync(z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor2D>;
-  /** n samples: base normals drawn from `rng` (host-side), then `inverse`. */
-  sample(n: number, rng: Random, options?: FlowSolveOptions): tf.Tensor2D;
-  sampleAsync(n: number, rng: Random, options?: FlowSolveOptions): Promise<tf.Tensor2D>;
   /**
    * z at the given times, data → base, on the flow's clock: block k covers
    * [T_0 + … + T_{k−1}, T_0 + … + T_k]; times increasing within [0, ΣT].
@@ -184,7 +191,7 @@ export function flowMethods<X extends tf.Tensor>(o: {
   forwardLoop: (x: tf.Tensor, regs: readonly RegularizerPlugin[]) => BlockLoop<ForwardEnd>;
   /** The base → data walk, blocks reversed (checks z's shape when called). */
   inverseLoop: (z: tf.Tensor) => BlockLoop<X>;
-}) {
+}): FlowMethods<X> {
   const { dim, forwardLoop, inverseLoop } = o;
   /** `grad`: through the adjoint plugin, differentiable; else plain odeint. */
   const solveForward = (x: tf.Tensor, s: ResolvedSolve, grad: boolean): FlowForward => {

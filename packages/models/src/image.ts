@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_NAMES, RnodeError, type ActivationName, type Random } from '@rnode/core';
 import type { CnfState, RegularizerPlugin, VectorField } from '@rnode/estimators';
-import { forwardBlock, initialState, inverseBlock, type BlockLoop, type FlowForward, type ForwardEnd } from './block-solve.js';
-import { blockField, checkT } from './cnf.js';
+import { forwardBlock, initialState, inverseBlock, type BlockLoop, type ForwardEnd } from './block-solve.js';
+import { blockClock, blockField, checkT } from './cnf.js';
 import { buildConvOdeNet, squeeze2d, unsqueeze2d, type ConvOdeNet, type ConvOdeNetConfig } from './conv.js';
-import { checkCount, flowMethods, type FlowSolveOptions } from './flow.js';
+import { checkCount, flowMethods, type FlowMethods } from './flow.js';
 import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
 import type { ZeroInit } from './layers.js';
 
@@ -130,9 +130,10 @@ export interface ImageFlowSummary {
  * The image flow: the same methods as the 2-D `Flow`. x is [B, H, W, C] (NHWC) or [B, H·W·C]
  * (flattened NHWC); z is [B, D], the factored-out halves flattened (NHWC) and concatenated in
  * scale order (a permutation of the reference's NCHW z: log N(z) and Δlogp are the same).
- * inverse/sample return images [B, H, W, C].
+ * inverse/sample return images [B, H, W, C], un-factoring scale by scale. logProb is the density
+ * of the model's input: add the logit transform's log-det for pixel space.
  */
-export interface ImageFlow {
+export interface ImageFlow extends FlowMethods<tf.Tensor4D> {
   readonly kind: 'image';
   readonly config: ImageFlowConfig;
   /** H·W·C */
@@ -145,16 +146,6 @@ export interface ImageFlow {
   readonly paramNames: string[];
   /** Number of scalar parameters (equal to the reference's). */
   readonly paramCount: number;
-  forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward;
-  forwardAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<FlowForward>;
-  /** log p(x) in nats, [B] (of the model's input: add the logit transform's log-det for pixel space). */
-  logProb(x: tf.Tensor, options?: FlowSolveOptions): tf.Tensor1D;
-  logProbAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor1D>;
-  /** z [B, D] → images [B, H, W, C]: un-factoring scale by scale, every block integrated back from T to 0. */
-  inverse(z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor4D;
-  inverseAsync(z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor4D>;
-  sample(n: number, rng: Random, options?: FlowSolveOptions): tf.Tensor4D;
-  sampleAsync(n: number, rng: Random, options?: FlowSolveOptions): Promise<tf.Tensor4D>;
   summary(): ImageFlowSummary;
   dispose(): void;
 }
@@ -197,15 +188,7 @@ function buildBlock(
     paramCount: params.reduce((a, p) => a + p.size, 0),
     sqrtT,
     field,
-    span: c.trainT ? 1 : c.T,
-    endTime() {
-      if (!sqrtT) return c.T;
-      const v = sqrtT.dataSync()[0]!;
-      return v * v;
-    },
-    endTimeTensor() {
-      return sqrtT ? (tf.square(sqrtT) as tf.Scalar) : tf.scalar(c.T);
-    },
+    ...blockClock(sqrtT, c.T),
   };
 }
 
