@@ -10,7 +10,7 @@ const layers = {
   adjoint: ['core', 'solvers'],
   estimators: ['core'],
   data: ['core'],
-  models: ['core', 'solvers', 'adjoint', 'estimators'],
+  models: ['core', 'adjoint', 'estimators'],
   train: ['core', 'solvers', 'adjoint', 'estimators', 'models', 'data'],
 };
 const why = {
@@ -19,7 +19,7 @@ const why = {
   adjoint: 'the adjoint knows solvers only (the CNF contract it reads is declared by the adjoint itself)',
   estimators: 'estimators know no solver, no model, no training loop',
   data: 'data knows no model and no training loop',
-  models: 'models know no data loading and no training loop',
+  models: 'models know no data loading and no training loop, and reach the solvers only through the adjoint',
   train: 'train is the top library: apps sit above it',
 };
 

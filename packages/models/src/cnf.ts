@@ -83,14 +83,25 @@ export function buildCnfBlock(config: CnfBlockConfig, store: ParamStore, prefix:
     paramNames,
     sqrtT,
     field,
-    span: config.trainT ? 1 : config.T,
+    ...blockClock(sqrtT, config.T),
+  };
+}
+
+/**
+ * A block's clock, shared by the 2-D and image blocks: the solver's span (T, or 1 when T = s² is
+ * learned) and T as a number (a host read when learned) or a new scalar tensor.
+ * @internal
+ */
+export function blockClock(sqrtT: tf.Variable | null, T: number): { span: number; endTime(): number; endTimeTensor(): tf.Scalar } {
+  return {
+    span: sqrtT ? 1 : T,
     endTime() {
-      if (!sqrtT) return config.T;
+      if (!sqrtT) return T;
       const v = sqrtT.dataSync()[0]!;
       return v * v;
     },
     endTimeTensor() {
-      return sqrtT ? (tf.square(sqrtT) as tf.Scalar) : tf.scalar(config.T);
+      return sqrtT ? (tf.square(sqrtT) as tf.Scalar) : tf.scalar(T);
     },
   };
 }

@@ -217,3 +217,22 @@ describe('Flow', () => {
   });
 });
 
+
+describe('standardNormalLogProb', () => {
+  it('log N(z; 0, I) per sample for any rank: [B, D] and [B, H, W, C] give −½‖z‖² − (D/2)·log 2π', () => {
+    const before = tf.memory().numTensors;
+    const z2 = tf.tensor2d([[0, 0, 0, 0], [1, -2, 0.5, 3]]);
+    const z4 = tf.reshape(z2, [2, 2, 1, 2]);
+    const c = 2 * Math.log(2 * Math.PI); // (D/2)·log 2π, D = 4
+    const lp2 = standardNormalLogProb(z2);
+    const lp4 = standardNormalLogProb(z4);
+    expect(lp2.shape).toEqual([2]);
+    expect(lp4.shape).toEqual([2]);
+    const v = read(lp2);
+    expect(v[0]).toBeCloseTo(-c, 5);
+    expect(v[1]).toBeCloseTo(-0.5 * (1 + 4 + 0.25 + 9) - c, 5);
+    expect(read(lp4)).toEqual(v); // same bits whatever the rank
+    tf.dispose([z2, z4, lp2, lp4]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,22 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError, checkOptions, type Random } from '@rnode/core';
-import { DEFAULTS, odeint, odeintAsync, type OdeintOptions, type SolverRef } from '@rnode/solvers';
-import { odeintWith, type AdjointRef, type AdjointSolution, type OdeintAdjointOptions } from '@rnode/adjoint';
+import { DEFAULTS, odeint, type AdjointRef, type OdeintAdjointOptions, type OdeintOptions, type SolverRef } from '@rnode/adjoint';
+import { resolveEstimator, resolveRegularizer, type EstimatorRef, type RegularizerPlugin, type RegularizerRef } from '@rnode/estimators';
 import {
-  cnfDynamics,
-  resolveEstimator,
-  resolveRegularizer,
-  type CnfState,
-  type EstimatorPlugin,
-  type EstimatorRef,
-  type RegularizerPlugin,
-  type RegularizerRef,
-  type VectorField,
-} from '@rnode/estimators';
+  forwardBlock,
+  initialState,
+  inverseBlock,
+  makeFlowForward,
+  plainSolver,
+  solveBlocks,
+  solveBlocksAsync,
+  type BlockLoop,
+  type FlowForward,
+  type ForwardEnd,
+  type ResolvedSolve,
+} from './block-solve.js';
 import { buildCnfBlock, checkT, type CnfBlock, type CnfBlockConfig } from './cnf.js';
 import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
 import { resolveOdeNetConfig, type OdeNetConfig } from './odenet.js';
-import { canFuse, fusedNetField, packNetParams } from './kernels/fused.js';
+
+export type { FlowForward, FlowStats } from './block-solve.js';
 
 export interface FlowConfig {
   /** Data dimension. */
@@ -66,34 +69,27 @@ export interface FlowSolveOptions {
 
 const SOLVE_KEYS = ['method', 'stepSize', 'rtol', 'atol', 'maxSteps', 'onStep', 'estimator', 'regularizers', 'noiseRng', 'adjoint', 'adjointOptions', 'fused'];
 
-export interface FlowStats {
-  /** Forward evaluations of the dynamics, summed over blocks. */
-  nfe: number;
-  accepted: number;
-  rejected: number;
-  /**
-   * Backward (adjoint) cost, live: zero with done false until the gradient is taken; null when
-   * there is no separate backward solve (backprop, or an evaluation path).
-   */
-  readonly backward: { readonly nfe: number; readonly done: boolean } | null;
+/**
+ * The methods every flow has (2-D and image), all from its one block solve; `X` is what
+ * `inverse` and `sample` return ([B, D] points, or images).
+ */
+export interface FlowMethods<X extends tf.Tensor> {
+  /** Data → base with gradients (adjoint or backprop through the solver). Synchronous. */
+  forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward;
+  /** Data → base without gradients, for evaluation on any backend (WebGPU in Node included). */
+  forwardAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<FlowForward>;
+  /** log p(x) in nats, [B] (of the model's input). */
+  logProb(x: tf.Tensor, options?: FlowSolveOptions): tf.Tensor1D;
+  logProbAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor1D>;
+  /** Base → data (the exact inverse: each block integrated from its end time back to 0, last block first). */
+  inverse(z: tf.Tensor, options?: FlowSolveOptions): X;
+  inverseAsync(z: tf.Tensor, options?: FlowSolveOptions): Promise<X>;
+  /** n samples: base normals drawn from `rng` (host-side), then `inverse`. */
+  sample(n: number, rng: Random, options?: FlowSolveOptions): X;
+  sampleAsync(n: number, rng: Random, options?: FlowSolveOptions): Promise<X>;
 }
 
-export interface FlowForward {
-  /** The base-space points, [B, D]. */
-  z: tf.Tensor2D;
-  /** [B]; logp(x) = log N(z; 0, I) − deltaLogp (FFJORD's convention: −Σ_blocks ∫ div f dt). */
-  deltaLogp: tf.Tensor1D;
-  /** Each regularizer's integral ([B]), summed over blocks. */
-  regs: Record<string, tf.Tensor1D>;
-  stats: FlowStats;
-  /**
-   * Dispose z, deltaLogp, regs, and the Hutchinson probes kept for a gradient that was never
-   * taken (after a backward pass they are already released).
-   */
-  dispose(): void;
-}
-
-export interface Flow {
+export interface Flow extends FlowMethods<tf.Tensor2D> {
   readonly config: FlowConfig;
   readonly dim: number;
   readonly blocks: readonly CnfBlock[];
@@ -101,19 +97,6 @@ export interface Flow {
   readonly params: tf.Variable[];
   /** Stable names of `params` (`block{k}/layer{i}/W`, `block{k}/sqrtT`): the save format's keys. */
   readonly paramNames: string[];
-  /** Data → base with gradients (adjoint or backprop through the solver). Synchronous. */
-  forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward;
-  /** Data → base without gradients, for evaluation on any backend (WebGPU in Node included). */
-  forwardAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<FlowForward>;
-  /** log p(x) in nats, [B]. */
-  logProb(x: tf.Tensor, options?: FlowSolveOptions): tf.Tensor1D;
-  logProbAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor1D>;
-  /** Base → data (the exact inverse: each block integrated from its end time back to 0, last block first). */
-  inverse(z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor2D;
-  inverseAsync(z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor2D>;
-  /** n samples: base normals drawn from `rng` (host-side), then `inverse`. */
-  sample(n: number, rng: Random, options?: FlowSolveOptions): tf.Tensor2D;
-  sampleAsync(n: number, rng: Random, options?: FlowSolveOptions): Promise<tf.Tensor2D>;
   /**
    * z at the given times, data → base, on the flow's clock: block k covers
    * [T_0 + … + T_{k−1}, T_0 + … + T_k]; times increasing within [0, ΣT].
@@ -123,11 +106,15 @@ export interface Flow {
   dispose(): void;
 }
 
-/** log N(z; 0, I) per sample, [B]. */
+/**
+ * log N(z; 0, I) per sample, [B], in nats: −½‖z_b‖² − (D/2)·log 2π. Any rank: z is
+ * [B, ...dims] with D = the product of dims (a 2-D flow's [B, D], an image [B, H, W, C]).
+ */
 export function standardNormalLogProb(z: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {
-    const d = z.size / (z.shape[0] ?? 1);
-    return tf.sub(tf.mul(-0.5, tf.sum(tf.square(z), 1)), (d / 2) * Math.log(2 * Math.PI)) as tf.Tensor1D;
+    const flat = tf.reshape(z, [z.shape[0] ?? 1, -1]);
+    const d = flat.shape[1]!;
+    return tf.sub(tf.mul(tf.sum(tf.square(flat), 1), -0.5), 0.5 * d * Math.log(2 * Math.PI)) as tf.Tensor1D;
   });
 }
 
@@ -184,16 +171,6 @@ export function createFlow(options: CreateFlowOptions | FlowConfig, rng: Random)
   return buildFlow(config, randomSource(rng));
 }
 
-export interface ResolvedSolve {
-  solver: OdeintOptions;
-  estimator: EstimatorPlugin;
-  regs: RegularizerPlugin[];
-  rng: Random;
-  adjoint: AdjointRef;
-  adjointOptions: NonNullable<FlowSolveOptions['adjointOptions']>;
-  fused: boolean;
-}
-
 function missingRng(estimator: string): Random {
   const fail = () => {
     throw new RnodeError('INVALID_OPTIONS', `estimator "${estimator}" draws a probe: pass option "noiseRng" (a Random)`, {
@@ -204,41 +181,35 @@ function missingRng(estimator: string): Random {
 }
 
 /**
- * The result of a data → base solve: z, Δlogp and the regularizer integrals taken from the final
- * augmented state; `dispose` also releases tensors kept for a pending backward pass.
- * @internal
- */
-export function makeFlowForward(
-  z: tf.Tensor2D,
-  state: CnfState,
-  regs: readonly RegularizerPlugin[],
-  stats: FlowStats,
-  kept: tf.Tensor[] = [],
-): FlowForward {
-  const out: FlowForward = {
-    z,
-    deltaLogp: state.logp as tf.Tensor1D,
-    regs: Object.fromEntries(regs.map((r) => [r.name, state[r.name] as tf.Tensor1D])),
-    stats,
-    dispose() {
-      tf.dispose([out.z, out.deltaLogp, ...Object.values(out.regs), ...kept]);
-    },
-  };
-  return out;
-}
-
-/**
- * The Flow methods that follow from a flow's block solves: 2-D and image flows
- * build them the same way (log-density, sampling through the inverse).
+ * The Flow methods, from a flow's two walks over its blocks (block-solve.ts): 2-D and image
+ * flows get them the same way (one block solve, sync and async; log-density; sampling through
+ * the inverse).
  */
 export function flowMethods<X extends tf.Tensor>(o: {
   dim: number;
-  solveForward: (x: tf.Tensor, s: ResolvedSolve, grad: boolean) => FlowForward;
-  solveForwardAsync: (x: tf.Tensor, s: ResolvedSolve) => Promise<FlowForward>;
-  inverse: (z: tf.Tensor, options?: FlowSolveOptions) => X;
-  inverseAsync: (z: tf.Tensor, options?: FlowSolveOptions) => Promise<X>;
-}) {
-  const { dim, solveForward, solveForwardAsync, inverse, inverseAsync } = o;
+  /** The data → base walk (checks x's shape when called). */
+  forwardLoop: (x: tf.Tensor, regs: readonly RegularizerPlugin[]) => BlockLoop<ForwardEnd>;
+  /** The base → data walk, blocks reversed (checks z's shape when called). */
+  inverseLoop: (z: tf.Tensor) => BlockLoop<X>;
+}): FlowMethods<X> {
+  const { dim, forwardLoop, inverseLoop } = o;
+  /** `grad`: through the adjoint plugin, differentiable; else plain odeint. */
+  const solveForward = (x: tf.Tensor, s: ResolvedSolve, grad: boolean): FlowForward => {
+    const r = solveBlocks(forwardLoop(x, s.regs), s, grad);
+    return makeFlowForward(r.out.z, r.out.state, s.regs, r.stats, r.kept);
+  };
+  const solveForwardAsync = async (x: tf.Tensor, s: ResolvedSolve): Promise<FlowForward> => {
+    const r = await solveBlocksAsync(forwardLoop(x, s.regs), s);
+    return makeFlowForward(r.out.z, r.out.state, s.regs, r.stats);
+  };
+  const inverse = (z: tf.Tensor, options?: FlowSolveOptions): X => {
+    const loop = inverseLoop(z);
+    return solveBlocks(loop, resolveSolve(options)).out;
+  };
+  const inverseAsync = async (z: tf.Tensor, options?: FlowSolveOptions): Promise<X> => {
+    const loop = inverseLoop(z);
+    return (await solveBlocksAsync(loop, resolveSolve(options))).out;
+  };
   return {
     forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward {
       return solveForward(x, resolveSolve(options), true);
@@ -312,12 +283,6 @@ export function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSol
   };
 }
 
-export function plainSolver(s: OdeintOptions): OdeintOptions {
-  const out: OdeintOptions = { ...s };
-  delete out.errorControl;
-  return out;
-}
-
 /** @internal build a flow from a resolved config, parameters from `source`. */
 export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
   const store = new ParamStore(uniqueScope('rnode-flow'), source);
@@ -338,143 +303,37 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
     }
   };
 
-  const initialState = (x: tf.Tensor, regs: RegularizerPlugin[]): CnfState => {
-    const b = x.shape[0]!;
-    const s: CnfState = { z: tf.clone(x), logp: tf.zeros([b]) };
-    for (const r of regs) s[r.name] = tf.zeros([b]);
-    return s;
-  };
-
-  /**
-   * The sync data → base solve; `grad` uses the adjoint plugin, else plain odeint. Under an
-   * active tape the adjoint reads its stored states and the probe when the gradient is taken,
-   * after this returns: the probe is kept (tf.keep) and released when that block's backward pass
-   * has run (onBackward) or by FlowForward.dispose(). Without a tape everything is tidied here.
-   */
-  /**
-   * The field and parameter list a block's solve uses: the fused kernels over the packed θ
-   * (one tensor, one adjoint leaf) when the block allows it, else the block's own field.
-   */
-  const blockSolve = (block: CnfBlock, s: ResolvedSolve): { field: VectorField; params: tf.Tensor[]; theta: tf.Tensor | null } => {
-    if (s.fused && block.sqrtT === null && canFuse(block.net)) {
-      const theta = packNetParams(block.net);
-      return { field: fusedNetField(block.net, theta), params: [theta], theta };
-    }
-    return { field: block.field, params: block.params, theta: null };
-  };
-
-  const solveForward = (x: tf.Tensor, s: ResolvedSolve, grad: boolean): FlowForward => {
+  /** Data → base: every block over [0, span], in order. */
+  const forwardLoop = (x: tf.Tensor, regs: readonly RegularizerPlugin[]): BlockLoop<ForwardEnd> => {
     checkX(x, 'x');
-    const taped = grad && tf.engine().state.gradientDepth > 0;
-    const sols: Array<AdjointSolution<CnfState> | null> = [];
-    const counts = { nfe: 0, accepted: 0, rejected: 0 };
-    const kept: tf.Tensor[] = [];
-    const run = () => {
-      let y = initialState(x, s.regs);
-      for (const block of blocks) {
-        const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
-        const { field, params: blockParams, theta } = blockSolve(block, s);
-        const dyn = cnfDynamics({ field, estimator: s.estimator, regularizers: s.regs, noise: eps });
-        let sol;
-        if (grad) {
-          // The backward pass reads the probe and θ after this returns: keep them until it ran.
-          const held = [eps, theta].filter((v): v is tf.Tensor => v !== null);
-          const release = held.length && taped ? { onBackward: () => tf.dispose(held) } : {};
-          const a = odeintWith(s.adjoint, dyn, y, [0, block.span], blockParams, { ...s.solver, ...s.adjointOptions, ...release });
-          if (taped && a.backward !== null) for (const v of held) kept.push(tf.keep(v));
-          sols.push(a);
-          sol = a;
-        } else {
-          sol = odeint(dyn, y, [0, block.span], s.solver);
-        }
-        counts.nfe += sol.stats.nfe;
-        counts.accepted += sol.stats.accepted;
-        counts.rejected += sol.stats.rejected;
-        y = sol.ys[sol.ys.length - 1]!;
+    return (function* () {
+      let y = initialState(tf.clone(x), regs);
+      try {
+        for (const block of blocks) y = yield* forwardBlock(block, y);
+      } catch (e) {
+        tf.dispose(y);
+        throw e;
       }
-      return y;
-    };
-    const y = tf.tidy(run);
-    const backs = sols.map((x) => x?.backward ?? null).filter((b) => b !== null);
-    const backward =
-      backs.length === 0
-        ? null
-        : {
-            get nfe() {
-              return backs.reduce((a, b) => a + b.nfe, 0);
-            },
-            get done() {
-              return backs.every((b) => b.done);
-            },
-          };
-    return makeFlowForward(y.z as tf.Tensor2D, y, s.regs, { ...counts, backward }, kept);
+      return { z: y.z as tf.Tensor2D, state: y };
+    })();
   };
 
-  const solveForwardAsync = async (x: tf.Tensor, s: ResolvedSolve): Promise<FlowForward> => {
-    checkX(x, 'x');
-    const counts = { nfe: 0, accepted: 0, rejected: 0 };
-    let y = initialState(x, s.regs);
-    try {
-      for (const block of blocks) {
-        const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
-        const { field, theta } = blockSolve(block, s);
-        try {
-          const dyn = cnfDynamics({ field, estimator: s.estimator, regularizers: s.regs, noise: eps });
-          const sol = await odeintAsync(dyn, y, [0, block.span], s.solver);
-          counts.nfe += sol.stats.nfe;
-          counts.accepted += sol.stats.accepted;
-          counts.rejected += sol.stats.rejected;
-          const last = sol.ys[sol.ys.length - 1]!;
-          for (const st of sol.ys) if (st !== last) tf.dispose(Object.values(st));
-          tf.dispose(Object.values(y));
-          y = last;
-        } finally {
-          eps?.dispose();
-          theta?.dispose();
-        }
+  /** Base → data: each block from its end back to 0, last block first. */
+  const inverseLoop = (z: tf.Tensor): BlockLoop<tf.Tensor2D> => {
+    checkX(z, 'z');
+    return (function* () {
+      let y = tf.clone(z);
+      try {
+        for (let k = blocks.length - 1; k >= 0; k--) y = yield* inverseBlock(blocks[k]!, y);
+      } catch (e) {
+        y.dispose();
+        throw e;
       }
-    } catch (e) {
-      tf.dispose(Object.values(y));
-      throw e;
-    }
-    return makeFlowForward(y.z as tf.Tensor2D, y, s.regs, { ...counts, backward: null });
+      return y as tf.Tensor2D;
+    })();
   };
 
   const zField = (block: CnfBlock) => (t: number, z: tf.Tensor) => block.field(t, z);
-
-  const inverse = (z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor2D => {
-    checkX(z, 'z');
-    const s = plainSolver(resolveSolve(options).solver);
-    return tf.tidy(() => {
-      let y: tf.Tensor = z;
-      for (let k = blocks.length - 1; k >= 0; k--) {
-        const block = blocks[k]!;
-        const sol = odeint(zField(block), y, [block.span, 0], s);
-        y = sol.ys[sol.ys.length - 1]!;
-      }
-      return y === z ? tf.clone(z) : y;
-    }) as tf.Tensor2D;
-  };
-
-  const inverseAsync = async (z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor2D> => {
-    checkX(z, 'z');
-    const s = plainSolver(resolveSolve(options).solver);
-    let y: tf.Tensor = tf.clone(z);
-    try {
-      for (let k = blocks.length - 1; k >= 0; k--) {
-        const block = blocks[k]!;
-        const sol = await odeintAsync(zField(block), y, [block.span, 0], s);
-        const last = sol.ys[sol.ys.length - 1]!;
-        for (const st of sol.ys) if (st !== last) st.dispose();
-        y.dispose();
-        y = last;
-      }
-    } catch (e) {
-      y.dispose();
-      throw e;
-    }
-    return y as tf.Tensor2D;
-  };
 
   const flow: Flow = {
     config,
@@ -482,7 +341,7 @@ export function buildFlow(config: FlowConfig, source: ParamSource): Flow {
     blocks,
     params,
     paramNames,
-    ...flowMethods({ dim, solveForward, solveForwardAsync, inverse, inverseAsync }),
+    ...flowMethods({ dim, forwardLoop, inverseLoop }),
     trajectories(x, times, options) {
       checkX(x, 'x');
       const s = plainSolver(resolveSolve(options).solver);

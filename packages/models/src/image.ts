@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_NAMES, RnodeError, type ActivationName, type Random } from '@rnode/core';
-import { odeint, odeintAsync } from '@rnode/solvers';
-import { odeintWith, type AdjointSolution } from '@rnode/adjoint';
-import { cnfDynamics, type CnfState, type RegularizerPlugin, type VectorField } from '@rnode/estimators';
-import { blockField, checkT } from './cnf.js';
+import type { CnfState, RegularizerPlugin, VectorField } from '@rnode/estimators';
+import { forwardBlock, initialState, inverseBlock, type BlockLoop, type ForwardEnd } from './block-solve.js';
+import { blockClock, blockField, checkT } from './cnf.js';
 import { buildConvOdeNet, squeeze2d, unsqueeze2d, type ConvOdeNet, type ConvOdeNetConfig } from './conv.js';
-import { checkCount, flowMethods, makeFlowForward, plainSolver, resolveSolve, type FlowForward, type FlowSolveOptions, type ResolvedSolve } from './flow.js';
+import { checkCount, flowMethods, type FlowMethods } from './flow.js';
 import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
 import type { ZeroInit } from './layers.js';
 
@@ -131,9 +130,10 @@ export interface ImageFlowSummary {
  * The image flow: the same methods as the 2-D `Flow`. x is [B, H, W, C] (NHWC) or [B, H·W·C]
  * (flattened NHWC); z is [B, D], the factored-out halves flattened (NHWC) and concatenated in
  * scale order (a permutation of the reference's NCHW z: log N(z) and Δlogp are the same).
- * inverse/sample return images [B, H, W, C].
+ * inverse/sample return images [B, H, W, C], un-factoring scale by scale. logProb is the density
+ * of the model's input: add the logit transform's log-det for pixel space.
  */
-export interface ImageFlow {
+export interface ImageFlow extends FlowMethods<tf.Tensor4D> {
   readonly kind: 'image';
   readonly config: ImageFlowConfig;
   /** H·W·C */
@@ -146,16 +146,6 @@ export interface ImageFlow {
   readonly paramNames: string[];
   /** Number of scalar parameters (equal to the reference's). */
   readonly paramCount: number;
-  forward(x: tf.Tensor, options?: FlowSolveOptions): FlowForward;
-  forwardAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<FlowForward>;
-  /** log p(x) in nats, [B] (of the model's input: add the logit transform's log-det for pixel space). */
-  logProb(x: tf.Tensor, options?: FlowSolveOptions): tf.Tensor1D;
-  logProbAsync(x: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor1D>;
-  /** z [B, D] → images [B, H, W, C]: un-factoring scale by scale, every block integrated back from T to 0. */
-  inverse(z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor4D;
-  inverseAsync(z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor4D>;
-  sample(n: number, rng: Random, options?: FlowSolveOptions): tf.Tensor4D;
-  sampleAsync(n: number, rng: Random, options?: FlowSolveOptions): Promise<tf.Tensor4D>;
   summary(): ImageFlowSummary;
   dispose(): void;
 }
@@ -198,15 +188,7 @@ function buildBlock(
     paramCount: params.reduce((a, p) => a + p.size, 0),
     sqrtT,
     field,
-    span: c.trainT ? 1 : c.T,
-    endTime() {
-      if (!sqrtT) return c.T;
-      const v = sqrtT.dataSync()[0]!;
-      return v * v;
-    },
-    endTimeTensor() {
-      return sqrtT ? (tf.square(sqrtT) as tf.Scalar) : tf.scalar(c.T);
-    },
+    ...blockClock(sqrtT, c.T),
   };
 }
 
@@ -264,13 +246,6 @@ export function buildImageFlow(config: ImageFlowConfig, source: ParamSource): Im
     }
   };
 
-  const initialState = (x4: tf.Tensor4D, regs: RegularizerPlugin[]): CnfState => {
-    const b = x4.shape[0];
-    const s: CnfState = { z: x4, logp: tf.zeros([b]) };
-    for (const r of regs) s[r.name] = tf.zeros([b]);
-    return s;
-  };
-
   /** Split z [B, h, w, 2k] into (kept [.., :k], factored [.., k:] flattened). */
   const factor = (z: tf.Tensor): [tf.Tensor4D, tf.Tensor2D] => {
     const [b, hh, ww, cc] = z.shape as [number, number, number, number];
@@ -279,96 +254,28 @@ export function buildImageFlow(config: ImageFlowConfig, source: ParamSource): Im
     return [keep, out];
   };
 
-  const solveForward = (x: tf.Tensor, s: ResolvedSolve, grad: boolean): FlowForward => {
-    const taped = grad && tf.engine().state.gradientDepth > 0;
-    const sols: Array<AdjointSolution<CnfState>> = [];
-    const counts = { nfe: 0, accepted: 0, rejected: 0 };
-    const kept: tf.Tensor[] = [];
-    const solveBlock = (block: ImageCnfBlock, y: CnfState): CnfState => {
-      const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
-      const dyn = cnfDynamics({ field: block.field, estimator: s.estimator, regularizers: s.regs, noise: eps });
-      let sol;
-      if (grad) {
-        const release = eps && taped ? { onBackward: () => eps.dispose() } : {};
-        const a = odeintWith(s.adjoint, dyn, y, [0, block.span], block.params, { ...s.solver, ...s.adjointOptions, ...release });
-        if (eps && taped && a.backward !== null) kept.push(tf.keep(eps));
-        sols.push(a);
-        sol = a;
-      } else {
-        sol = odeint(dyn, y, [0, block.span], s.solver);
-      }
-      counts.nfe += sol.stats.nfe;
-      counts.accepted += sol.stats.accepted;
-      counts.rejected += sol.stats.rejected;
-      return sol.ys[sol.ys.length - 1]!;
-    };
-    const [z, y] = tf.tidy(() => {
-      let y = initialState(toImage(x, 'x'), s.regs);
-      const outs: tf.Tensor2D[] = [];
-      for (const sc of scales) {
-        for (const b of sc.pre) y = solveBlock(b, y);
-        if (sc.last) {
-          outs.push(tf.reshape(y.z!, [y.z!.shape[0]!, -1]));
-        } else {
-          y = { ...y, z: squeeze2d(y.z!) };
-          for (const b of sc.post) y = solveBlock(b, y);
-          const [keep, out] = factor(y.z!);
-          outs.push(out);
-          y = { ...y, z: keep };
-        }
-      }
-      const zz = outs.length === 1 ? outs[0]! : (tf.concat(outs, 1) as tf.Tensor2D);
-      const rest: CnfState = { ...y };
-      delete rest.z;
-      return [zz, rest] as const;
-    });
-    const backs = sols.map((a) => a.backward).filter((b) => b !== null);
-    const backward =
-      backs.length === 0
-        ? null
-        : {
-            get nfe() {
-              return backs.reduce((a, b) => a + b.nfe, 0);
-            },
-            get done() {
-              return backs.every((b) => b.done);
-            },
-          };
-    return makeFlowForward(z, y, s.regs, { ...counts, backward }, kept);
+  const pieces = (z: tf.Tensor): tf.Tensor4D[] => {
+    const b = z.shape[0]!;
+    const parts = outSizes.length === 1 ? [z] : tf.split(z, outSizes, 1);
+    return parts.map((p, i) => tf.reshape(p, [b, ...scales[i]!.out]) as tf.Tensor4D);
   };
 
-  const solveForwardAsync = async (x: tf.Tensor, s: ResolvedSolve): Promise<FlowForward> => {
-    const counts = { nfe: 0, accepted: 0, rejected: 0 };
-    let y = initialState(toImage(x, 'x'), s.regs);
+  /** Data → base, scale by scale: blocks, squeeze, blocks, factor out half the channels. */
+  function* forwardScales(x: tf.Tensor, regs: readonly RegularizerPlugin[]): BlockLoop<ForwardEnd> {
+    let y = initialState(toImage(x, 'x'), regs);
     const outs: tf.Tensor2D[] = [];
-    const solveBlock = async (block: ImageCnfBlock) => {
-      const eps = s.estimator.sampleNoise(y.z!.shape, s.rng);
-      try {
-        const dyn = cnfDynamics({ field: block.field, estimator: s.estimator, regularizers: s.regs, noise: eps });
-        const sol = await odeintAsync(dyn, y, [0, block.span], s.solver);
-        counts.nfe += sol.stats.nfe;
-        counts.accepted += sol.stats.accepted;
-        counts.rejected += sol.stats.rejected;
-        const last = sol.ys[sol.ys.length - 1]!;
-        for (const st of sol.ys) if (st !== last) tf.dispose(Object.values(st));
-        tf.dispose(Object.values(y));
-        y = last;
-      } finally {
-        eps?.dispose();
-      }
-    };
     const swapZ = (z: tf.Tensor) => {
       y.z!.dispose();
       y = { ...y, z };
     };
     try {
       for (const sc of scales) {
-        for (const b of sc.pre) await solveBlock(b);
+        for (const b of sc.pre) y = yield* forwardBlock(b, y);
         if (sc.last) {
           outs.push(tf.reshape(y.z!, [y.z!.shape[0]!, -1]));
         } else {
           swapZ(squeeze2d(y.z!));
-          for (const b of sc.post) await solveBlock(b);
+          for (const b of sc.post) y = yield* forwardBlock(b, y);
           const [keep, out] = tf.tidy(() => factor(y.z!));
           outs.push(out);
           swapZ(keep);
@@ -377,82 +284,46 @@ export function buildImageFlow(config: ImageFlowConfig, source: ParamSource): Im
       const z = outs.length === 1 ? tf.clone(outs[0]!) : (tf.concat(outs, 1) as tf.Tensor2D);
       tf.dispose(outs);
       y.z!.dispose();
-      const rest: CnfState = { ...y };
-      delete rest.z;
-      return makeFlowForward(z, rest, s.regs, { ...counts, backward: null });
+      const state: CnfState = { ...y };
+      delete state.z;
+      return { z, state };
     } catch (e) {
       tf.dispose([...outs, ...Object.values(y)]);
       throw e;
     }
-  };
+  }
 
-  const zField = (block: ImageCnfBlock) => (t: number, z: tf.Tensor) => block.field(t, z);
-
-  const pieces = (z: tf.Tensor): tf.Tensor4D[] => {
-    const b = z.shape[0]!;
-    const parts = outSizes.length === 1 ? [z] : tf.split(z, outSizes, 1);
-    return parts.map((p, i) => tf.reshape(p, [b, ...scales[i]!.out]) as tf.Tensor4D);
-  };
-
-  const inverse = (z: tf.Tensor, options?: FlowSolveOptions): tf.Tensor4D => {
+  /** Base → data: un-factor scale by scale, last first, every block from its end back to 0. */
+  const inverseScales = (z: tf.Tensor): BlockLoop<tf.Tensor4D> => {
     checkZ(z);
-    const s = plainSolver(resolveSolve(options).solver);
-    const back = (blks: ImageCnfBlock[], y: tf.Tensor) => {
-      for (let k = blks.length - 1; k >= 0; k--) {
-        const sol = odeint(zField(blks[k]!), y, [blks[k]!.span, 0], s);
-        y = sol.ys[sol.ys.length - 1]!;
+    return (function* () {
+      const zs = tf.tidy(() => pieces(z));
+      let y: tf.Tensor = tf.clone(zs[zs.length - 1]!);
+      const swap = (t: tf.Tensor) => {
+        y.dispose();
+        y = t;
+      };
+      function* back(blks: readonly ImageCnfBlock[]): BlockLoop<void> {
+        for (let k = blks.length - 1; k >= 0; k--) y = yield* inverseBlock(blks[k]!, y);
       }
-      return y;
-    };
-    return tf.tidy(() => {
-      const zs = pieces(z);
-      let y: tf.Tensor = zs[zs.length - 1]!;
-      for (let i = scales.length - 1; i >= 0; i--) {
-        const sc = scales[i]!;
-        if (!sc.last) {
-          y = tf.concat([y, zs[i]!], 3);
-          y = unsqueeze2d(back(sc.post, y));
+      try {
+        for (let i = scales.length - 1; i >= 0; i--) {
+          const sc = scales[i]!;
+          if (!sc.last) {
+            swap(tf.concat([y, zs[i]!], 3));
+            yield* back(sc.post);
+            swap(unsqueeze2d(y));
+          }
+          yield* back(sc.pre);
         }
-        y = back(sc.pre, y);
+        return y as tf.Tensor4D;
+      } catch (e) {
+        y.dispose();
+        throw e;
+      } finally {
+        tf.dispose(zs);
       }
-      return tf.clone(y) as tf.Tensor4D;
-    });
-  };
-
-  const inverseAsync = async (z: tf.Tensor, options?: FlowSolveOptions): Promise<tf.Tensor4D> => {
-    checkZ(z);
-    const s = plainSolver(resolveSolve(options).solver);
-    const zs = tf.tidy(() => pieces(z));
-    let y: tf.Tensor = tf.clone(zs[zs.length - 1]!);
-    const swap = (t: tf.Tensor) => {
-      y.dispose();
-      y = t;
-    };
-    const back = async (blks: ImageCnfBlock[]) => {
-      for (let k = blks.length - 1; k >= 0; k--) {
-        const sol = await odeintAsync(zField(blks[k]!), y, [blks[k]!.span, 0], s);
-        const last = sol.ys[sol.ys.length - 1]!;
-        for (const st of sol.ys) if (st !== last && st !== y) st.dispose();
-        swap(last);
-      }
-    };
-    try {
-      for (let i = scales.length - 1; i >= 0; i--) {
-        const sc = scales[i]!;
-        if (!sc.last) {
-          swap(tf.concat([y, zs[i]!], 3));
-          await back(sc.post);
-          swap(unsqueeze2d(y));
-        }
-        await back(sc.pre);
-      }
-      return y as tf.Tensor4D;
-    } catch (e) {
-      y.dispose();
-      throw e;
-    } finally {
-      tf.dispose(zs);
-    }
+    })();
   };
 
   const paramCount = params.reduce((a, p) => a + p.size, 0);
@@ -465,7 +336,7 @@ export function buildImageFlow(config: ImageFlowConfig, source: ParamSource): Im
     params,
     paramNames,
     paramCount,
-    ...flowMethods({ dim, solveForward, solveForwardAsync, inverse, inverseAsync }),
+    ...flowMethods({ dim, forwardLoop: forwardScales, inverseLoop: inverseScales }),
     summary() {
       const rows: ImageBlockSummary[] = blocks.map((b) => ({ index: b.index, scale: b.scale, stage: b.stage, shape: [...b.shape], params: b.paramCount }));
       const lines = [

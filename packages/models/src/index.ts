@@ -4,7 +4,7 @@ export { createOdeNet, resolveOdeNetConfig, ODE_NET_DEFAULTS } from './odenet.js
 export type { OdeNet, OdeNetConfig, CreateOdeNetOptions } from './odenet.js';
 export type { CnfBlock, CnfBlockConfig } from './cnf.js';
 export { createFlow, resolveFlowConfig, standardNormalLogProb } from './flow.js';
-export type { Flow, FlowConfig, CreateFlowOptions, FlowSolveOptions, FlowForward, FlowStats } from './flow.js';
+export type { Flow, FlowMethods, FlowConfig, CreateFlowOptions, FlowSolveOptions, FlowForward, FlowStats } from './flow.js';
 export { saveModel, saveModelAsync, loadModel, parseModel, MODEL_FORMAT, MODEL_VERSION } from './serialize.js';
 export type { ModelFile, ImageModelFile, AnyModelFile, ModelWeight } from './serialize.js';
 export { createConcatConv2d, createConvOdeNet, resolveConvOdeNetConfig, convOdeNetParamCount, squeeze2d, unsqueeze2d, CONV_ODE_NET_DEFAULTS } from './conv.js';

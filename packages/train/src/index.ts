@@ -15,7 +15,7 @@ export type {
   RegularizerWeights,
   ResolvedTraining,
 } from './config.js';
-export { rnodeObjective, negativeLogLikelihood, standardNormalLogProb, imageNll } from './objective.js';
+export { rnodeObjective, negativeLogLikelihood, imageNll } from './objective.js';
 export { logitTransform, inverseLogit, imageBitsPerDim, isImageSource, resolveImageSource } from './image.js';
 export type { ImageSource, BatchLoader, LoaderBatch, ResolvedImageSource } from './image.js';
 export type { ObjectiveTerms } from './objective.js';

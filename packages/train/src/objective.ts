@@ -1,20 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError } from '@rnode/core';
+import { standardNormalLogProb } from '@rnode/models';
 import type { FlowForward } from './flow.js';
 import type { NllUnit } from './config.js';
 import { imageBitsPerDim } from './image.js';
-
-const LOG_2PI = Math.log(2 * Math.PI);
-
-/** log N(z; 0, I) per sample, [B], in nats. */
-export function standardNormalLogProb(z: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const b = z.shape[0] ?? 1;
-    const flat = tf.reshape(z, [b, -1]);
-    const d = flat.shape[1]!;
-    return tf.sub(tf.mul(tf.sum(tf.square(flat), 1), -0.5), 0.5 * d * LOG_2PI);
-  });
-}
 
 /** Negative log-likelihood per sample, [B]: −log p(x) = Δlogp − log N(z), in nats or bits/dim. */
 export function negativeLogLikelihood(out: Pick<FlowForward, 'z' | 'deltaLogp'>, unit: NllUnit = 'nats'): tf.Tensor {

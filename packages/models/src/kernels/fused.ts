@@ -271,10 +271,13 @@ export interface FusableNet {
   readonly params: readonly tf.Tensor[];
 }
 
-/** True when `net` can run on the fused kernels on the active backend (dense, tanh; cpu or wasm). */
-export function canFuse(net: FusableNet): boolean {
-  const c = net.config;
-  return c.activation === 'tanh' && ['concatsquash', 'concat', 'ignore'].includes(c.layer) && fusedProbeAvailable();
+/**
+ * True when `net` can run on the fused kernels on the active backend (dense, tanh; cpu or wasm).
+ * Any net may be asked: a conv net (no dense `layer` kind) is never fusable.
+ */
+export function canFuse(net: { readonly config: object; readonly params: readonly tf.Tensor[] }): net is FusableNet {
+  const c = net.config as Partial<FusableNet['config']>;
+  return c.activation === 'tanh' && ['concatsquash', 'concat', 'ignore'].includes(c.layer ?? '') && fusedProbeAvailable();
 }
 
 /** The net's parameters as one flat vector, in the kernel's order (differentiable: a concat). */
