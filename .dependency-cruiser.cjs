@@ -66,12 +66,12 @@ module.exports = {
     },
     {
       name: 'no-reaching-into-another-package',
-      comment: 'Another package is imported through its entries (@rnode/x, /node, /testing), never its internals or files.',
+      comment: 'Another package is imported through its entries (@rnode/x, /node, /testing, @rnode/core/kernels, @rnode/core/backends/*), never its internals or files.',
       severity: 'error',
       from: { path: '^(packages|apps)/([^/]+)/' },
       to: {
         path: '^(packages|apps)/[^/]+/',
-        pathNot: ['^$1/$2/', '^(packages|apps)/[^/]+/src/(index|node/index|testing/index)\\.ts$', '^packages/core/src/entries/'],
+        pathNot: ['^$1/$2/', '^(packages|apps)/[^/]+/src/(index|node/index|testing/index)\\.ts$', '^packages/core/src/(entries/|kernels/index\\.ts$)'],
       },
     },
     {

@@ -77,6 +77,7 @@ export default defineConfig({
       index: 'src/index.ts',
       'testing/index': 'src/testing/index.ts',
       'node/index': 'src/node/index.ts',
+      'kernels/index': 'src/kernels/index.ts',
       'backends/cpu': 'src/entries/backend-cpu.ts',
       'backends/wasm': 'src/entries/backend-wasm.ts',
       'backends/webgpu': 'src/entries/backend-webgpu.ts',

@@ -114,7 +114,7 @@ describe('rnode: help, usage errors and info', () => {
     expect(names('estimator')).toEqual(expect.arrayContaining(['hutchinson', 'exact']));
     expect(names('regularizer')).toEqual(expect.arrayContaining(['kinetic-energy', 'jacobian-frobenius']));
     expect(names('dataset')).toEqual(expect.arrayContaining(['pinwheel', '8gaussians']));
-    expect(Object.keys(info.plugins)).toEqual(expect.arrayContaining(['backend', 'solver', 'controller', 'model']));
+    expect(Object.keys(info.plugins)).toEqual(['backend', 'solver', 'controller', 'adjoint', 'estimator', 'regularizer', 'dataset']);
   });
 
   test('info prints a readable table', () => {

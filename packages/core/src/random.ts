@@ -201,7 +201,3 @@ function sizeOf(shape: readonly number[]): number {
   }
   return n;
 }
-
-export function createRandom(seed: number | string = 0): Random {
-  return new Random(seed);
-}

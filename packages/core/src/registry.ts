@@ -23,8 +23,6 @@ export interface EstimatorRegistry {}
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface RegularizerRegistry {}
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface ModelRegistry {}
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface DatasetRegistry {}
 
 export type PluginKind =
@@ -34,7 +32,6 @@ export type PluginKind =
   | 'adjoint'
   | 'estimator'
   | 'regularizer'
-  | 'model'
   | 'dataset';
 
 export const PLUGIN_KINDS: readonly PluginKind[] = [
@@ -44,7 +41,6 @@ export const PLUGIN_KINDS: readonly PluginKind[] = [
   'adjoint',
   'estimator',
   'regularizer',
-  'model',
   'dataset',
 ];
 
@@ -67,7 +63,6 @@ export interface KnownNames {
   adjoint: keyof AdjointRegistry & string;
   estimator: keyof EstimatorRegistry & string;
   regularizer: keyof RegularizerRegistry & string;
-  model: keyof ModelRegistry & string;
   dataset: keyof DatasetRegistry & string;
 }
 

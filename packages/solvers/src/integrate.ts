@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError } from '@rnode/core';
 import { errorRatio, weightedNorm, type Tolerances } from './norm.js';
-import { hermiteInterpolate, lincomb } from './runge-kutta.js';
+import { hermiteInterpolate } from './runge-kutta.js';
+import { linearCombination } from './linear-combination.js';
 import type { ControllerInfo, ControllerPlugin, OdeStats, OdeStatus, SolverPlugin, StepProgress } from './types.js';
 
 /**
@@ -125,7 +126,7 @@ export function* fixedGridLoop(p: Problem): Loop<Outcome> {
         }
         const dt = at(k) - t0;
         const y1 = tf.tidy(() => {
-          const r = solver.step({ f: p.f, t0, dt, y0: y, f0: undefined, lincomb });
+          const r = solver.step({ f: p.f, t0, dt, y0: y, f0: undefined, linearCombination });
           return ownAll(checkLeaves(solver, 'y1', r?.y1, y), y);
         });
         disposeAll(y);
@@ -202,9 +203,9 @@ export function* adaptiveLoop(p: Problem): Loop<Outcome> {
       }
       const h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : (0.01 * d0) / d1;
       const d2v = yield tf.tidy(() => {
-        const y1 = lincomb(yy, [[dir * h0, fy]]);
+        const y1 = linearCombination(yy, [[dir * h0, fy]]);
         const f1 = f(t0 + dir * h0, y1);
-        return tf.div(weightedNorm(lincomb(f1, [[-1, fy]]), yy, tol), h0);
+        return tf.div(weightedNorm(linearCombination(f1, [[-1, fy]]), yy, tol), h0);
       });
       const d2 = d2v[0] as number;
       const h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : (0.01 / Math.max(d1, d2)) ** (1 / order);
@@ -229,7 +230,7 @@ export function* adaptiveLoop(p: Problem): Loop<Outcome> {
       const tt = tc;
       const step = dt;
       const attempt: Attempt = tf.tidy(() => {
-        const r = solver.step({ f, t0: tt, dt: step, y0: yc, f0: fc, lincomb });
+        const r = solver.step({ f, t0: tt, dt: step, y0: yc, f0: fc, linearCombination });
         const y1 = checkLeaves(solver, 'y1', r?.y1, yc);
         if (!r.yErr) {
           throw new RnodeError('INVALID_PLUGIN', `adaptive solver "${solver.name}" returned no yErr`, { source: `solver:${solver.name}` });
@@ -304,7 +305,7 @@ function emit(solver: SolverPlugin, seg: Segment, y1: tf.Tensor[], f1: tf.Tensor
   const interpolate = solver.interpolate ?? hermiteInterpolate;
   return tf.tidy(() =>
     cloneAll(
-      interpolate({ t0: seg.t0, dt: seg.dt, theta, y0: seg.y0, y1, f0: seg.f0, f1, dense: seg.dense ?? undefined, lincomb }),
+      interpolate({ t0: seg.t0, dt: seg.dt, theta, y0: seg.y0, y1, f0: seg.f0, f1, dense: seg.dense ?? undefined, linearCombination }),
     ),
   );
 }

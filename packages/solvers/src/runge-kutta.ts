@@ -1,24 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError, linearCombination } from '@rnode/core';
-import type { InterpolateContext, Lincomb, SolverPlugin, StepContext, StepResult } from './types.js';
-
-/** `base + Σ coef·k`, leaf by leaf (one fused kernel per leaf on cpu and wasm); zero coefficients are skipped. */
-export const lincomb: Lincomb = (base, terms) => {
-  const n = base ? base.length : (terms[0]?.[1].length ?? 0);
-  const out: tf.Tensor[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push(
-      linearCombination(
-        base ? (base[i] as tf.Tensor) : null,
-        terms.map(([c, k]) => [c, k[i] as tf.Tensor] as const),
-      ),
-    );
-  }
-  return out;
-};
+import { RnodeError } from '@rnode/core';
+import type { InterpolateContext, SolverPlugin, StepContext, StepResult } from './types.js';
 
 /** Cubic Hermite interpolant on [t0, t0 + dt] from y0, y1, f0, f1 (3rd order; the default dense output). */
-export function hermiteInterpolate({ theta, dt, y0, y1, f0, f1, lincomb: lc }: InterpolateContext): tf.Tensor[] {
+export function hermiteInterpolate({ theta, dt, y0, y1, f0, f1, linearCombination: lc }: InterpolateContext): tf.Tensor[] {
   const h00 = 2 * theta ** 3 - 3 * theta ** 2 + 1;
   const h10 = theta ** 3 - 2 * theta ** 2 + theta;
   const h01 = -2 * theta ** 3 + 3 * theta ** 2;
@@ -77,7 +62,7 @@ export function rungeKutta<N extends string>(o: RungeKuttaOptions<N>): SolverPlu
   const fsal = s > 1 && c[s - 1] === 1 && b[s - 1] === 0 && lastRow !== undefined && lastRow.every((v, j) => v === b[j]);
   const adaptive = bErr !== undefined;
 
-  function step({ f, t0, dt, y0, f0, lincomb: lc }: StepContext): StepResult {
+  function step({ f, t0, dt, y0, f0, linearCombination: lc }: StepContext): StepResult {
     const k: tf.Tensor[][] = [f0 ? f0.slice() : f(t0, y0)];
     for (let i = 1; i < s; i++) {
       const row = a[i - 1] as readonly number[];
@@ -102,7 +87,7 @@ export function rungeKutta<N extends string>(o: RungeKuttaOptions<N>): SolverPlu
     step,
     ...(interp
       ? {
-          interpolate({ theta, dt, y0, dense, lincomb: lc }: InterpolateContext): tf.Tensor[] {
+          interpolate({ theta, dt, y0, dense, linearCombination: lc }: InterpolateContext): tf.Tensor[] {
             if (!dense) bad(name, 'interpolate needs the stages of the step');
             const w = interp.map((row) => row.reduce((acc, v, p) => acc + v * theta ** (p + 1), 0) * dt);
             return lc(y0, w.map((wi, i) => [wi, dense[i] as readonly tf.Tensor[]] as const));

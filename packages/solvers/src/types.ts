@@ -40,8 +40,8 @@ export interface OdeSolution<S extends OdeState = OdeState> {
   message?: string;
 }
 
-/** A linear combination helper: `base + Σ coef·k` leaf by leaf (`base` null: `Σ coef·k`). */
-export type Lincomb = (
+/** `base + Σ coef·k` leaf by leaf (`base` null: `Σ coef·k`): `linearCombination` on state leaves. */
+export type LinearCombination = (
   base: readonly tf.Tensor[] | null,
   terms: ReadonlyArray<readonly [number, readonly tf.Tensor[]]>,
 ) => tf.Tensor[];
@@ -57,7 +57,7 @@ export interface StepContext {
   readonly y0: readonly tf.Tensor[];
   /** f(t0, y0) when the integrator already has it (adaptive methods: FSAL, initial step); else undefined. */
   readonly f0: readonly tf.Tensor[] | undefined;
-  readonly lincomb: Lincomb;
+  readonly linearCombination: LinearCombination;
 }
 
 export interface StepResult {
@@ -80,7 +80,7 @@ export interface InterpolateContext {
   readonly f0: readonly tf.Tensor[];
   readonly f1: readonly tf.Tensor[];
   readonly dense: readonly (readonly tf.Tensor[])[] | undefined;
-  readonly lincomb: Lincomb;
+  readonly linearCombination: LinearCombination;
 }
 
 export interface SolverPlugin<N extends string = string> extends PluginBase<'solver', N> {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { HOST_BACKENDS, RnodeError, checkNumber, checkOptions, hostTensorIO } from '@rnode/core';
+import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import { HOST_BACKENDS, hostTensorIO, registerKernels, type KernelSet } from '@rnode/core/kernels';
 import { base64ToFloat32, float32ToBase64 } from '@rnode/core';
 import { isShape, sizeOfShape, type EncodedArray } from './internal/shapes.js';
 
@@ -90,7 +91,7 @@ export class Adam {
     const stepSize = lr / bc1;
     if (HOST_BACKENDS.includes(tf.getBackend())) {
       // One fused kernel per parameter on the host backends (instead of ~13 elementwise ops).
-      ensureAdamKernel(tf.getBackend());
+      registerKernels(adamKernels);
       const attrs = { beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bc2Sqrt, stepSize };
       tf.tidy(() => {
         this.params.forEach((p, i) => {
@@ -216,15 +217,14 @@ export function warmupLr(lr: number, warmup: number, itr: number): number {
 }
 
 const ADAM_KERNEL = 'RnodeAdamUpdate';
-const adamRegistered = new Set<string>();
 
 /** Adam's update of one parameter as one kernel on the host backends: outputs p′, m′, v′. */
-function ensureAdamKernel(backendName: string): void {
-  if (adamRegistered.has(backendName)) return;
-  if (!tf.getKernel(ADAM_KERNEL, backendName)) {
-    tf.registerKernel({
+const adamKernels: KernelSet = {
+  source: 'optimizer:adam',
+  backends: HOST_BACKENDS,
+  kernels: (backendName) => [
+    {
       kernelName: ADAM_KERNEL,
-      backendName,
       kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: tf.KernelBackend; attrs: Record<string, number> }) => {
         const io = hostTensorIO(backend, backendName);
         const shape = inputs['p']!.shape.slice();
@@ -253,7 +253,6 @@ function ensureAdamKernel(backendName: string): void {
         }
         return outs;
       }) as never,
-    });
-  }
-  adamRegistered.add(backendName);
-}
+    },
+  ],
+};

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, checkOptions, isRnodeError, linearCombination, type RandomState } from '@rnode/core';
+import { Random, RnodeError, checkOptions, isRnodeError, type RandomState } from '@rnode/core';
+import { linearCombination } from '@rnode/solvers';
 import type { EstimatorRef } from '@rnode/estimators';
 import { resolveDataset } from '@rnode/data';
 import { Adam, warmupLr } from './adam.js';

@@ -10,10 +10,10 @@ const ralston2 = defineSolver({
   order: 2,
   adaptive: false,
   description: "Ralston's 2nd-order method",
-  step({ f, t0, y0, dt, lincomb }) {
+  step({ f, t0, y0, dt, linearCombination }) {
     const k1 = f(t0, y0);
-    const k2 = f(t0 + (2 / 3) * dt, lincomb(y0, [[(2 / 3) * dt, k1]]));
-    return { y1: lincomb(y0, [[0.25 * dt, k1], [0.75 * dt, k2]]) };
+    const k2 = f(t0 + (2 / 3) * dt, linearCombination(y0, [[(2 / 3) * dt, k1]]));
+    return { y1: linearCombination(y0, [[0.25 * dt, k1], [0.75 * dt, k2]]) };
   },
 });
 

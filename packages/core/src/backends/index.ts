@@ -11,9 +11,6 @@ export type { BackendPlugin, BackendInitContext } from './types.js';
 export type { WebgpuBackendOptions } from './webgpu.js';
 export { cpuBackend, wasmBackend, webgpuBackend, tensorflowBackend, tensorflowGpuBackend };
 export { createWebgpuBackend } from './webgpu.js';
-export { registerWasmKernels } from './wasm-kernels.js';
-export { hostTensorIO, HOST_BACKENDS } from './host-io.js';
-export type { HostTensorIO } from './host-io.js';
 
 declare module '../registry.js' {
   interface BackendRegistry {

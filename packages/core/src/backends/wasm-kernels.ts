@@ -1,10 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel } from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { registerKernels, wrapKernel, type KernelSet } from '../kernels/register.js';
+import { WASM_KERNELS_APPLIED } from './wasm.js';
 
 /**
  * Kernels tfjs-backend-wasm 4.22 lacks for training, registered for the `wasm`
- * backend by `registerWasmKernels()` (called from the wasm plugin's `init`):
+ * backend by `registerWasmKernels()`: at import of `@rnode/core/backends/wasm` (the only
+ * module that imports this one), which the wasm plugin's `init` imports by a computed name
+ * where it was not imported yet (Node), so the main entry's bundle carries none of it. They
+ * fix the backend for every gradient taken on it (any model, or a user's own network),
+ * which is why they live with the backend, not with the models that need them most:
  *
  * - `Conv2DBackpropFilter` (the filter gradient of `tf.conv2d`, and the
  *   second-order path of its input gradient): a composite of the wasm kernels
@@ -332,42 +338,34 @@ export function depthwiseBackpropInputWasm(args: { inputs: Record<string, Tensor
   return backend.makeOutput(inputShape, 'float32', undefined, Float32Array.from(acc));
 }
 
-/** The kernel configs rnode adds to the wasm backend. */
-export const wasmKernelConfigs: readonly KernelConfig[] = [
-  { kernelName: tf.Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: conv2DBackpropFilterWasm as unknown as KernelFunc },
-  {
-    kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
-    backendName: BACKEND,
-    kernelFunc: depthwiseBackpropFilterWasm as unknown as KernelFunc,
-  },
-  {
-    kernelName: tf.DepthwiseConv2dNativeBackpropInput,
-    backendName: BACKEND,
-    kernelFunc: depthwiseBackpropInputWasm as unknown as KernelFunc,
-  },
-];
+/** The kernels rnode adds to the wasm backend (only where tfjs has none). */
+export const wasmTrainingKernels: KernelSet = {
+  source: 'backend:wasm',
+  backends: [BACKEND],
+  kernels: () => [
+    { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilterWasm as unknown as KernelFunc },
+    { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, kernelFunc: depthwiseBackpropFilterWasm as unknown as KernelFunc },
+    { kernelName: tf.DepthwiseConv2dNativeBackpropInput, kernelFunc: depthwiseBackpropInputWasm as unknown as KernelFunc },
+  ],
+};
 
 /**
  * Register rnode's wasm training kernels. Idempotent. The kernels of
- * `wasmKernelConfigs` are added only where `wasm` has none (tfjs's or the
- * user's wins); `BatchMatMul` and `Conv2DBackpropInput` are wrapped on purpose
- * (the wrapper runs the fast path and falls back to the kernel it replaced).
- * Returns what it added or wrapped.
+ * `wasmTrainingKernels` are added only where `wasm` has none (tfjs's or the
+ * user's wins); `BatchMatMul`, `Conv2DBackpropInput`, `Identity` and `Cast` are
+ * wrapped on purpose (the wrapper runs the fast path and falls back to the kernel
+ * it replaced). Returns what it added or wrapped.
  */
 export function registerWasmKernels(): string[] {
-  const added: string[] = [];
-  for (const k of wasmKernelConfigs) {
-    if (getKernel(k.kernelName, k.backendName)) continue;
-    registerKernel(k);
-    added.push(k.kernelName);
-  }
+  const added = registerKernels(wasmTrainingKernels, BACKEND);
   if (wrapBatchMatMul()) added.push('BatchMatMul (transposes made explicit)');
   if (wrapConv2DBackpropInput()) added.push('Conv2DBackpropInput (stride 1 as an XNNPACK Conv2D)');
   added.push(...wrapIdentityAndCast());
+  (globalThis as Record<symbol, unknown>)[WASM_KERNELS_APPLIED] = true;
   return added;
 }
 
-/** Marker of the sharing Identity / Cast wrappers; its value is the kernel function wrapped. */
+/** Marker of the sharing Identity / Cast wrappers; its value is the kernel function wrapped (`wrapKernel`). */
 export const WRAPPED_SHARE = Symbol.for('rnode.wasm.shareData');
 
 /** A new reference to x's data (the cpu backend's Identity): no copy; the backend frees it at the last reference. */
@@ -384,14 +382,10 @@ function shareData(backend: tf.KernelBackend, x: TensorInfo, dtype: tf.DataType 
 function wrapIdentityAndCast(): string[] {
   const added: string[] = [];
   const wrap = (name: string, share: (args: Parameters<KernelFunc>[0]) => boolean) => {
-    const original = getKernel(name, BACKEND);
-    if (!original || (original.kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_SHARE]) return;
-    const inner = original.kernelFunc;
-    const kernelFunc: KernelFunc = (args) => (share(args) ? shareData(args.backend as tf.KernelBackend, args.inputs['x'] as TensorInfo) : inner(args));
-    (kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_SHARE] = inner;
-    unregisterKernel(name, BACKEND);
-    registerKernel({ ...original, kernelFunc });
-    added.push(`${name} (shares data instead of copying)`);
+    const wrapped = wrapKernel(name, BACKEND, WRAPPED_SHARE, (inner) => (args) =>
+      share(args) ? shareData(args.backend as tf.KernelBackend, args.inputs['x'] as TensorInfo) : inner(args),
+    );
+    if (wrapped) added.push(`${name} (shares data instead of copying)`);
   };
   const numeric = (x: TensorInfo | undefined): x is TensorInfo => x != null && x.dtype !== 'string';
   wrap(tf.Identity, ({ inputs }) => numeric(inputs['x'] as TensorInfo | undefined));
@@ -410,20 +404,14 @@ export const WRAPPED_CONV2D_BACKPROP_INPUT = Symbol.for('rnode.wasm.conv2DBackpr
  * `conv2DBackpropInputAsConv` where it applies (stride 1, NHWC: every conv in
  * rnode's models), keeping the original kernel for the rest and its setup/dispose
  * hooks. This is an explicit override of a kernel tfjs has, unlike the kernels of
- * `wasmKernelConfigs`, which are added only where tfjs has none. Idempotent;
+ * `wasmTrainingKernels`, which are added only where tfjs has none. Idempotent;
  * does nothing without a Conv2DBackpropInput or Conv2D for wasm.
  */
 function wrapConv2DBackpropInput(): boolean {
-  const original = getKernel(tf.Conv2DBackpropInput, BACKEND);
-  if (!original || !getKernel(tf.Conv2D, BACKEND) || !getKernel(tf.Reverse, BACKEND) || !getKernel(tf.Transpose, BACKEND)) return false;
-  if ((original.kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_CONV2D_BACKPROP_INPUT]) return false;
-  const inner = original.kernelFunc;
-  const kernelFunc: KernelFunc = (args) =>
-    conv2DBackpropInputAsConv(args as Parameters<typeof conv2DBackpropInputAsConv>[0]) ?? inner(args);
-  (kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED_CONV2D_BACKPROP_INPUT] = inner;
-  unregisterKernel(tf.Conv2DBackpropInput, BACKEND);
-  registerKernel({ ...original, kernelFunc });
-  return true;
+  if (!getKernel(tf.Conv2D, BACKEND) || !getKernel(tf.Reverse, BACKEND) || !getKernel(tf.Transpose, BACKEND)) return false;
+  return wrapKernel(tf.Conv2DBackpropInput, BACKEND, WRAPPED_CONV2D_BACKPROP_INPUT, (inner) => (args) =>
+    conv2DBackpropInputAsConv(args as Parameters<typeof conv2DBackpropInputAsConv>[0]) ?? inner(args),
+  );
 }
 
 const WRAPPED = Symbol.for('rnode.wasm.batchMatMul.explicitTranspose');
@@ -436,35 +424,32 @@ const WRAPPED = Symbol.for('rnode.wasm.batchMatMul.explicitTranspose');
  * without flags. Idempotent; keeps the original setup/dispose hooks.
  */
 function wrapBatchMatMul(): boolean {
-  const original = getKernel('BatchMatMul', BACKEND);
-  if (!original || (original.kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED]) return false;
-  const inner = original.kernelFunc;
-  const transposeKernel = wasmKernel('Transpose');
-  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
-    const { transposeA, transposeB } = attrs as { transposeA?: boolean; transposeB?: boolean };
-    if (!transposeA && !transposeB) return inner({ inputs, backend, attrs: attrs ?? {} });
-    const wasm = backend as unknown as WasmBackendLike;
-    const temps: TensorInfo[] = [];
-    const swapLast = (x: TensorInfo): TensorInfo => {
-      const r = x.shape.length;
-      const perm = Array.from({ length: r }, (_, i) => i);
-      perm[r - 2] = r - 1;
-      perm[r - 1] = r - 2;
-      const out = transposeKernel({ inputs: { x }, backend, attrs: { perm } });
-      const y = Array.isArray(out) ? (out[0] as TensorInfo) : out;
-      temps.push(y);
-      return y;
+  return wrapKernel('BatchMatMul', BACKEND, WRAPPED, (inner) => {
+    const transposeKernel = wasmKernel('Transpose');
+    const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
+      const { transposeA, transposeB } = attrs as { transposeA?: boolean; transposeB?: boolean };
+      if (!transposeA && !transposeB) return inner({ inputs, backend, attrs: attrs ?? {} });
+      const wasm = backend as unknown as WasmBackendLike;
+      const temps: TensorInfo[] = [];
+      const swapLast = (x: TensorInfo): TensorInfo => {
+        const r = x.shape.length;
+        const perm = Array.from({ length: r }, (_, i) => i);
+        perm[r - 2] = r - 1;
+        perm[r - 1] = r - 2;
+        const out = transposeKernel({ inputs: { x }, backend, attrs: { perm } });
+        const y = Array.isArray(out) ? (out[0] as TensorInfo) : out;
+        temps.push(y);
+        return y;
+      };
+      try {
+        const a = transposeA ? swapLast(inputs.a as TensorInfo) : (inputs.a as TensorInfo);
+        const b = transposeB ? swapLast(inputs.b as TensorInfo) : (inputs.b as TensorInfo);
+        return inner({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+      } finally {
+        free(wasm, ...temps);
+      }
     };
-    try {
-      const a = transposeA ? swapLast(inputs.a as TensorInfo) : (inputs.a as TensorInfo);
-      const b = transposeB ? swapLast(inputs.b as TensorInfo) : (inputs.b as TensorInfo);
-      return inner({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
-    } finally {
-      free(wasm, ...temps);
-    }
-  };
-  (kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED] = true;
-  unregisterKernel('BatchMatMul', BACKEND);
-  registerKernel({ ...original, kernelFunc });
-  return true;
+    (kernelFunc as unknown as Record<symbol, unknown>)[WRAPPED] = true;
+    return kernelFunc;
+  });
 }

@@ -1,4 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { wrapKernel } from '../kernels/register.js';
+
+const CHUNKED = Symbol.for('rnode.webgpu.addN.chunked');
 
 /**
  * tfjs-backend-webgpu 4.22 compiles `AddN` into one shader with one storage buffer per input
@@ -10,10 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * fit the device's limit (read from the backend at call time). Idempotent.
  */
 export function registerWebgpuKernels(): void {
-  const kernel = tf.getKernel('AddN', 'webgpu');
-  if (!kernel || (kernel.kernelFunc as { rnodeChunked?: boolean }).rnodeChunked) return;
-  const orig = kernel.kernelFunc;
-  const kernelFunc: tf.KernelFunc = (args) => {
+  wrapKernel('AddN', 'webgpu', CHUNKED, (orig) => (args) => {
     const backend = args.backend as unknown as {
       device?: { limits?: { maxStorageBuffersPerShaderStage?: number } };
       disposeData(dataId: object): void;
@@ -39,8 +39,5 @@ export function registerWebgpuKernels(): void {
     const out = orig({ ...args, inputs: inputs as unknown as tf.NamedTensorInfoMap });
     for (const m of made) backend.disposeData(m.dataId);
     return out;
-  };
-  (kernelFunc as { rnodeChunked?: boolean }).rnodeChunked = true;
-  tf.unregisterKernel('AddN', 'webgpu');
-  tf.registerKernel({ ...kernel, kernelFunc });
+  });
 }

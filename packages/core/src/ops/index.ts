@@ -12,4 +12,3 @@ export {
   ACTIVATION_NAMES,
 } from './activations.js';
 export type { Activation, ActivationName } from './activations.js';
-export { linearCombination, LINCOMB } from './lincomb.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { HOST_BACKENDS, RnodeError, hostTensorIO } from '@rnode/core';
+import { RnodeError } from '@rnode/core';
+import { HOST_BACKENDS, hostTensorIO, registerKernels, type KernelSet } from '@rnode/core/kernels';
 import type { FieldProbe, FusedCnfField, VectorField } from '@rnode/estimators';
 import { cnfMlpKernelAvailable, cnfMlpVariantAvailable, createCnfMlpKernel, type CnfMlpKernel } from './cnf-mlp.js';
 
@@ -191,12 +192,9 @@ function adjointKernel(backendName: string) {
   };
 }
 
-const registered = new Set<string>();
-
 /** The gradient of a forward kernel: one adjoint kernel call (both dz and dθ from it). */
-function registerForwardGradient(kernelName: string, cotangents: readonly string[]): void {
-  if (tf.getGradient(kernelName)) return;
-  tf.registerGradient({
+function forwardGradient(kernelName: string, cotangents: readonly string[]): tf.GradConfig {
+  return {
     kernelName,
     inputsToSave: ['z', 'e', 'theta'],
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: NamedAttrMap) => {
@@ -212,22 +210,20 @@ function registerForwardGradient(kernelName: string, cotangents: readonly string
       const [dz, dtheta] = tf.engine().runKernel(CNF_ADJOINT, inputs as never, at as never) as unknown as [tf.Tensor, tf.Tensor];
       return { z: () => dz, theta: () => dtheta, e: () => tf.zerosLike(e) };
     },
-  });
+  };
 }
 
-function ensureRegistered(backendName: string): void {
-  registerForwardGradient(CNF_MLP_PROBE, ['az', 'ag', 'adiv', 'akin', 'afrob']);
-  registerForwardGradient(CNF_RATES, ['az', 'adiv', 'akin', 'afrob']);
-  if (registered.has(backendName)) return;
-  for (const [name, fn] of [
-    [CNF_MLP_PROBE, forwardKernel(backendName, true)],
-    [CNF_RATES, forwardKernel(backendName, false)],
-    [CNF_ADJOINT, adjointKernel(backendName)],
-  ] as const) {
-    if (!tf.getKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: fn as never });
-  }
-  registered.add(backendName);
-}
+/** The three fused kernels on `cpu` and `wasm`, with the forward kernels' gradients. */
+const fusedKernels: KernelSet = {
+  source: SOURCE,
+  backends: FUSED_BACKENDS,
+  kernels: (backendName) => [
+    { kernelName: CNF_MLP_PROBE, kernelFunc: forwardKernel(backendName, true) as never },
+    { kernelName: CNF_RATES, kernelFunc: forwardKernel(backendName, false) as never },
+    { kernelName: CNF_ADJOINT, kernelFunc: adjointKernel(backendName) as never },
+  ],
+  gradients: [forwardGradient(CNF_MLP_PROBE, ['az', 'ag', 'adiv', 'akin', 'afrob']), forwardGradient(CNF_RATES, ['az', 'adiv', 'akin', 'afrob'])],
+};
 
 /** True when the fused kernels can run on the active backend (cpu or wasm, with WebAssembly SIMD). */
 export function fusedProbeAvailable(): boolean {
@@ -261,7 +257,7 @@ function runFused(name: string, inputs: Record<string, tf.Tensor>, attrs: ProbeA
   if (!FUSED_BACKENDS.includes(backendName)) {
     throw new RnodeError('BACKEND_UNAVAILABLE', `the fused CNF kernels run on ${FUSED_BACKENDS.join(', ')}, not on "${backendName}"`, { source: SOURCE });
   }
-  ensureRegistered(backendName);
+  registerKernels(fusedKernels, backendName);
   return tf.engine().runKernel(name, inputs as never, attrs as never) as unknown as tf.Tensor[];
 }
 

@@ -1,15 +1,15 @@
 import { defineSolver, rungeKutta } from '@rnode/solvers';
 
 // Ralston's 2nd-order method from a step function: y0, k1, k2 are lists of leaves,
-// lincomb(base, [[coef, k], ...]) = base + Σ coef·k, leaf by leaf (any state shape).
+// linearCombination(base, [[coef, k], ...]) = base + Σ coef·k, leaf by leaf (any state shape).
 export const ralston2 = defineSolver({
   name: 'ralston2',
   order: 2,
   adaptive: false,
-  step({ f, t0, y0, dt, lincomb }) {
+  step({ f, t0, y0, dt, linearCombination }) {
     const k1 = f(t0, y0);
-    const k2 = f(t0 + (2 / 3) * dt, lincomb(y0, [[(2 / 3) * dt, k1]]));
-    return { y1: lincomb(y0, [[0.25 * dt, k1], [0.75 * dt, k2]]) };
+    const k2 = f(t0 + (2 / 3) * dt, linearCombination(y0, [[(2 / 3) * dt, k1]]));
+    return { y1: linearCombination(y0, [[0.25 * dt, k1], [0.75 * dt, k2]]) };
   },
 });
 

@@ -2,7 +2,7 @@
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, test } from 'vitest';
-import { LINCOMB, linearCombination } from './lincomb.js';
+import { linearCombination } from './linear-combination.js';
 
 const arr = (t: tf.Tensor) => Array.from(t.dataSync());
 
@@ -41,7 +41,7 @@ test('gradients are the coefficients; the fused kernel is registered on the host
   expect(arr(grads[1]!)).toEqual([0.5, 5, 50]);
   expect(arr(grads[2]!)).toEqual([-3, -30, -300]);
   if (['cpu', 'wasm'].includes(tf.getBackend())) {
-    expect(tf.getKernel(LINCOMB, tf.getBackend())).toBeDefined();
+    expect(tf.getKernel('RnodeLinearCombination', tf.getBackend())).toBeDefined();
   }
   tf.dispose([x, y, b, ...grads]);
 });
@@ -51,4 +51,21 @@ test('second derivatives through linearCombination (it is linear, so the curvatu
   const g2 = tf.grad((u: tf.Tensor) => tf.grad((v: tf.Tensor) => tf.sum(tf.square(linearCombination(null, [[2, v]]))))(u))(x);
   expect(g2.dataSync()[0]).toBeCloseTo(8, 5); // d²/dv² (2v)² = 8
   tf.dispose([x, g2]);
+});
+
+test('on lists of state leaves it combines leaf by leaf (what a solver step gets)', () => {
+  const n0 = tf.memory().numTensors;
+  const y0 = [tf.tensor1d([1, 2]), tf.scalar(10)];
+  const k1 = [tf.tensor1d([3, -4]), tf.scalar(0.5)];
+  const k2 = [tf.tensor1d([1, 1]), tf.scalar(-2)];
+  const r = linearCombination(y0, [
+    [0.5, k1],
+    [2, k2],
+  ]);
+  expect(r.map(arr)).toEqual([[1 + 1.5 + 2, 2 - 2 + 2], [10 + 0.25 - 4]]);
+  const r2 = linearCombination(null, [[-1, k1]]);
+  expect(r2.map(arr)).toEqual([[-3, 4], [-0.5]]);
+  tf.dispose([...y0, ...k1, ...k2, ...r, ...r2]);
+  expect(tf.memory().numTensors).toBe(n0);
+  expect(() => linearCombination(null, [])).toThrow(/needs a base or at least one term/);
 });

@@ -1,0 +1,112 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { RnodeError } from '@rnode/core';
+import { HOST_BACKENDS, hostTensorIO, registerKernels, type KernelSet } from '@rnode/core/kernels';
+
+/**
+ * `base + Σ cⱼ·xⱼ`: the Runge–Kutta stage combination, and the one linear-combination op of
+ * rnode (the trainer's data-parallel gradient sums use it too). One kernel call on the host
+ * backends (cpu, wasm) — a stage is one op per state leaf instead of two per term — and tfjs
+ * ops elsewhere. Differentiable (it is linear: ∂/∂xⱼ = cⱼ, ∂/∂base = 1), to any order.
+ */
+const KERNEL = 'RnodeLinearCombination';
+
+interface Attrs {
+  coefs: number[];
+  hasBase: boolean;
+}
+
+const kernels: KernelSet = {
+  source: 'op:linearCombination',
+  backends: HOST_BACKENDS,
+  kernels: (backendName) => [
+    {
+      kernelName: KERNEL,
+      kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: tf.KernelBackend; attrs?: NamedAttrMap }): TensorInfo => {
+        const { coefs, hasBase } = attrs as unknown as Attrs;
+        const io = hostTensorIO(backend, backendName);
+        const first = (hasBase ? inputs['base'] : inputs['x0'])!;
+        const out = io.alloc(first.shape.slice());
+        const o = io.view(out);
+        const n = o.length;
+        if (hasBase) o.set(io.read(inputs['base']!));
+        else o.fill(0);
+        for (let j = 0; j < coefs.length; j++) {
+          const c = coefs[j]!;
+          const x = io.read(inputs[`x${j}`]!);
+          for (let i = 0; i < n; i++) o[i] = o[i]! + c * x[i]!;
+        }
+        return out;
+      }) as unknown as tf.KernelFunc,
+    },
+  ],
+  gradients: [
+    {
+      kernelName: KERNEL,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], _saved: tf.Tensor[], attrs?: NamedAttrMap) => {
+        const g = dy as tf.Tensor;
+        const { coefs, hasBase } = attrs as unknown as Attrs;
+        const out: Record<string, () => tf.Tensor> = {};
+        if (hasBase) out['base'] = () => tf.clone(g);
+        coefs.forEach((c, j) => {
+          out[`x${j}`] = () => tf.mul(g, c);
+        });
+        return out;
+      },
+    },
+  ],
+};
+
+function combineTensor(base: tf.Tensor | null, terms: ReadonlyArray<readonly [number, tf.Tensor]>): tf.Tensor {
+  const live = terms.filter(([c]) => c !== 0);
+  const like = base ?? terms[0]?.[1];
+  if (!like) throw new RnodeError('INVALID_ARGUMENT', 'linearCombination needs a base or at least one term', { source: 'op:linearCombination' });
+  if (live.length === 0) return base ? tf.clone(base) : tf.zerosLike(like);
+  const backendName = tf.getBackend();
+  const fusable =
+    HOST_BACKENDS.includes(backendName) &&
+    like.dtype === 'float32' &&
+    live.every(([, x]) => x.dtype === 'float32' && x.size === like.size && x.rank === like.rank);
+  if (!fusable) {
+    let acc: tf.Tensor | undefined = base ?? undefined;
+    for (const [c, x] of live) {
+      const term = tf.mul(x, c);
+      acc = acc === undefined ? term : tf.add(acc, term);
+    }
+    return acc!;
+  }
+  registerKernels(kernels, backendName);
+  const inputs: Record<string, tf.Tensor> = {};
+  if (base) inputs['base'] = base;
+  live.forEach(([, x], j) => {
+    inputs[`x${j}`] = x;
+  });
+  const attrs: Attrs = { coefs: live.map(([c]) => c), hasBase: base !== null };
+  return tf.engine().runKernel(KERNEL, inputs as never, attrs as never) as tf.Tensor;
+}
+
+/**
+ * `base + Σ cⱼ·xⱼ` (all float32, same shape; `base` may be null; zero coefficients are
+ * dropped), on one tensor or leaf by leaf on lists of state leaves (what a solver's `step`
+ * gets as `ctx.linearCombination`). Returns new tensors.
+ */
+export function linearCombination(base: tf.Tensor | null, terms: ReadonlyArray<readonly [number, tf.Tensor]>): tf.Tensor;
+export function linearCombination(
+  base: readonly tf.Tensor[] | null,
+  terms: ReadonlyArray<readonly [number, readonly tf.Tensor[]]>,
+): tf.Tensor[];
+export function linearCombination(
+  base: tf.Tensor | readonly tf.Tensor[] | null,
+  terms: ReadonlyArray<readonly [number, tf.Tensor | readonly tf.Tensor[]]>,
+): tf.Tensor | tf.Tensor[] {
+  const leaves = base ? Array.isArray(base) : Array.isArray(terms[0]?.[1]);
+  if (!leaves) return combineTensor(base as tf.Tensor | null, terms as ReadonlyArray<readonly [number, tf.Tensor]>);
+  const b = base as readonly tf.Tensor[] | null;
+  const ts = terms as ReadonlyArray<readonly [number, readonly tf.Tensor[]]>;
+  const n = b ? b.length : (ts[0]?.[1].length ?? 0);
+  const out: tf.Tensor[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(combineTensor(b ? b[i]! : null, ts.map(([c, k]) => [c, k[i]!] as const)));
+  }
+  return out;
+}
