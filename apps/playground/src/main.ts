@@ -165,13 +165,13 @@ function drawVisuals(id: string, v: Visuals): void {
 type Chart = { plot: uPlot; series: (s: SideState) => Array<[number, number]> };
 const charts: Chart[] = [];
 
-function chart(el: string, title: string, series: Chart['series'], log = false): void {
+function chart(el: string, title: string, series: Chart['series'], points = false): void {
   const width = Math.max(260, $(el).clientWidth || 320);
   const plot = new uPlot(
     {
       title, width, height: 200,
-      scales: { x: { time: false }, ...(log ? {} : {}) },
-      series: [{ label: 'iteration' }, ...SIDES.map((p) => ({ label: LABEL[p]!, stroke: COLOR[p], width: 1.5, spanGaps: true, points: { show: false } }))],
+      scales: { x: { time: false } },
+      series: [{ label: 'iteration' }, ...SIDES.map((p) => ({ label: LABEL[p]!, stroke: COLOR[p], width: 1.5, spanGaps: true, points: { show: points } }))],
       axes: [{}, { size: 56 }],
       legend: { live: false },
     },
@@ -455,7 +455,7 @@ function init(): void {
   }
   writeForm();
   chart('chart-loss', 'training loss', (s) => s.losses.map((y, i) => [i + 1, y]));
-  chart('chart-nll', 'test NLL (nats)', (s) => s.evals.map((e) => [e.iteration, e.nll]));
+  chart('chart-nll', 'test NLL (nats)', (s) => s.evals.map((e) => [e.iteration, e.nll]), true);
   chart('chart-nfe', 'NFE per iteration (forward + backward)', (s) => s.nfeForward.map((f, i) => [i + 1, f + s.nfeBackward[i]!]));
   setupPad();
   redrawPad();
