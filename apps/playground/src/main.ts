@@ -27,6 +27,8 @@ interface SideState {
   losses: number[];
   nfeForward: number[];
   nfeBackward: number[];
+  /** Seconds of each training step, measured in the worker. */
+  seconds: number[];
   evals: Array<{ iteration: number; nll: number; nfe: number }>;
   itPerSec: number;
   visuals: Visuals | null;
@@ -36,7 +38,7 @@ interface SideState {
 
 const blank = (): SideState => ({
   worker: null, backend: '', adapter: '', note: '', readyMs: null, firstIterationMs: null, iteration: 0, running: false, done: false,
-  losses: [], nfeForward: [], nfeBackward: [], evals: [], itPerSec: 0, visuals: null, visualsIteration: 0, error: null,
+  losses: [], nfeForward: [], nfeBackward: [], seconds: [], evals: [], itPerSec: 0, visuals: null, visualsIteration: 0, error: null,
 });
 
 const hash = new URLSearchParams(location.hash.slice(1));
@@ -238,6 +240,7 @@ function onMessage(id: PresetName | 'loaded', s: SideState, m: FromWorker): void
       s.losses.push(m.loss);
       s.nfeForward.push(m.nfeForward);
       s.nfeBackward.push(m.nfeBackward);
+      s.seconds.push(m.seconds);
       s.itPerSec = m.itPerSec;
       break;
     case 'evaluation':
@@ -303,7 +306,10 @@ function startRun(run: boolean): void {
     return;
   }
   const b = box();
+  // `#…&only=rnode` trains one side (benchmarks: the other would share the CPU).
+  const only = hash.get('only');
   for (const p of SIDES) {
+    if (only && only !== p) continue;
     const s = state.sides[p];
     const w = (s.worker = spawn());
     w.onmessage = (e: MessageEvent<FromWorker>) => onMessage(p, s, e.data);
@@ -318,7 +324,7 @@ function startRun(run: boolean): void {
 function updateButtons(): void {
   const any = SIDES.some((p) => state.sides[p].running);
   const started = SIDES.some((p) => state.sides[p].worker);
-  const allDone = SIDES.every((p) => state.sides[p].done);
+  const allDone = SIDES.filter((p) => state.sides[p].worker).every((p) => state.sides[p].done);
   $<HTMLButtonElement>('pause').disabled = !any;
   $<HTMLButtonElement>('start').textContent = !started || allDone ? 'Start' : any ? 'Running' : 'Resume';
   $<HTMLButtonElement>('start').disabled = any;
@@ -466,7 +472,7 @@ function init(): void {
     if (sel.value !== 'drawn' && sel.value !== 'csv') points = null;
   });
   $('start').addEventListener('click', () => {
-    const started = SIDES.some((p) => state.sides[p].worker) && !SIDES.every((p) => state.sides[p].done);
+    const started = SIDES.some((p) => state.sides[p].worker) && !SIDES.filter((p) => state.sides[p].worker).every((p) => state.sides[p].done);
     if (started) for (const p of SIDES) state.sides[p].worker?.postMessage({ type: 'resume' } satisfies ToWorker);
     else startRun(true);
   });
