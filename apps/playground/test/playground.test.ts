@@ -199,6 +199,11 @@ describe.skipIf(!haveChromium)('playground in headless chromium', () => {
       await page.keyboard.press('ArrowRight');
       await page.keyboard.press('Space');
       expect(Number((await page.locator('#npoints').textContent())!.split(' ')[0])).toBe(n + 1);
+      // A CSV of 2-D points (with a header) becomes the data.
+      await page.locator('#csv').setInputFiles({ name: 'pts.csv', mimeType: 'text/csv', buffer: Buffer.from('x,y\n1,2\n3,-4.5\n0.5,1e-1\n') });
+      await page.waitForFunction(() => /pts\.csv: 3 points/.test(document.getElementById('status')?.textContent ?? ''));
+      expect(await page.locator('#data').inputValue()).toBe('csv');
+      expect(await page.evaluate(() => Array.from((globalThis as unknown as { __playground: { points: Float32Array } }).__playground.points))).toEqual([1, 2, 3, -4.5, 0.5, Math.fround(0.1)]);
     } finally {
       await page.close();
     }
