@@ -12,6 +12,7 @@ import { plotCommand } from './commands/plot.js';
 import { summaryCommand } from './commands/summary.js';
 import { downloadCommand } from './commands/download.js';
 import { benchCommand } from './commands/bench.js';
+import { playgroundCommand } from './commands/playground.js';
 
 function readVersion(): string {
   try {
@@ -42,6 +43,7 @@ export function createProgram(ctx: CommandContext): Command {
   summaryCommand(program, ctx);
   downloadCommand(program, ctx);
   benchCommand(program, ctx);
+  playgroundCommand(program, ctx);
   infoCommand(program, ctx);
   program.addHelpText(
     'after',

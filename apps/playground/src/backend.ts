@@ -1,0 +1,47 @@
+// Backend selection inside a worker: the public backend subpaths of @rnode/core, with the
+// tfjs .wasm binaries located by Vite (?url imports, hashed into the build).
+import { useBackend, type BackendPlugin } from '@rnode/core';
+import { webgpuBackend } from '@rnode/core/backends/webgpu';
+import { setWasmPaths, wasmBackend } from '@rnode/core/backends/wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { BackendChoice } from './settings';
+
+setWasmPaths({
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+});
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; description?: string; device?: string };
+}
+
+/** The WebGPU adapter's name as the browser reports it, or why there is none. */
+export async function adapterName(): Promise<string> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
+  if (!gpu) return 'no navigator.gpu';
+  const a = await gpu.requestAdapter();
+  if (!a) return 'no WebGPU adapter';
+  const i = a.info ?? {};
+  return [i.vendor, i.architecture, i.description, i.device].filter((x) => x).join(' ') || 'unnamed adapter';
+}
+
+/**
+ * Activate a backend. `needsSyncReads`: the side trains with an adaptive solver inside the
+ * gradient, which reads from the device every step; WebGPU has no synchronous reads, so such a
+ * side runs on wasm (and says so in `note`).
+ */
+export async function selectBackend(choice: BackendChoice, needsSyncReads: boolean): Promise<{ name: string; adapter: string; note: string }> {
+  const adapter = await adapterName();
+  let note = '';
+  let list: BackendPlugin[] = choice === 'wasm' ? [wasmBackend] : choice === 'webgpu' ? [webgpuBackend] : [webgpuBackend, wasmBackend];
+  if (needsSyncReads && choice !== 'wasm') {
+    list = [wasmBackend];
+    note = 'adaptive training solve needs synchronous reads, which WebGPU lacks: on wasm';
+  }
+  const b = await useBackend(list);
+  if (b.name !== 'webgpu' && choice === 'webgpu' && !note) note = `WebGPU unavailable (${adapter})`;
+  return { name: b.name, adapter: b.name === 'webgpu' ? adapter : 'WebAssembly (CPU)', note };
+}
