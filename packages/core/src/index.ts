@@ -2,6 +2,7 @@
 // rnode's build with them inlined, in bundles tfjs-core's own ESM modules (package.json `imports`).
 import '#tfjs-gradients';
 export * from './errors.js';
+export * from './options.js';
 export * from './registry.js';
 export * from './random.js';
 export * from './state.js';
