@@ -6,7 +6,7 @@
  * `zod/v4/core`). Measurements behind the choice: docs/ARCHITECTURE.md.
  */
 import * as z from 'zod/mini';
-import { RnodeError, describe } from './errors.js';
+import { RnodeError, describe, type RnodeErrorCode } from './errors.js';
 import type { PerComponent } from './state.js';
 
 /** What a number option must be; the same constraints and words as `checkNumber`. */
@@ -116,14 +116,20 @@ function pathText(path: readonly PropertyKey[]): string {
  *   known ones (a typo such as `rtoll` must not be ignored);
  * - a field of the wrong type or out of range → INVALID_OPTIONS
  *   `option "rtol" must be a non-negative number, got -1` (`details.option` is the key).
- * Nothing is allocated before this returns, so a bad option costs no tensors.
+ * Nothing is allocated before this returns, so a bad option costs no tensors. `code` is
+ * INVALID_OPTIONS unless given (a config read back from a checkpoint: INVALID_CHECKPOINT).
  * Cross-field rules (minStep ≤ maxStep, rules that need the state or a resolved plugin) stay
  * with the code that knows them.
  */
-export function parseOptions<S extends OptionsSchema>(schema: S, options: unknown, source: string): z.output<S> {
+export function parseOptions<S extends OptionsSchema>(
+  schema: S,
+  options: unknown,
+  source: string,
+  code: RnodeErrorCode = 'INVALID_OPTIONS',
+): z.output<S> {
   const o = options ?? {};
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-    throw new RnodeError('INVALID_OPTIONS', `options must be an object, got ${describe(o)}`, { source });
+    throw new RnodeError(code, `options must be an object, got ${describe(o)}`, { source });
   }
   const shape = schema.def.shape;
   let unknown: string[] | undefined;
@@ -132,7 +138,7 @@ export function parseOptions<S extends OptionsSchema>(schema: S, options: unknow
   }
   if (unknown !== undefined) {
     throw new RnodeError(
-      'INVALID_OPTIONS',
+      code,
       `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known options: ${Object.keys(shape).join(', ')}`,
       { source },
     );
@@ -141,7 +147,7 @@ export function parseOptions<S extends OptionsSchema>(schema: S, options: unknow
   if (r.success) return r.data;
   const issue = r.error.issues[0] as z.core.$ZodIssue;
   const option = pathText(issue.path);
-  throw new RnodeError('INVALID_OPTIONS', `option "${option}" must be ${issue.message}, got ${describe(valueAt(o, issue.path))}`, {
+  throw new RnodeError(code, `option "${option}" must be ${issue.message}, got ${describe(valueAt(o, issue.path))}`, {
     source,
     details: { option },
   });
