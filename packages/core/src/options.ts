@@ -116,6 +116,7 @@ function pathText(path: readonly PropertyKey[]): string {
  *   known ones (a typo such as `rtoll` must not be ignored);
  * - a field of the wrong type or out of range → INVALID_OPTIONS
  *   `option "rtol" must be a non-negative number, got -1` (`details.option` is the key).
+ * Returns a new object holding the parsed present fields (and defaults, if a schema has any).
  * Nothing is allocated before this returns, so a bad option costs no tensors. `code` is
  * INVALID_OPTIONS unless given (a config read back from a checkpoint: INVALID_CHECKPOINT).
  * Cross-field rules (minStep ≤ maxStep, rules that need the state or a resolved plugin) stay
@@ -131,10 +132,11 @@ export function parseOptions<S extends OptionsSchema>(
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     throw new RnodeError(code, `options must be an object, got ${describe(o)}`, { source });
   }
-  const shape = schema.def.shape;
+  const input = o as Record<string, unknown>;
+  const shape = schema.def.shape as Record<string, z.ZodMiniType>;
   let unknown: string[] | undefined;
-  for (const k in o) {
-    if (!Object.hasOwn(shape, k) && Object.hasOwn(o, k) && (o as Record<string, unknown>)[k] !== undefined) (unknown ??= []).push(k);
+  for (const k in input) {
+    if (!Object.hasOwn(shape, k) && Object.hasOwn(input, k) && input[k] !== undefined) (unknown ??= []).push(k);
   }
   if (unknown !== undefined) {
     throw new RnodeError(
@@ -143,14 +145,65 @@ export function parseOptions<S extends OptionsSchema>(
       { source },
     );
   }
-  const r = schema.safeParse(o, CONTEXT);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0] as z.core.$ZodIssue;
-  const option = pathText(issue.path);
-  throw new RnodeError(code, `option "${option}" must be ${issue.message}, got ${describe(valueAt(o, issue.path))}`, {
-    source,
-    details: { option },
-  });
+  const fail = (key: string, field: z.ZodMiniType, value: unknown): never => {
+    // Parsed again with the error map only on failure (a parse context costs ~2 µs a call).
+    const issue = field.safeParse(value, CONTEXT).error?.issues[0] as z.core.$ZodIssue | undefined;
+    const path = [key, ...(issue?.path ?? [])];
+    const option = pathText(path);
+    throw new RnodeError(code, `option "${option}" must be ${issue?.message ?? 'valid'}, got ${describe(valueAt(o, path))}`, {
+      source,
+      details: { option },
+    });
+  };
+  const plan = planFor(schema);
+  if (plan.whole) {
+    const r = schema.safeParse(input);
+    if (r.success) return r.data;
+    const key = String(r.error.issues[0]?.path[0] ?? '');
+    return fail(key, shape[key] ?? schema, input[key]);
+  }
+  // Field by field, present keys only: a 16-key options object with 3 keys set costs ~0.5 µs
+  // here, ~4 µs through the object schema (which visits every key).
+  const out: Record<string, unknown> = {};
+  for (const k in input) {
+    const v = input[k];
+    if (v === undefined || !Object.hasOwn(input, k)) continue;
+    const field = shape[k] as z.ZodMiniType;
+    const r = field.safeParse(v);
+    if (!r.success) fail(k, field, v);
+    out[k] = r.data;
+  }
+  for (const k of plan.absent) {
+    if (input[k] !== undefined) continue;
+    const field = shape[k] as z.ZodMiniType;
+    const r = field.safeParse(undefined);
+    if (!r.success) fail(k, field, undefined);
+    if (r.data !== undefined) out[k] = r.data;
+  }
+  return out as z.output<S>;
+}
+
+interface Plan {
+  /** The schema has object-level checks: parse it whole. */
+  whole: boolean;
+  /** Keys whose schema must see an absent value (required fields, defaults). */
+  absent: string[];
+}
+
+const PLANS = new WeakMap<OptionsSchema, Plan>();
+
+function planFor(schema: OptionsSchema): Plan {
+  let plan = PLANS.get(schema);
+  if (plan === undefined) {
+    const shape = schema.def.shape as Record<string, z.ZodMiniType>;
+    const absent = Object.keys(shape).filter((k) => {
+      const r = (shape[k] as z.ZodMiniType).safeParse(undefined);
+      return !r.success || r.data !== undefined;
+    });
+    plan = { whole: (schema.def.checks?.length ?? 0) > 0, absent };
+    PLANS.set(schema, plan);
+  }
+  return plan;
 }
 
 /** The keys a schema knows, in declaration order (for help texts and CLI flag lists). */
