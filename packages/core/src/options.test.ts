@@ -94,6 +94,17 @@ describe('parseOptions', () => {
     expect(caught(() => parseOptions(ordered, { lo: 3, hi: 2 }, 'test')).message).toBe('[rnode] [test] option "lo" must be at most "hi", got 3');
   });
 
+  it('a nested strict object names its unknown keys', () => {
+    const nested = z.object({ evaluation: z.optional(z.strictObject({ rtol: z.optional(numberOption('positive')) })) });
+    expect(parseOptions(nested, { evaluation: { rtol: 1 } }, 'test')).toEqual({ evaluation: { rtol: 1 } });
+    expect(caught(() => parseOptions(nested, { evaluation: { tol: 1 } }, 'test')).message).toBe(
+      '[rnode] [test] option "evaluation" must be without the unknown key "tol", got object',
+    );
+    expect(caught(() => parseOptions(nested, { evaluation: { rtol: -1 } }, 'test')).message).toBe(
+      '[rnode] [test] option "evaluation.rtol" must be a positive number, got -1',
+    );
+  });
+
   it('optionKeys lists the schema keys in order', () => {
     expect(optionKeys(schema)).toEqual(['size', 'rate', 'tol', 'mode', 'hidden', 'onStep', 'flag']);
   });

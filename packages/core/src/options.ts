@@ -90,6 +90,8 @@ function issueText(iss: z.core.$ZodRawIssue): string {
     }
     case 'not_multiple_of':
       return `a multiple of ${iss.divisor}`;
+    case 'unrecognized_keys': // a nested z.strictObject
+      return `without the unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
     default:
       return 'valid';
   }
