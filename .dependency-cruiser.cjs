@@ -48,7 +48,15 @@ module.exports = {
       comment: 'Terminal UI (argument parsing, progress bars, colours) belongs to apps/cli.',
       severity: 'error',
       from: { path: '^packages/' },
-      to: { path: 'node_modules/(commander|cli-progress|chalk|picocolors|kleur|ora|yargs|zod)/' },
+      to: { path: 'node_modules/(commander|cli-progress|chalk|picocolors|kleur|ora|yargs)/' },
+    },
+    {
+      name: 'libraries-use-zod-mini',
+      comment:
+        'zod is the options schema library (one schema per options object: type + check, via parseOptions in @rnode/core); libraries import its tree-shakable functional build, zod/mini, never classic zod (about 3x the bundle bytes; the CLI may use classic).',
+      severity: 'error',
+      from: { path: '^packages/' },
+      to: { path: 'node_modules/zod/', pathNot: 'node_modules/zod/(v4/mini|v4/core|v4/locales|mini)/' },
     },
     {
       name: 'no-node-builtins-in-main-entries',

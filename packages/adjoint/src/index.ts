@@ -1,4 +1,5 @@
 export { odeintAdjoint } from './odeint-adjoint.js';
+export { odeintAdjointOptionsSchema } from './types.js';
 export { odeintAdjointAsync } from './odeint-adjoint-async.js';
 export {
   backprop,

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { OdeState, PluginBase, PluginRef } from '@rnode/core';
-import type { OdeFunc, OdeintOptions, OdeSolution, OdeStats, SolverRef } from './internal/solvers.js';
+import * as z from 'zod/mini';
+import { functionOption, numberOption, type OdeState, type PluginBase, type PluginRef } from '@rnode/core';
+import { odeintOptionsSchema, type OdeFunc, type OdeintOptions, type OdeSolution, type OdeStats, type SolverRef } from './internal/solvers.js';
 
 export type { OdeFunc, OdeintOptions, OdeSolution, OdeStats, SolverRef };
 
@@ -16,24 +17,30 @@ export interface BackwardStats {
   done: boolean;
 }
 
-export interface OdeintAdjointOptions extends OdeintOptions {
+/** The options only the adjoint methods know (the rest are `odeint`'s). */
+export const adjointOnlyOptionsShape = {
   /** Solver of the backward solve; default: the forward `method`. */
-  adjointMethod?: SolverRef;
+  adjointMethod: z.optional(z.custom<SolverRef>()),
   /** Relative tolerance of the adjoint components (a_y, a_θ); default: the forward `rtol`. */
-  adjointRtol?: number;
+  adjointRtol: z.optional(numberOption('non-negative')),
   /** Absolute tolerance of the adjoint components (a_y, a_θ); default: the forward `atol`. */
-  adjointAtol?: number;
+  adjointAtol: z.optional(numberOption('non-negative')),
   /** Fixed-grid step of the backward solve; default: the forward `stepSize`. */
-  adjointStepSize?: number;
+  adjointStepSize: z.optional(numberOption('positive')),
   /**
    * Leave the parameter adjoint a_θ out of the backward error norm (Kidger, Chen & Lyons,
    * "Hey, that's not an ODE"): fewer backward steps, same gradient accuracy in practice.
    * Default false.
    */
-  seminorm?: boolean;
+  seminorm: z.optional(z.boolean()),
   /** Called once when the backward pass has run, with its cost. */
-  onBackward?: (stats: BackwardStats) => void;
-}
+  onBackward: z.optional(functionOption<(stats: BackwardStats) => void>()),
+};
+
+/** `odeintAdjoint`'s options: `odeint`'s plus the adjoint ones (type and run-time check). */
+export const odeintAdjointOptionsSchema = z.extend(odeintOptionsSchema, adjointOnlyOptionsShape);
+
+export type OdeintAdjointOptions = z.input<typeof odeintAdjointOptionsSchema>;
 
 /** An `OdeSolution` plus the cost of the backward pass (filled in when it runs). */
 export interface AdjointSolution<S extends OdeState> extends OdeSolution<S> {

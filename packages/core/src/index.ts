@@ -9,6 +9,7 @@
 // file, so bundlers keep it.
 import '#tfjs-gradients';
 export * from './errors.js';
+export * from './options.js';
 export * from './registry.js';
 export * from './random.js';
 export * from './state.js';

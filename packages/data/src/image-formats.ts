@@ -4,7 +4,9 @@
  * Every malformed input is `RnodeError('INVALID_DATA')` with source `file:<name>`, saying what
  * is wrong; nothing is read past a bad header.
  */
-import { RnodeError, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, numberOption, parseOptions } from '@rnode/core';
+import { sourceOption } from './options.js';
 import { Gunzip } from 'fflate';
 import { parseTar } from 'nanotar';
 
@@ -26,12 +28,15 @@ export interface IdxArray {
   dtype: 'uint8';
 }
 
-export interface ParseIdxOptions {
+/** The options of `parseIdx` (type and run-time check). */
+export const parseIdxOptionsSchema = z.object({
   /** The file name, used in error messages. */
-  source: string;
+  source: sourceOption,
   /** Required rank (1 for labels, 3 for images); any rank 1–4 when absent. */
-  rank?: number;
-}
+  rank: z.optional(numberOption('integer>0')),
+});
+
+export type ParseIdxOptions = z.input<typeof parseIdxOptionsSchema>;
 
 const IDX_TYPES: Record<number, string> = { 0x08: 'uint8', 0x09: 'int8', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
 
@@ -100,7 +105,7 @@ export function maybeGunzip(bytes: Uint8Array, source: string, maxBytes: number 
  * The data must be exactly the product of the dimensions: a short file or trailing bytes are errors.
  */
 export function parseIdx(bytes: Uint8Array, options: ParseIdxOptions): IdxArray {
-  const o = checkOptions(options, ['source', 'rank'], 'parseIdx');
+  const o = parseOptions(parseIdxOptionsSchema, options, 'parseIdx');
   const source = o.source ?? 'idx';
   if (!(bytes instanceof Uint8Array)) throw invalid(source, 'expected the file contents as a Uint8Array');
   const raw = maybeGunzip(bytes, source);
@@ -142,15 +147,18 @@ export function parseIdx(bytes: Uint8Array, options: ParseIdxOptions): IdxArray 
   return { data: raw.subarray(headerSize, headerSize + size), shape, dtype: 'uint8' };
 }
 
-export interface ReadMnistPairOptions {
+/** The options of `readMnistPair` (type and run-time check). */
+export const readMnistPairOptionsSchema = z.object({
   /** Names for error messages; default 'images' and 'labels'. */
-  imagesSource?: string;
-  labelsSource?: string;
+  imagesSource: z.optional(z.string()),
+  labelsSource: z.optional(z.string()),
   /** Required image size [height, width]; default [28, 28]; null accepts any size. */
-  size?: [number, number] | null;
+  size: z.optional(z.nullable(z.tuple([numberOption('integer>0'), numberOption('integer>0')]))),
   /** Number of classes; labels must lie in [0, classes). Default 10. */
-  classes?: number;
-}
+  classes: z.optional(numberOption('integer>0')),
+});
+
+export type ReadMnistPairOptions = z.input<typeof readMnistPairOptionsSchema>;
 
 function checkLabels(labels: Uint8Array, classes: number, source: string): void {
   for (let i = 0; i < labels.length; i++) {
@@ -166,7 +174,7 @@ function checkLabels(labels: Uint8Array, classes: number, source: string): void 
  * and labels must be 0–9.
  */
 export function readMnistPair(images: Uint8Array | IdxArray, labels: Uint8Array | IdxArray, options: ReadMnistPairOptions = {}): ImageSet {
-  const o = checkOptions(options, ['imagesSource', 'labelsSource', 'size', 'classes'], 'readMnistPair');
+  const o = parseOptions(readMnistPairOptionsSchema, options, 'readMnistPair');
   const is = o.imagesSource ?? 'images';
   const ls = o.labelsSource ?? 'labels';
   const im = images instanceof Uint8Array ? parseIdx(images, { source: is, rank: 3 }) : images;
@@ -187,12 +195,18 @@ export function readMnistPair(images: Uint8Array | IdxArray, labels: Uint8Array 
 
 export const CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32;
 
+/** The options of `parseCifarBatch` and `readCifarArchive`. */
+export const cifarOptionsSchema = z.object({
+  /** The file name, used in error messages. */
+  source: z.optional(z.string()),
+});
+
 /**
  * Parse one CIFAR-10 binary batch: records of 1 label byte (0–9) and 3072 pixel bytes
  * (red, green, blue planes of 32×32, row-major). Returned as NHWC (channels last).
  */
 export function parseCifarBatch(bytes: Uint8Array, options: { source: string }): ImageSet {
-  const o = checkOptions(options, ['source'], 'parseCifarBatch');
+  const o = parseOptions(cifarOptionsSchema, options, 'parseCifarBatch');
   const source = o.source ?? 'cifar';
   const raw = maybeGunzip(bytes, source);
   if (raw.length === 0) throw invalid(source, 'empty file');
@@ -256,7 +270,7 @@ export interface CifarData {
  * files given as a record of file name → bytes (names may carry directories).
  */
 export function readCifarArchive(archive: Uint8Array | Readonly<Record<string, Uint8Array>>, options: { source?: string } = {}): CifarData {
-  const o = checkOptions(options, ['source'], 'readCifarArchive');
+  const o = parseOptions(cifarOptionsSchema, options, 'readCifarArchive');
   const source = o.source ?? 'cifar-10-binary.tar.gz';
   let files: Map<string, Uint8Array>;
   if (archive instanceof Uint8Array) {

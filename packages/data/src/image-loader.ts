@@ -4,41 +4,48 @@
  * log-determinant enters Δlogp where the bits/dim are computed.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { Random, RnodeError, numberOption, parseOptions } from '@rnode/core';
 import type { ImageSet } from './image-formats.js';
 import { downsampleImages, flipInPlace } from './image-preprocess.js';
 
-export interface ImageLoaderOptions {
+const positiveInteger = numberOption('integer>0');
+const uint8 = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+
+/** The options of `createImageLoader` (type and run-time check). */
+export const imageLoaderOptionsSchema = z.object({
   /** 8-bit levels, NHWC row-major (an `ImageSet`'s `images`; spread an ImageSet into the options). */
-  images: Uint8Array;
-  labels?: Uint8Array | null;
-  height: number;
-  width: number;
+  images: z.custom<Uint8Array>(uint8, { error: 'a Uint8Array of 8-bit levels (NHWC)' }),
+  labels: z.optional(z.custom<Uint8Array | null>((v) => v === null || uint8(v), { error: 'a Uint8Array or null' })),
+  height: positiveInteger,
+  width: positiveInteger,
   /** Default 1. */
-  channels?: number;
+  channels: z.optional(positiveInteger),
   /** Optional, checked against images.length when given (ImageSet spreads carry it). */
-  count?: number;
-  batchSize: number;
+  count: z.optional(numberOption('integer>=0')),
+  batchSize: positiveInteger,
   /** Seeds the loader: one uint32 is drawn at creation; everything after derives from it. */
-  rng: Random;
+  rng: z.custom<Random>((v) => v instanceof Random || typeof (v as Random | undefined)?.nextUint32 === 'function', { error: 'a Random' }),
   /** Reshuffle every epoch (default true); false keeps the data order. */
-  shuffle?: boolean;
+  shuffle: z.optional(z.boolean()),
   /** 'uniform' (training, default), 'center' (test: +0.5) or 'none' (x/2^nbits, no offset). */
-  dequantize?: 'uniform' | 'center' | 'none';
+  dequantize: z.optional(z.enum(['uniform', 'center', 'none'])),
   /** Bits per value, 1–8 (default 8). */
-  nbits?: number;
+  nbits: z.optional(z.custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 8, { error: 'an integer 1–8' })),
   /** Random horizontal flips (CIFAR-10 training), default false. */
-  flip?: boolean;
+  flip: z.optional(z.boolean()),
   /** Drop the last incomplete batch of each epoch (default false). `drop_last` is accepted too. */
-  dropLast?: boolean;
-  drop_last?: boolean;
+  dropLast: z.optional(z.boolean()),
+  drop_last: z.optional(z.boolean()),
   /** Use n images only: a number takes the first n; { count, random: true } a seeded subset. */
-  subset?: number | { count: number; random?: boolean };
+  subset: z.optional(z.union([positiveInteger, z.object({ count: positiveInteger, random: z.optional(z.boolean()) })])),
   /** Average-pool by this factor before anything else (2: 28×28 → 14×14), see `downsampleImages`. */
-  downsample?: number;
+  downsample: z.optional(positiveInteger),
   /** Resume from `loader.state()`. */
-  state?: ImageLoaderState;
-}
+  state: z.optional(z.custom<ImageLoaderState>()),
+});
+
+export type ImageLoaderOptions = z.input<typeof imageLoaderOptionsSchema>;
 
 export interface ImageLoaderState {
   format: 'rnode-image-loader';
@@ -84,10 +91,6 @@ export interface ImageLoader {
   readonly dim: number;
 }
 
-const KEYS = [
-  'images', 'labels', 'height', 'width', 'channels', 'count', 'batchSize', 'rng', 'shuffle', 'dequantize', 'nbits',
-  'flip', 'dropLast', 'drop_last', 'subset', 'downsample', 'state',
-];
 
 function bad(message: string, key: string): RnodeError {
   return new RnodeError('INVALID_OPTIONS', message, { source: `option:${key}` });
@@ -102,12 +105,8 @@ const yieldToLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
  * same seed gives the same batches and a restored state continues bit for bit, prefetch or not.
  */
 export function createImageLoader(options: ImageLoaderOptions): ImageLoader {
-  const o = checkOptions(options, KEYS, 'createImageLoader');
-  if (!(o.images instanceof Uint8Array)) throw bad('images must be a Uint8Array of 8-bit levels (NHWC)', 'images');
+  const o = parseOptions(imageLoaderOptionsSchema, options, 'createImageLoader');
   const channels = o.channels ?? 1;
-  for (const [k, v] of [['height', o.height], ['width', o.width], ['channels', channels]] as const) {
-    if (!Number.isInteger(v) || v <= 0) throw bad(`${k} must be a positive integer, got ${String(v)}`, k);
-  }
   let per = o.height * o.width * channels;
   if (o.images.length % per !== 0 || o.images.length === 0) {
     throw bad(`images has ${o.images.length} values, not a positive multiple of ${o.height}×${o.width}×${channels}`, 'images');
@@ -115,12 +114,8 @@ export function createImageLoader(options: ImageLoaderOptions): ImageLoader {
   let n = o.images.length / per;
   if (o.count !== undefined && o.count !== n) throw bad(`count ${o.count} does not match the ${n} images given`, 'count');
   if (o.labels && o.labels.length !== n) throw bad(`${o.labels.length} labels for ${n} images`, 'labels');
-  if (!(o.rng instanceof Random) && typeof (o.rng as Random | undefined)?.nextUint32 !== 'function') throw bad('rng must be a Random', 'rng');
-  if (!Number.isInteger(o.batchSize) || o.batchSize <= 0) throw bad(`batchSize must be a positive integer, got ${String(o.batchSize)}`, 'batchSize');
   const nbits = o.nbits ?? 8;
-  if (!Number.isInteger(nbits) || nbits < 1 || nbits > 8) throw bad(`nbits must be an integer 1–8, got ${nbits}`, 'nbits');
   const mode = o.dequantize ?? 'uniform';
-  if (!['uniform', 'center', 'none'].includes(mode)) throw bad(`dequantize must be 'uniform', 'center' or 'none', got ${String(mode)}`, 'dequantize');
   if (o.dropLast !== undefined && o.drop_last !== undefined && o.dropLast !== o.drop_last) throw bad('dropLast and drop_last disagree', 'dropLast');
   const dropLast = o.dropLast ?? o.drop_last ?? false;
   const shuffle = o.shuffle ?? true;

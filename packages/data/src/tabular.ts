@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError, checkOptions, type Random } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, parseOptions, type Random } from '@rnode/core';
+import { sourceOption } from './options.js';
 
 /** A dense numeric matrix, row-major float32. */
 export interface Matrix {
@@ -19,17 +21,24 @@ function fail(source: string, message: string, details?: Record<string, unknown>
 
 // ---------------------------------------------------------------- CSV
 
-export interface ParseCsvOptions {
+/** The options of `parseCsv` (type and run-time check). */
+export const parseCsvOptionsSchema = z.object({
   /** Name used in error messages (a file name). */
-  source: string;
+  source: sourceOption,
   /** 'auto' (default): the first row is a header when one of its cells is not a number. */
-  header?: 'auto' | boolean;
+  header: z.optional(z.union([z.literal('auto'), z.boolean()], { error: "'auto', true or false" })),
   /**
    * A single character, or 'whitespace' (runs of spaces/tabs, numpy.savetxt's default), or
    * 'auto' (default): ',' if the first row has one outside quotes, else tab, else ';', else whitespace.
    */
-  delimiter?: string;
-}
+  delimiter: z.optional(
+    z.custom<string>((v) => v === 'auto' || v === 'whitespace' || (typeof v === 'string' && v.length === 1 && v !== '"'), {
+      error: "one character, 'whitespace' or 'auto'",
+    }),
+  ),
+});
+
+export type ParseCsvOptions = z.input<typeof parseCsvOptionsSchema>;
 
 const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NONFINITE_RE = /^[+-]?(?:nan|inf|infinity)$/i;
@@ -121,21 +130,13 @@ function showCell(s: string): string {
  * no data rows.
  */
 export function parseCsv(text: string, options: ParseCsvOptions): TabularData {
-  const o = checkOptions(options, ['source', 'header', 'delimiter'], 'parseCsv');
+  const o = parseOptions(parseCsvOptionsSchema, options, 'parseCsv');
   const source = typeof o.source === 'string' && o.source ? o.source : '<csv>';
   if (typeof text !== 'string') {
     throw new RnodeError('INVALID_ARGUMENT', `parseCsv expects a string, got ${typeof text}`, { source: `file:${source}` });
   }
   const header = o.header ?? 'auto';
-  if (header !== 'auto' && typeof header !== 'boolean') {
-    throw new RnodeError('INVALID_OPTIONS', `option "header" must be 'auto', true or false`, { source: 'option:header' });
-  }
   let delim = o.delimiter ?? 'auto';
-  if (delim !== 'auto' && delim !== 'whitespace' && (typeof delim !== 'string' || delim.length !== 1 || delim === '"')) {
-    throw new RnodeError('INVALID_OPTIONS', `option "delimiter" must be one character, 'whitespace' or 'auto'`, {
-      source: 'option:delimiter',
-    });
-  }
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   let columns: string[] | undefined;
   let cols = -1;
@@ -188,9 +189,10 @@ export function parseCsv(text: string, options: ParseCsvOptions): TabularData {
 
 // ---------------------------------------------------------------- NPY
 
-export interface ParseNpyOptions {
-  source: string;
-}
+/** The options of `parseNpy` (type and run-time check). */
+export const parseNpyOptionsSchema = z.object({ source: sourceOption });
+
+export type ParseNpyOptions = z.input<typeof parseNpyOptionsSchema>;
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -216,7 +218,7 @@ const DTYPES: Record<string, { size: number; read: Reader; float: boolean }> = {
  * values beyond float32 are errors naming the row and column.
  */
 export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions): Matrix {
-  const o = checkOptions(options, ['source'], 'parseNpy');
+  const o = parseOptions(parseNpyOptionsSchema, options, 'parseNpy');
   const source = typeof o.source === 'string' && o.source ? o.source : '<npy>';
   if (!(bytes instanceof Uint8Array)) {
     throw new RnodeError('INVALID_ARGUMENT', `parseNpy expects a Uint8Array`, { source: `file:${source}` });
@@ -295,12 +297,17 @@ export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions): Matrix {
 
 // ---------------------------------------------------------------- splits and standardisation
 
-export interface SplitOptions {
+const fraction = z.custom<number>((v) => typeof v === 'number' && v >= 0 && v < 1, { error: 'a fraction in [0, 1)' });
+
+/** The options of `splitTabular` (type and run-time check). */
+export const splitOptionsSchema = z.object({
   /** Fraction of all rows held out for test (default 0.1). */
-  test?: number;
+  test: z.optional(fraction),
   /** Fraction of the remaining rows held out for validation (default 0.1). */
-  validation?: number;
-}
+  validation: z.optional(fraction),
+});
+
+export type SplitOptions = z.input<typeof splitOptionsSchema>;
 
 export interface TabularSplit {
   readonly train: Matrix;
@@ -336,15 +343,10 @@ function checkMatrix(m: Matrix, name: string): void {
  * ⌊validation·(N − test)⌋ of the rest for validation, the remainder for training.
  */
 export function splitTabular(m: Matrix, rng: Random, options: SplitOptions = {}): TabularSplit {
-  const o = checkOptions(options, ['test', 'validation'], 'splitTabular');
+  const o = parseOptions(splitOptionsSchema, options, 'splitTabular');
   checkMatrix(m, 'splitTabular: the matrix');
   const test = o.test ?? 0.1;
   const validation = o.validation ?? 0.1;
-  for (const [k, v] of [['test', test], ['validation', validation]] as const) {
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) {
-      throw new RnodeError('INVALID_OPTIONS', `option "${k}" must be a fraction in [0, 1), got ${String(v)}`, { source: `option:${k}` });
-    }
-  }
   const n = m.rows;
   const nTest = Math.floor(test * n);
   const nVal = Math.floor(validation * (n - nTest));

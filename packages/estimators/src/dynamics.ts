@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError, checkOptions, type AdjointRates, type WithAdjointRates } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, functionOption, parseOptions, type AdjointRates, type WithAdjointRates } from '@rnode/core';
 import { resolveEstimator, resolveRegularizer, type EstimatorRef, type RegularizerRef } from './builtins.js';
 import { regularizerContext } from './context.js';
 import type { EstimatorPlugin, RegularizerPlugin, VectorField } from './types.js';
@@ -12,20 +13,23 @@ export type CnfState = Record<string, tf.Tensor>;
  */
 export type CnfOdeFunc = WithAdjointRates<CnfState>;
 
-export interface CnfDynamicsOptions {
-  field: VectorField;
+/** The options of `cnfDynamics` (type and run-time check). */
+export const cnfDynamicsOptionsSchema = z.object({
+  field: functionOption<VectorField>('a function (t, z) => f'),
   /** Plugin or registered name. */
-  estimator: EstimatorRef;
+  estimator: z.custom<EstimatorRef>(),
   /** Plugins or names; each adds a state entry under its name. */
-  regularizers?: readonly RegularizerRef[];
+  regularizers: z.optional(z.custom<readonly RegularizerRef[]>((v) => Array.isArray(v), { error: 'a list of regularizer plugins or names' })),
   /**
    * The probe for this solve, from `estimator.sampleNoise(z.shape, rng)`: drawn
    * ONCE per solve and reused by every evaluation (forward and backward), never
    * redrawn per evaluation. null/omitted for the exact estimator. The caller
    * owns it and disposes it after the solve (and its gradient) is done.
    */
-  noise?: tf.Tensor | null;
-}
+  noise: z.optional(z.custom<tf.Tensor | null>()),
+});
+
+export type CnfDynamicsOptions = z.input<typeof cnfDynamicsOptionsSchema>;
 
 /**
  * The CNF dynamics over `{ z, logp, [reg.name]… }`: dz/dt = f(t, z),
@@ -34,10 +38,7 @@ export interface CnfDynamicsOptions {
  */
 export function cnfDynamics(options: CnfDynamicsOptions): CnfOdeFunc {
   const source = 'cnf-dynamics';
-  const o = checkOptions(options, ['field', 'estimator', 'regularizers', 'noise'], source);
-  if (typeof o.field !== 'function') {
-    throw new RnodeError('INVALID_OPTIONS', 'option "field" must be a function (t, z) => f', { source: 'option:field' });
-  }
+  const o = parseOptions(cnfDynamicsOptionsSchema, options, source);
   const estimator: EstimatorPlugin = resolveEstimator(o.estimator);
   const regs: RegularizerPlugin[] = (o.regularizers ?? []).map((r) => resolveRegularizer(r));
   const seen = new Set<string>(['z', 'logp']);

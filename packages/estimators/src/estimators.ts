@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError, checkOptions, type Random } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, parseOptions, type Random } from '@rnode/core';
 import { flat2d, sumPerSample } from './internal/util.js';
 import type { EstimatorPlugin, EstimatorResult, VectorField } from './types.js';
 import { vjp } from './vjp.js';
@@ -45,12 +46,15 @@ export const exact: EstimatorPlugin<'exact'> = Object.freeze({
   },
 });
 
-export interface HutchinsonOptions {
+/** The options of `hutchinson()` (type and run-time check). */
+export const hutchinsonOptionsSchema = z.object({
   /** Distribution of ε: 'gaussian' (RNODE's default) or 'rademacher' (lower variance, FFJORD's option). */
-  noise?: 'gaussian' | 'rademacher';
+  noise: z.optional(z.enum(['gaussian', 'rademacher'])),
   /** Plugin name; defaults to 'hutchinson' / 'hutchinson-rademacher'. */
-  name?: string;
-}
+  name: z.optional(z.string()),
+});
+
+export type HutchinsonOptions = z.input<typeof hutchinsonOptionsSchema>;
 
 /**
  * Hutchinson's estimator: divergence ≈ Σ (εᵀ∂f/∂z) ⊙ ε per sample from one VJP,
@@ -60,13 +64,8 @@ export interface HutchinsonOptions {
  */
 export function hutchinson(options?: HutchinsonOptions): EstimatorPlugin {
   const source = 'estimator:hutchinson';
-  const o = checkOptions(options, ['noise', 'name'], source);
+  const o = parseOptions(hutchinsonOptionsSchema, options, source);
   const noise = o.noise ?? 'gaussian';
-  if (noise !== 'gaussian' && noise !== 'rademacher') {
-    throw new RnodeError('INVALID_OPTIONS', `option "noise" must be 'gaussian' or 'rademacher', got ${JSON.stringify(noise)}`, {
-      source: 'option:noise',
-    });
-  }
   const name = o.name ?? (noise === 'gaussian' ? 'hutchinson' : 'hutchinson-rademacher');
   const src = `estimator:${name}`;
   return Object.freeze({

@@ -11,7 +11,7 @@ export type {
   CnfRateScales,
 } from './types.js';
 export { vjp, jvp } from './vjp.js';
-export { exact, hutchinson, hutchinsonGaussian, hutchinsonRademacher } from './estimators.js';
+export { exact, hutchinson, hutchinsonGaussian, hutchinsonRademacher, hutchinsonOptionsSchema } from './estimators.js';
 export type { HutchinsonOptions } from './estimators.js';
 export {
   defineRegularizer,
@@ -19,6 +19,8 @@ export {
   jacobianFrobenius,
   kineticEnergyRegularizer,
   jacobianFrobeniusRegularizer,
+  kineticEnergyOptionsSchema,
+  jacobianFrobeniusOptionsSchema,
 } from './regularizers.js';
 export type { RegularizerDefinition, KineticEnergyOptions, JacobianFrobeniusOptions, Reduction } from './regularizers.js';
 export {
@@ -29,5 +31,5 @@ export {
   builtinRegularizers,
 } from './builtins.js';
 export type { EstimatorRef, RegularizerRef } from './builtins.js';
-export { cnfDynamics, cnfInitialState } from './dynamics.js';
+export { cnfDynamics, cnfDynamicsOptionsSchema, cnfInitialState } from './dynamics.js';
 export type { CnfDynamicsOptions, CnfState, CnfOdeFunc, AdjointRatesFn } from './dynamics.js';

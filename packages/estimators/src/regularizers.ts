@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, checkOptions, numberOption, parseOptions } from '@rnode/core';
 import { meanPerSample, sumPerSample } from './internal/util.js';
 import type { RegularizerContext, RegularizerInput, RegularizerPlugin } from './types.js';
 
@@ -69,32 +70,29 @@ function fromSum(sum: tf.Tensor, like: tf.Tensor, reduction: Reduction): tf.Tens
   return tf.div(sum, like.size / like.shape[0]!);
 }
 
-function checkReduction(r: unknown, source: string): Reduction {
-  if (r === undefined) return 'mean';
-  if (r !== 'mean' && r !== 'sum') {
-    throw new RnodeError('INVALID_OPTIONS', `option "reduction" must be 'mean' or 'sum', got ${JSON.stringify(r)}`, { source });
-  }
-  return r;
-}
+const reductionSchema = z.enum(['mean', 'sum']);
 
-export interface KineticEnergyOptions {
+/** The options of `kineticEnergy()` (type and run-time check). */
+export const kineticEnergyOptionsSchema = z.object({
   /**
    * Multiplies the rate. 1 (default) is the paper's Eq. 17, mean‖f‖²; the RNODE
    * reference code (`quadratic_cost`) uses 0.5·mean(f²): pass `scale: 0.5` to
    * match its logged values and λ.
    */
-  scale?: number;
+  scale: z.optional(numberOption('non-negative')),
   /** Over the dimensions of z: 'mean' (default, paper and RNODE code) or 'sum' (‖f‖²). */
-  reduction?: Reduction;
-  name?: string;
-}
+  reduction: z.optional(reductionSchema),
+  name: z.optional(z.string()),
+});
+
+export type KineticEnergyOptions = z.input<typeof kineticEnergyOptionsSchema>;
 
 /** Kinetic energy: scale · reduce_dims(f²) per sample (RNODE Eq. 17). */
 export function kineticEnergy(options?: KineticEnergyOptions): RegularizerPlugin {
   const source = 'regularizer:kinetic-energy';
-  const o = checkOptions(options, ['scale', 'reduction', 'name'], source);
-  const scale = o.scale === undefined ? 1 : checkNumber(o.scale, 'scale', source, 'non-negative');
-  const reduction = checkReduction(o.reduction, source);
+  const o = parseOptions(kineticEnergyOptionsSchema, options, source);
+  const scale = o.scale ?? 1;
+  const reduction = o.reduction ?? 'mean';
   const reduce = reduction === 'mean' ? meanPerSample : sumPerSample;
   return defineRegularizer({
     name: o.name ?? 'kinetic-energy',
@@ -107,11 +105,14 @@ export function kineticEnergy(options?: KineticEnergyOptions): RegularizerPlugin
   });
 }
 
-export interface JacobianFrobeniusOptions {
+/** The options of `jacobianFrobenius()` (type and run-time check). */
+export const jacobianFrobeniusOptionsSchema = z.object({
   /** Over the dimensions of z: 'mean' (default, RNODE) or 'sum' (‖εᵀJ‖²). */
-  reduction?: Reduction;
-  name?: string;
-}
+  reduction: z.optional(reductionSchema),
+  name: z.optional(z.string()),
+});
+
+export type JacobianFrobeniusOptions = z.input<typeof jacobianFrobeniusOptionsSchema>;
 
 /**
  * Jacobian Frobenius norm: reduce_dims((εᵀ∂f/∂z)²) per sample, from the VJP the
@@ -122,8 +123,8 @@ export interface JacobianFrobeniusOptions {
  */
 export function jacobianFrobenius(options?: JacobianFrobeniusOptions): RegularizerPlugin {
   const source = 'regularizer:jacobian-frobenius';
-  const o = checkOptions(options, ['reduction', 'name'], source);
-  const reduction = checkReduction(o.reduction, source);
+  const o = parseOptions(jacobianFrobeniusOptionsSchema, options, source);
+  const reduction = o.reduction ?? 'mean';
   const name = o.name ?? 'jacobian-frobenius';
   return defineRegularizer({
     name,

@@ -1,16 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as z from 'zod/mini';
 import {
   ACTIVATION_NAMES,
   RnodeError,
   activationDerivative,
-  checkOptions,
   getActivation,
-  type ActivationName,
+  numberOption,
+  parseOptions,
   type Random,
 } from '@rnode/core';
 import type { VectorField } from '@rnode/estimators';
 import { ParamStore, randomSource, uniqueScope } from './internal/params.js';
-import { timeScalar, type TimeInput, type ZeroInit } from './layers.js';
+import { ZERO_INITS, timeScalar, type TimeInput, type ZeroInit } from './layers.js';
+import { createOdeNetOptionsSchema, type CreateOdeNetOptions } from './odenet.js';
 
 /**
  * RNODE/FFJORD's `ConcatConv2d` in NHWC: y = conv([t, x]) + b, where t is a constant input
@@ -98,46 +100,44 @@ function createConvLayer(store: ParamStore, prefix: string, cIn: number, cOut: n
   };
 }
 
-export interface CreateConcatConv2dOptions {
-  inChannels: number;
-  outChannels: number;
+/** The options of `createConcatConv2d` (type and run-time check). */
+export const createConcatConv2dOptionsSchema = z.object({
+  inChannels: numberOption('integer>0'),
+  outChannels: numberOption('integer>0'),
   /** Odd kernel size; default 3. */
-  kernel?: number;
+  kernel: z.optional(z.custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v > 0 && v % 2 === 1, { error: 'an odd positive integer' })),
   /** 'weight' zeroes W (t slice included), 'all' also b. Default 'none'. */
-  zero?: ZeroInit;
-}
+  zero: z.optional(z.enum(ZERO_INITS)),
+});
 
-function posInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0;
-}
-
-function fail(message: string, source: string, code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT' = 'INVALID_OPTIONS'): never {
-  throw new RnodeError(code, message, { source });
-}
+export type CreateConcatConv2dOptions = z.input<typeof createConcatConv2dOptionsSchema>;
 
 /** A standalone ConcatConv2d (params `layer/W`, `layer/b`) with `dispose()`. */
 export function createConcatConv2d(options: CreateConcatConv2dOptions, rng: Random): ConcatConv2d & { dispose(): void } {
-  const o = checkOptions(options, ['inChannels', 'outChannels', 'kernel', 'zero'], 'model:concat-conv2d');
-  if (!posInt(o.inChannels)) fail(`"inChannels" must be a positive integer, got ${String(o.inChannels)}`, 'option:inChannels');
-  if (!posInt(o.outChannels)) fail(`"outChannels" must be a positive integer, got ${String(o.outChannels)}`, 'option:outChannels');
+  const o = parseOptions(createConcatConv2dOptionsSchema, options, 'model:concat-conv2d');
   const k = o.kernel ?? 3;
-  if (!posInt(k) || k % 2 !== 1) fail(`"kernel" must be an odd positive integer, got ${String(k)}`, 'option:kernel');
   const store = new ParamStore(uniqueScope('rnode-conv'), randomSource(rng));
   const l = createConvLayer(store, 'layer', o.inChannels, o.outChannels, k, o.zero ?? 'none');
   const { at: _a, weightAt: _w, ...pub } = l;
   return { ...pub, dispose: () => l.params.forEach((p) => p.dispose()) };
 }
 
-export interface ConvOdeNetConfig {
+/** The conv ODE net's config, every field given (`resolveConvOdeNetConfig` fills the defaults). */
+export const convOdeNetConfigSchema = z.object({
   /** Channels of z (input and output). */
-  channels: number;
+  channels: numberOption('integer>0'),
   /** Hidden channel widths; default [64, 64, 64] (RNODE's --dims 64,64,64). */
-  hidden: number[];
+  hidden: z.array(numberOption('integer>0')),
   /** Between convs, none after the last; default 'softplus' (RNODE). */
-  activation: ActivationName;
+  activation: z.enum(ACTIVATION_NAMES),
   /** Zero the last conv at init; default 'weight' (RNODE's --zero_last: W zeroed, bias kept). */
-  zeroLast: ZeroInit;
-}
+  zeroLast: z.enum(ZERO_INITS),
+});
+
+export type ConvOdeNetConfig = z.output<typeof convOdeNetConfigSchema>;
+
+// What a caller passes: channels, and any of the rest (the defaults fill them).
+const convOdeNetConfigInput = z.partial(convOdeNetConfigSchema, { hidden: true, activation: true, zeroLast: true });
 
 export const CONV_ODE_NET_DEFAULTS: Readonly<Omit<ConvOdeNetConfig, 'channels'>> = Object.freeze({
   hidden: [64, 64, 64],
@@ -145,24 +145,13 @@ export const CONV_ODE_NET_DEFAULTS: Readonly<Omit<ConvOdeNetConfig, 'channels'>>
   zeroLast: 'weight',
 });
 
-const CONV_KEYS = ['channels', 'hidden', 'activation', 'zeroLast'];
-
 export function resolveConvOdeNetConfig(
   config: Partial<ConvOdeNetConfig> & { channels: number },
   code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT' = 'INVALID_OPTIONS',
 ): ConvOdeNetConfig {
-  const src = 'model:conv-odenet';
-  if (typeof config !== 'object' || config === null) fail('the conv ODE net config must be an object', src, code);
-  const unknown = Object.keys(config).filter((k) => !CONV_KEYS.includes(k));
-  if (unknown.length) fail(`unknown conv ODE net option(s) ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${CONV_KEYS.join(', ')}`, src, code);
-  const c = { ...CONV_ODE_NET_DEFAULTS, ...config } as ConvOdeNetConfig;
-  if (!posInt(c.channels)) fail(`"channels" must be a positive integer, got ${String(c.channels)}`, 'option:channels', code);
-  if (!Array.isArray(c.hidden) || !c.hidden.every(posInt)) fail(`"hidden" must be a list of positive integers, got ${JSON.stringify(c.hidden)}`, 'option:hidden', code);
-  if (!ACTIVATION_NAMES.includes(c.activation)) {
-    fail(`unknown activation ${JSON.stringify(c.activation)}; known activations: ${ACTIVATION_NAMES.join(', ')}`, 'option:activation', code);
-  }
-  if (!['none', 'weight', 'all'].includes(c.zeroLast)) fail(`"zeroLast" must be 'none', 'weight' or 'all', got ${JSON.stringify(c.zeroLast)}`, 'option:zeroLast', code);
-  return { channels: c.channels, hidden: [...c.hidden], activation: c.activation, zeroLast: c.zeroLast };
+  const o = parseOptions(convOdeNetConfigInput, config, 'model:conv-odenet', code);
+  const d = CONV_ODE_NET_DEFAULTS;
+  return { channels: o.channels, hidden: [...(o.hidden ?? d.hidden)], activation: o.activation ?? d.activation, zeroLast: o.zeroLast ?? d.zeroLast };
 }
 
 /** The conv ODE net f(t, z), z: [B, H, W, C] (NHWC) → same shape. */
@@ -191,8 +180,8 @@ export function convOdeNetParamCount(channels: number, hidden: readonly number[]
  * RNODE's image ODE net: ConcatConv2d 3×3 convs channels → hidden… → channels with `activation`
  * between them (none after the last), initialised from `rng` as PyTorch's nn.Conv2d.
  */
-export function createConvOdeNet(config: Partial<ConvOdeNetConfig> & { channels: number }, rng: Random, options?: { prefix?: string }): ConvOdeNet {
-  const o = checkOptions(options, ['prefix'], 'model:conv-odenet');
+export function createConvOdeNet(config: Partial<ConvOdeNetConfig> & { channels: number }, rng: Random, options?: CreateOdeNetOptions): ConvOdeNet {
+  const o = parseOptions(createOdeNetOptionsSchema, options, 'model:conv-odenet');
   const c = resolveConvOdeNetConfig(config);
   const store = new ParamStore(uniqueScope('rnode-conv-odenet'), randomSource(rng));
   return buildConvOdeNet(c, store, o.prefix ?? '');

@@ -1,13 +1,13 @@
 export { createTimeLayer, timeScalar, LAYER_KINDS } from './layers.js';
 export type { CreateTimeLayerOptions, LayerKind, TimeInput, ZeroInit, TimeLayer, AffineAt } from './layers.js';
-export { createOdeNet, resolveOdeNetConfig, ODE_NET_DEFAULTS } from './odenet.js';
+export { createOdeNet, resolveOdeNetConfig, ODE_NET_DEFAULTS, odeNetConfigSchema, createOdeNetOptionsSchema } from './odenet.js';
 export type { OdeNet, OdeNetConfig, CreateOdeNetOptions } from './odenet.js';
 export type { CnfBlock, CnfBlockConfig } from './cnf.js';
 export { createFlow, resolveFlowConfig, standardNormalLogProb } from './flow.js';
 export type { Flow, FlowMethods, FlowConfig, CreateFlowOptions, FlowSolveOptions, FlowForward, FlowStats } from './flow.js';
 export { saveModel, saveModelAsync, loadModel, parseModel, MODEL_FORMAT, MODEL_VERSION } from './serialize.js';
 export type { ModelFile, ImageModelFile, AnyModelFile, ModelWeight } from './serialize.js';
-export { createConcatConv2d, createConvOdeNet, resolveConvOdeNetConfig, convOdeNetParamCount, squeeze2d, unsqueeze2d, CONV_ODE_NET_DEFAULTS } from './conv.js';
+export { createConcatConv2d, createConvOdeNet, resolveConvOdeNetConfig, convOdeNetParamCount, squeeze2d, unsqueeze2d, CONV_ODE_NET_DEFAULTS, convOdeNetConfigSchema, createConcatConv2dOptionsSchema } from './conv.js';
 export type { ConcatConv2d, CreateConcatConv2dOptions, ConvOdeNet, ConvOdeNetConfig } from './conv.js';
 export { createImageFlow, resolveImageFlowConfig, imageScales } from './image.js';
 export type { ImageFlow, ImageFlowConfig, CreateImageFlowOptions, ImageCnfBlock, ImageFlowSummary, ImageBlockSummary } from './image.js';

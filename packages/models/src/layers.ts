@@ -12,6 +12,7 @@ export type TimeInput = number | tf.Scalar;
 
 /** How the last layer is zeroed at initialisation. */
 export type ZeroInit = 'none' | 'weight' | 'all';
+export const ZERO_INITS: readonly ZeroInit[] = ['none', 'weight', 'all'];
 
 /**
  * Every layer is affine in x with time-dependent coefficients, y = x·W(t) + c(t):

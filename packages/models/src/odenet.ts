@@ -1,32 +1,39 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as z from 'zod/mini';
 import {
   ACTIVATION_NAMES,
   RnodeError,
   activationDerivative,
-  checkOptions,
   getActivation,
-  type ActivationName,
+  numberOption,
+  parseOptions,
   type Random,
 } from '@rnode/core';
 import type { VectorField } from '@rnode/estimators';
 import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
-import { LAYER_KINDS, createLayer, timeScalar, type LayerKind, type TimeInput, type TimeLayer, type ZeroInit } from './layers.js';
+import { LAYER_KINDS, ZERO_INITS, createLayer, timeScalar, type TimeInput, type TimeLayer } from './layers.js';
 
-export interface OdeNetConfig {
+/** The ODE net's config, every field given (`resolveOdeNetConfig` fills the defaults). */
+export const odeNetConfigSchema = z.object({
   /** Dimension of z (input and output). */
-  inputDim: number;
+  inputDim: numberOption('integer>0'),
   /** Hidden widths: inputDim → hidden[0] → … → inputDim. Default [64, 64, 64]. */
-  hidden: number[];
+  hidden: z.array(numberOption('integer>0')),
   /** Default 'concatsquash' (FFJORD's toy and tabular models). */
-  layer: LayerKind;
+  layer: z.enum(LAYER_KINDS),
   /** Between layers, none after the last. Default 'tanh' (FFJORD's toy model). */
-  activation: ActivationName;
+  activation: z.enum(ACTIVATION_NAMES),
   /**
    * Zero the last layer at init. Default 'weight' (the RNODE reference code, `--zero_last`:
    * f = its bias at init); 'all' gives f ≡ 0 (as the paper describes); 'none' as FFJORD.
    */
-  zeroLast: ZeroInit;
-}
+  zeroLast: z.enum(ZERO_INITS),
+});
+
+export type OdeNetConfig = z.output<typeof odeNetConfigSchema>;
+
+// What a caller passes: inputDim, and any of the rest (the defaults fill them).
+const odeNetConfigInput = z.partial(odeNetConfigSchema, { hidden: true, layer: true, activation: true, zeroLast: true });
 
 export const ODE_NET_DEFAULTS: Readonly<Omit<OdeNetConfig, 'inputDim'>> = Object.freeze({
   hidden: [64, 64, 64],
@@ -34,8 +41,6 @@ export const ODE_NET_DEFAULTS: Readonly<Omit<OdeNetConfig, 'inputDim'>> = Object
   activation: 'tanh',
   zeroLast: 'weight',
 });
-
-const CONFIG_KEYS = ['inputDim', 'hidden', 'layer', 'activation', 'zeroLast'];
 
 export interface OdeNet extends VectorField {
   (t: TimeInput, z: tf.Tensor): tf.Tensor;
@@ -50,41 +55,28 @@ export interface OdeNet extends VectorField {
   dispose(): void;
 }
 
-export interface CreateOdeNetOptions {
+/** The options of `createOdeNet` (and `createConvOdeNet`). */
+export const createOdeNetOptionsSchema = z.object({
   /** Prefix of the stable parameter names (e.g. `block0/`); default ''. */
-  prefix?: string;
-}
+  prefix: z.optional(z.string()),
+});
 
-function fail(message: string, source: string, code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT' = 'INVALID_OPTIONS'): never {
-  throw new RnodeError(code, message, { source });
-}
+export type CreateOdeNetOptions = z.input<typeof createOdeNetOptionsSchema>;
 
-function posInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0;
-}
-
-/** Fill defaults and validate; unknown keys and bad values throw `code` (INVALID_OPTIONS by default). */
+/** Validate and fill defaults; unknown keys and bad values throw `code` (INVALID_OPTIONS by default). */
 export function resolveOdeNetConfig(
   config: Partial<OdeNetConfig> & { inputDim: number },
   code: 'INVALID_OPTIONS' | 'INVALID_CHECKPOINT' = 'INVALID_OPTIONS',
 ): OdeNetConfig {
-  const src = 'model:odenet';
-  if (typeof config !== 'object' || config === null) fail('the ODE net config must be an object', src, code);
-  const unknown = Object.keys(config).filter((k) => !CONFIG_KEYS.includes(k));
-  if (unknown.length) fail(`unknown ODE net option(s) ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${CONFIG_KEYS.join(', ')}`, src, code);
-  const c: OdeNetConfig = { ...ODE_NET_DEFAULTS, hidden: [...ODE_NET_DEFAULTS.hidden], ...config };
-  if (!posInt(c.inputDim)) fail(`"inputDim" must be a positive integer, got ${String(c.inputDim)}`, 'option:inputDim', code);
-  if (!Array.isArray(c.hidden) || !c.hidden.every(posInt)) {
-    fail(`"hidden" must be a list of positive integers, got ${JSON.stringify(c.hidden)}`, 'option:hidden', code);
-  }
-  if (!LAYER_KINDS.includes(c.layer)) fail(`unknown layer ${JSON.stringify(c.layer)}; known layers: ${LAYER_KINDS.join(', ')}`, 'option:layer', code);
-  if (!ACTIVATION_NAMES.includes(c.activation)) {
-    fail(`unknown activation ${JSON.stringify(c.activation)}; known activations: ${ACTIVATION_NAMES.join(', ')}`, 'option:activation', code);
-  }
-  if (!['none', 'weight', 'all'].includes(c.zeroLast)) {
-    fail(`"zeroLast" must be 'none', 'weight' or 'all', got ${JSON.stringify(c.zeroLast)}`, 'option:zeroLast', code);
-  }
-  return { inputDim: c.inputDim, hidden: [...c.hidden], layer: c.layer, activation: c.activation, zeroLast: c.zeroLast };
+  const o = parseOptions(odeNetConfigInput, config, 'model:odenet', code);
+  const d = ODE_NET_DEFAULTS;
+  return {
+    inputDim: o.inputDim,
+    hidden: [...(o.hidden ?? d.hidden)],
+    layer: o.layer ?? d.layer,
+    activation: o.activation ?? d.activation,
+    zeroLast: o.zeroLast ?? d.zeroLast,
+  };
 }
 
 /**
@@ -93,7 +85,7 @@ export function resolveOdeNetConfig(
  * every backend), as PyTorch's nn.Linear.
  */
 export function createOdeNet(config: Partial<OdeNetConfig> & { inputDim: number }, rng: Random, options?: CreateOdeNetOptions): OdeNet {
-  const o = checkOptions(options, ['prefix'], 'model:odenet');
+  const o = parseOptions(createOdeNetOptionsSchema, options, 'model:odenet');
   const c = resolveOdeNetConfig(config);
   const store = new ParamStore(uniqueScope('rnode-odenet'), randomSource(rng));
   return buildOdeNet(c, store, o.prefix ?? '');

@@ -1,4 +1,5 @@
-import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, numberOption, parseOptions } from '@rnode/core';
 import type { ControllerInfo, ControllerPlugin } from './types.js';
 
 /**
@@ -18,11 +19,17 @@ export const integralController: ControllerPlugin<'integral', ControllerInfo> = 
   },
 });
 
-export interface PidOptions {
-  pcoeff?: number;
-  icoeff?: number;
-  dcoeff?: number;
-}
+/** The options of `pid()`: finite coefficients with a positive sum. */
+export const pidOptionsSchema = z.object({
+  /** Default 0.4. */
+  pcoeff: z.optional(numberOption()),
+  /** Default 0.3. */
+  icoeff: z.optional(numberOption()),
+  /** Default 0. */
+  dcoeff: z.optional(numberOption()),
+});
+
+export type PidOptions = z.input<typeof pidOptionsSchema>;
 
 interface PidState {
   info: ControllerInfo;
@@ -39,10 +46,10 @@ interface PidState {
  */
 export function pid(options: PidOptions = {}): ControllerPlugin<'pid', PidState> {
   const src = 'controller:pid';
-  const o = checkOptions(options, ['pcoeff', 'icoeff', 'dcoeff'], src);
-  const p = checkNumber(o.pcoeff ?? 0.4, 'pcoeff', src);
-  const i = checkNumber(o.icoeff ?? 0.3, 'icoeff', src);
-  const d = checkNumber(o.dcoeff ?? 0, 'dcoeff', src);
+  const o = parseOptions(pidOptionsSchema, options, src);
+  const p = o.pcoeff ?? 0.4;
+  const i = o.icoeff ?? 0.3;
+  const d = o.dcoeff ?? 0;
   if (!(p + i + d > 0)) throw new RnodeError('INVALID_OPTIONS', 'pcoeff + icoeff + dcoeff must be positive', { source: src });
   return Object.freeze({
     kind: 'controller' as const,

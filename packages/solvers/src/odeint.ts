@@ -2,10 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   RnodeError,
   canReadSync,
-  checkNumber,
-  checkOptions,
   describe,
   flattenState,
+  parseOptions,
   perLeaf,
   unflattenState,
   type OdeState,
@@ -15,31 +14,10 @@ import { resolveController, resolveSolver } from './builtins.js';
 import { DEFAULTS } from './defaults.js';
 import { adaptiveLoop, fixedGridLoop, runAsync, runSync, type Outcome, type Problem } from './integrate.js';
 import type { Tolerances } from './norm.js';
-import type { ControllerPlugin, OdeFunc, OdeSolution, OdeintOptions, SolverPlugin } from './types.js';
-
-const OPTION_KEYS = [
-  'method',
-  'rtol',
-  'atol',
-  'errorControl',
-  'norm',
-  'stepSize',
-  'firstStep',
-  'minStep',
-  'maxStep',
-  'maxSteps',
-  'safety',
-  'ifactor',
-  'dfactor',
-  'controller',
-  'throw',
-  'onStep',
-] as const;
-
+import { isBool, isTol, odeintOptionsSchema, type OdeintOptions } from './options.js';
+import type { ControllerPlugin, OdeFunc, OdeSolution, SolverPlugin } from './types.js';
 
 const SRC = 'odeint';
-const isTol = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
-const isBool = (x: unknown): x is boolean => typeof x === 'boolean';
 
 /** Check the output times: at least two, finite, strictly increasing or strictly decreasing. */
 export function checkTimes(t: ArrayLike<number>): number[] {
@@ -97,7 +75,9 @@ interface Prepared {
 }
 
 function prepare<S extends OdeState>(f: OdeFunc<S>, y0: S, t: ArrayLike<number>, options: OdeintOptions | undefined): Prepared {
-  const o = checkOptions(options, OPTION_KEYS, SRC);
+  // Types and ranges of every option (the schema); below, the rules that need f, t, the state
+  // or the resolved solver.
+  const o = parseOptions(odeintOptionsSchema, options, SRC);
   if (typeof f !== 'function') throw new RnodeError('INVALID_ARGUMENT', `f must be a function (t, y) => dy/dt, got ${describe(f)}`, { source: 'argument:f' });
   const ts = checkTimes(t);
   const { leaves, spec } = flattenState(y0, 'y0');
@@ -106,9 +86,7 @@ function prepare<S extends OdeState>(f: OdeFunc<S>, y0: S, t: ArrayLike<number>,
     throw new RnodeError('INVALID_PLUGIN', `solver "${solver.name}" needs step(ctx), adaptive and a positive order`, { source: `solver:${solver.name}` });
   }
   const controller: ControllerPlugin = resolveController(o.controller, 'controller');
-  const num = (v: number | undefined, name: string, c: Parameters<typeof checkNumber>[3], d: number) =>
-    v === undefined ? d : checkNumber(v, name, `option:${name}`, c);
-  const stepSize = o.stepSize === undefined ? undefined : checkNumber(o.stepSize, 'stepSize', 'option:stepSize', 'positive');
+  const stepSize = o.stepSize;
   if (stepSize !== undefined && !Number.isFinite(stepSize)) throw new RnodeError('INVALID_OPTIONS', 'option "stepSize" must be finite', { source: 'option:stepSize' });
   if (stepSize !== undefined && solver.adaptive) {
     throw new RnodeError(
@@ -117,24 +95,19 @@ function prepare<S extends OdeState>(f: OdeFunc<S>, y0: S, t: ArrayLike<number>,
       { source: 'option:stepSize' },
     );
   }
-  const firstStep = o.firstStep === undefined ? undefined : checkNumber(o.firstStep, 'firstStep', 'option:firstStep', 'positive');
-  const minStep = num(o.minStep, 'minStep', 'non-negative', DEFAULTS.minStep);
-  const maxStep = num(o.maxStep, 'maxStep', 'positive', DEFAULTS.maxStep);
+  const firstStep = o.firstStep;
+  const minStep = o.minStep ?? DEFAULTS.minStep;
+  const maxStep = o.maxStep ?? DEFAULTS.maxStep;
   if (!Number.isFinite(minStep)) throw new RnodeError('INVALID_OPTIONS', 'option "minStep" must be finite', { source: 'option:minStep' });
   if (minStep > maxStep) throw new RnodeError('INVALID_OPTIONS', `option "minStep" (${minStep}) exceeds "maxStep" (${maxStep})`, { source: 'option:minStep' });
-  const maxSteps = num(o.maxSteps, 'maxSteps', 'integer>0', DEFAULTS.maxSteps);
-  if (o.onStep !== undefined && typeof o.onStep !== 'function') throw new RnodeError('INVALID_OPTIONS', `option "onStep" must be a function, got ${describe(o.onStep)}`, { source: 'option:onStep' });
+  const maxSteps = o.maxSteps ?? DEFAULTS.maxSteps;
   const onStep = o.onStep;
-  const safety = num(o.safety, 'safety', 'positive', DEFAULTS.safety);
-  const ifactor = num(o.ifactor, 'ifactor', 'positive', DEFAULTS.ifactor);
-  const dfactor = num(o.dfactor, 'dfactor', 'positive', DEFAULTS.dfactor);
+  const safety = o.safety ?? DEFAULTS.safety;
+  const ifactor = o.ifactor ?? DEFAULTS.ifactor;
+  const dfactor = o.dfactor ?? DEFAULTS.dfactor;
   if (ifactor < 1 || !Number.isFinite(ifactor)) throw new RnodeError('INVALID_OPTIONS', `option "ifactor" must be a finite number >= 1, got ${ifactor}`, { source: 'option:ifactor' });
   if (dfactor >= 1) throw new RnodeError('INVALID_OPTIONS', `option "dfactor" must be in (0, 1), got ${dfactor}`, { source: 'option:dfactor' });
-  if (o.throw !== undefined && typeof o.throw !== 'boolean') throw new RnodeError('INVALID_OPTIONS', `option "throw" must be a boolean, got ${describe(o.throw)}`, { source: 'option:throw' });
   const norm = o.norm ?? 'mixed';
-  if (norm !== 'mixed' && norm !== 'rms' && norm !== 'max') {
-    throw new RnodeError('INVALID_OPTIONS', `option "norm" must be 'mixed', 'rms' or 'max', got ${describe(norm)}`, { source: 'option:norm' });
-  }
   const rtol = perLeaf(o.rtol, spec, DEFAULTS.rtol, 'rtol', isTol);
   const atol = perLeaf(o.atol, spec, DEFAULTS.atol, 'atol', isTol);
   const control = perLeaf(o.errorControl, spec, true, 'errorControl', isBool);

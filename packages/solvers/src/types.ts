@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { OdeState, PerComponent, PluginBase, PluginRef } from '@rnode/core';
+import type { OdeState, PluginBase, PluginRef } from '@rnode/core';
 
 /** The right-hand side dy/dt = f(t, y). `t` is a JS number (float64 on the host). */
 export type OdeFunc<S extends OdeState = OdeState> = (t: number, y: S) => S;
@@ -121,38 +121,3 @@ export interface ControllerPlugin<N extends string = string, S = unknown> extend
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ControllerRef = PluginRef<ControllerPlugin<string, any>>;
-
-export interface OdeintOptions {
-  /** Solver plugin or registered name; default 'dopri5'. */
-  method?: SolverRef;
-  /** Relative tolerance (adaptive methods); default 1e-5. Per component for tuple/record states. */
-  rtol?: PerComponent<number>;
-  /** Absolute tolerance (adaptive methods); default 1e-5. */
-  atol?: PerComponent<number>;
-  /** false leaves a component out of the error norm; default true. */
-  errorControl?: PerComponent<boolean>;
-  /** 'mixed' (default): max over components of the RMS; 'rms': RMS over all; 'max': max abs. */
-  norm?: 'mixed' | 'rms' | 'max';
-  /** Fixed-grid step (fixed-grid methods only); default: one step per output interval. */
-  stepSize?: number;
-  /** First adaptive step; default: Hairer's selection (one extra f evaluation). */
-  firstStep?: number;
-  /** Smallest adaptive step (default 0); a rejected step at minStep is a 'dt-underflow'. */
-  minStep?: number;
-  /** Largest adaptive step; default Infinity. */
-  maxStep?: number;
-  /** Largest number of step attempts (accepted + rejected); default 100000. */
-  maxSteps?: number;
-  safety?: number;
-  ifactor?: number;
-  dfactor?: number;
-  /** Step-size controller; default 'integral'. */
-  controller?: ControllerRef;
-  /**
-   * Called after every step attempt with the progress so far (progress bars, time budgets). A
-   * throw from it ends the solve: the solver's tensors are disposed and the error propagates.
-   */
-  onStep?: (p: StepProgress) => void;
-  /** Default true: failures throw RnodeError; false returns a status instead. */
-  throw?: boolean;
-}

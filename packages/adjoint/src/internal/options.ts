@@ -1,17 +1,8 @@
-import { RnodeError, checkNumber, perLeaf, type StateSpec } from '@rnode/core';
-import type { OdeintAdjointOptions } from '../types.js';
+import { parseOptions, perLeaf, type StateSpec } from '@rnode/core';
+import { adjointOnlyOptionsShape, odeintAdjointOptionsSchema, type OdeintAdjointOptions } from '../types.js';
 import { DEFAULTS, isAdaptiveSolver, type OdeintOptions } from './solvers.js';
 
-export const ADJOINT_KEYS = [
-  'adjointMethod',
-  'adjointRtol',
-  'adjointAtol',
-  'adjointStepSize',
-  'seminorm',
-  'onBackward',
-] as const;
-
-type AdjointKey = (typeof ADJOINT_KEYS)[number];
+type AdjointKey = keyof typeof adjointOnlyOptionsShape;
 
 export interface SplitOptions {
   /** What the forward `odeint` gets (validated there: unknown keys are its error). */
@@ -22,27 +13,15 @@ export interface SplitOptions {
 const isNumber = (x: unknown): x is number => typeof x === 'number';
 const isBoolean = (x: unknown): x is boolean => typeof x === 'boolean';
 
-/** Separate the adjoint keys from the solver options and check the adjoint ones. */
+/** Check all the options (odeint's and the adjoint ones) and separate the adjoint keys. */
 export function splitOptions(options: OdeintAdjointOptions | undefined, source: string): SplitOptions {
-  const o = (options ?? {}) as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-    throw new RnodeError('INVALID_OPTIONS', 'options must be an object', { source });
-  }
+  const o = parseOptions(odeintAdjointOptionsSchema, options, source);
   const forward: Record<string, unknown> = {};
   const adjoint: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined) continue;
-    if ((ADJOINT_KEYS as readonly string[]).includes(k)) adjoint[k] = v;
+    if (Object.hasOwn(adjointOnlyOptionsShape, k)) adjoint[k] = v;
     else forward[k] = v;
-  }
-  if (adjoint.adjointRtol !== undefined) checkNumber(adjoint.adjointRtol, 'adjointRtol', source, 'non-negative');
-  if (adjoint.adjointAtol !== undefined) checkNumber(adjoint.adjointAtol, 'adjointAtol', source, 'non-negative');
-  if (adjoint.adjointStepSize !== undefined) checkNumber(adjoint.adjointStepSize, 'adjointStepSize', source, 'positive');
-  if (adjoint.seminorm !== undefined && typeof adjoint.seminorm !== 'boolean') {
-    throw new RnodeError('INVALID_OPTIONS', `option "seminorm" must be a boolean`, { source: 'option:seminorm' });
-  }
-  if (adjoint.onBackward !== undefined && typeof adjoint.onBackward !== 'function') {
-    throw new RnodeError('INVALID_OPTIONS', `option "onBackward" must be a function`, { source: 'option:onBackward' });
   }
   return { forward: forward as OdeintOptions, adjoint: adjoint as SplitOptions['adjoint'] };
 }

@@ -3,5 +3,5 @@
  * imports the solver API from here.
  */
 
-export { DEFAULTS, checkTimes, isAdaptiveSolver, odeint, odeintAsync } from '@rnode/solvers';
+export { DEFAULTS, checkTimes, isAdaptiveSolver, odeint, odeintAsync, odeintOptionsSchema } from '@rnode/solvers';
 export type { OdeFunc, OdeintOptions, OdeSolution, OdeStats, SolverRef } from '@rnode/solvers';

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, functionOption, numberOption, parseOptions } from '@rnode/core';
 
 export type DownloadableDataset = 'mnist' | 'fashion-mnist' | 'cifar10';
 
@@ -52,28 +53,31 @@ export interface DownloadProgress {
   total: number | null;
 }
 
-export interface DownloadOptions {
+/** The options of `downloadDataset` (type and run-time check). */
+export const downloadOptionsSchema = z.object({
   /** Directory for the files (created if missing). */
-  dir: string;
+  dir: z.custom<string>((v) => typeof v === 'string' && v !== '', { error: 'a directory path' }),
   /** Overrides the dataset's base URL (a mirror, or a local server in tests); must end in '/'. */
-  baseUrl?: string;
+  baseUrl: z.optional(z.string()),
   /** A fetch implementation; default the global fetch. */
-  fetch?: typeof globalThis.fetch;
-  onProgress?: (p: DownloadProgress) => void;
+  fetch: z.optional(functionOption<typeof globalThis.fetch>()),
+  onProgress: z.optional(functionOption<(p: DownloadProgress) => void>()),
   /** Replaces the published md5 sums (file name → md5), e.g. for a mirror with other files. */
-  checksums?: Record<string, string>;
-  signal?: AbortSignal;
+  checksums: z.optional(z.record(z.string(), z.string())),
+  signal: z.optional(z.custom<AbortSignal>()),
   /** Seconds to wait for a response's headers (default 30). */
-  connectTimeout?: number;
+  connectTimeout: z.optional(numberOption('positive')),
   /** Seconds without a byte of the body before the attempt is given up (default 30). */
-  stallTimeout?: number;
+  stallTimeout: z.optional(numberOption('positive')),
   /** Further attempts after a timeout or a network error, each resuming the `.part` (default 3). */
-  retries?: number;
+  retries: z.optional(numberOption('non-negative')),
   /** Seconds before the first retry, doubled for each next one (default 1). */
-  retryDelay?: number;
+  retryDelay: z.optional(numberOption('non-negative')),
   /** Told about each retry (progress output). */
-  onRetry?: (r: { file: string; url: string; attempt: number; delay: number; reason: string }) => void;
-}
+  onRetry: z.optional(functionOption<(r: { file: string; url: string; attempt: number; delay: number; reason: string }) => void>()),
+});
+
+export type DownloadOptions = z.input<typeof downloadOptionsSchema>;
 
 export interface DownloadResult {
   dataset: DownloadableDataset;
@@ -106,22 +110,17 @@ function ioError(message: string, url: string, cause?: unknown, details?: Record
  * present with the right md5 are skipped.
  */
 export async function downloadDataset(name: DownloadableDataset, options: DownloadOptions): Promise<DownloadResult> {
-  const o = checkOptions(
-    options,
-    ['dir', 'baseUrl', 'fetch', 'onProgress', 'checksums', 'signal', 'connectTimeout', 'stallTimeout', 'retries', 'retryDelay', 'onRetry'],
-    'downloadDataset',
-  );
+  const o = parseOptions(downloadOptionsSchema, options, 'downloadDataset');
   const limits: Limits = {
-    connectMs: 1000 * checkNumber(o.connectTimeout ?? 30, 'connectTimeout', 'option:connectTimeout', 'positive'),
-    stallMs: 1000 * checkNumber(o.stallTimeout ?? 30, 'stallTimeout', 'option:stallTimeout', 'positive'),
-    retries: checkNumber(o.retries ?? 3, 'retries', 'option:retries', 'non-negative'),
-    retryDelayMs: 1000 * checkNumber(o.retryDelay ?? 1, 'retryDelay', 'option:retryDelay', 'non-negative'),
+    connectMs: 1000 * (o.connectTimeout ?? 30),
+    stallMs: 1000 * (o.stallTimeout ?? 30),
+    retries: o.retries ?? 3,
+    retryDelayMs: 1000 * (o.retryDelay ?? 1),
   };
   const src = DATASET_SOURCES[name];
   if (!src) {
     throw new RnodeError('INVALID_ARGUMENT', `unknown dataset ${JSON.stringify(name)}; known: ${Object.keys(DATASET_SOURCES).join(', ')}`, { source: 'downloadDataset' });
   }
-  if (typeof o.dir !== 'string' || o.dir === '') throw new RnodeError('INVALID_OPTIONS', 'downloadDataset needs { dir }', { source: 'option:dir' });
   const fetchImpl = o.fetch ?? globalThis.fetch;
   const baseUrl = o.baseUrl ?? src.baseUrl;
   await mkdir(o.dir, { recursive: true });

@@ -1,9 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
-import { RnodeError, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, parseOptions } from '@rnode/core';
 import {
-  CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, parseIdx, readCifarArchive, readMnistPair,
+  CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, parseIdx, parseIdxOptionsSchema, readCifarArchive, readMnistPair,
   type CifarData, type IdxArray, type ImageSet,
 } from '../image-formats.js';
 
@@ -25,27 +26,33 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
+const readIdxFileOptionsSchema = z.pick(parseIdxOptionsSchema, { rank: true });
+
 /** Read an IDX file (gzipped or not) from disk; errors name the file. */
 export async function readIdxFile(path: string, options: { rank?: number } = {}): Promise<IdxArray> {
-  const o = checkOptions(options, ['rank'], 'readIdxFile');
+  const o = parseOptions(readIdxFileOptionsSchema, options, 'readIdxFile');
   return parseIdx(await readBytes(path), { source: basename(path), ...(o.rank !== undefined ? { rank: o.rank } : {}) });
 }
 
-export interface LoadMnistFilesOptions {
+/** The options of `loadMnistFiles` (type and run-time check). */
+export const loadMnistFilesOptionsSchema = z.object({
   /** 'train' (train-*-ubyte) or 'test' (t10k-*-ubyte); default 'train'. */
-  split?: 'train' | 'test';
+  split: z.optional(z.enum(['train', 'test'])),
   /** Appended to a missing-file error (what to install or download). */
-  hint?: string;
-}
+  hint: z.optional(z.string()),
+});
+
+export type LoadMnistFilesOptions = z.input<typeof loadMnistFilesOptionsSchema>;
+
+const fashionMnistOptionsSchema = z.pick(loadMnistFilesOptionsSchema, { split: true });
 
 /**
  * Load an MNIST-layout directory (`{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`, as
  * `downloadDataset('mnist' | 'fashion-mnist')` and Debian's dataset-fashion-mnist leave it).
  */
 export async function loadMnistFiles(dir: string, options: LoadMnistFilesOptions = {}): Promise<ImageSet> {
-  const o = checkOptions(options, ['split', 'hint'], 'loadMnistFiles');
+  const o = parseOptions(loadMnistFilesOptionsSchema, options, 'loadMnistFiles');
   const split = o.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new RnodeError('INVALID_OPTIONS', `split must be 'train' or 'test', got ${String(split)}`, { source: 'option:split' });
   const prefix = split === 'train' ? 'train' : 't10k';
   const pick = async (stem: string) => {
     const gz = join(dir, `${stem}.gz`);
@@ -62,7 +69,7 @@ export async function loadMnistFiles(dir: string, options: LoadMnistFilesOptions
  * directory. A missing file is IO_ERROR saying to `apt-get install dataset-fashion-mnist`.
  */
 export async function loadFashionMnist(dir: string = FASHION_MNIST_DIR, options: { split?: 'train' | 'test' } = {}): Promise<ImageSet> {
-  const o = checkOptions(options, ['split'], 'loadFashionMnist');
+  const o = parseOptions(fashionMnistOptionsSchema, options, 'loadFashionMnist');
   return loadMnistFiles(dir, {
     ...(o.split ? { split: o.split } : {}),
     hint: `install Fashion-MNIST with \`apt-get install dataset-fashion-mnist\` (files in ${FASHION_MNIST_DIR}) or fetch it with downloadDataset('fashion-mnist', { dir })`,

@@ -1,18 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { RnodeError, checkOptions } from '@rnode/core';
-import { parseCsv, parseNpy, type TabularData } from '../tabular.js';
-
-export interface ReadTabularOptions {
-  /** Overrides the choice by extension. */
-  format?: 'csv' | 'tsv' | 'txt' | 'npy';
-  /** CSV/TSV/TXT only: see `parseCsv`. */
-  header?: 'auto' | boolean;
-  /** CSV/TSV/TXT only: overrides the delimiter the extension implies. */
-  delimiter?: string;
-}
+import * as z from 'zod/mini';
+import { RnodeError, parseOptions } from '@rnode/core';
+import { parseCsv, parseCsvOptionsSchema, parseNpy, type TabularData } from '../tabular.js';
 
 const FORMATS = ['csv', 'tsv', 'txt', 'npy'] as const;
+
+/** The options of `readTabularFile` (type and run-time check). */
+export const readTabularOptionsSchema = z.object({
+  /** Overrides the choice by extension. */
+  format: z.optional(z.enum(FORMATS)),
+  /** CSV/TSV/TXT only: see `parseCsv`. */
+  header: parseCsvOptionsSchema.shape.header,
+  /** CSV/TSV/TXT only: overrides the delimiter the extension implies. */
+  delimiter: parseCsvOptionsSchema.shape.delimiter,
+});
+
+export type ReadTabularOptions = z.input<typeof readTabularOptionsSchema>;
 
 /**
  * Read a numeric table from disk, choosing the parser by extension: `.csv` (comma), `.tsv`
@@ -20,7 +24,7 @@ const FORMATS = ['csv', 'tsv', 'txt', 'npy'] as const;
  * Errors name the file: IO_ERROR for a missing/unreadable file, INVALID_DATA for bad content.
  */
 export async function readTabularFile(path: string, options: ReadTabularOptions = {}): Promise<TabularData> {
-  const o = checkOptions(options, ['format', 'header', 'delimiter'], 'readTabularFile');
+  const o = parseOptions(readTabularOptionsSchema, options, 'readTabularFile');
   if (typeof path !== 'string' || path === '') {
     throw new RnodeError('INVALID_ARGUMENT', 'readTabularFile needs a file path', { source: 'readTabularFile' });
   }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { odeint, odeintAsync, odeintFixedGrid } from '../odeint.js';
-import type { OdeintOptions, SolverPlugin, SolverRef } from '../types.js';
+import type { OdeintOptions } from '../options.js';
+import type { SolverPlugin, SolverRef } from '../types.js';
 import { quadraticProblem, type TestProblem } from './problems.js';
 
 export interface CheckSolverOptions {
