@@ -16,17 +16,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError } from '@rnode/core';
 import { odeintAdjointAsync, type AsyncAdjointSolution } from '@rnode/adjoint';
 import { sampleToy } from '@rnode/data';
-import {
-  cnfDynamics,
-  jacobianFrobenius,
-  kineticEnergy,
-  resolveEstimator,
-  type CnfState,
-  type RegularizerPlugin,
-} from '@rnode/estimators';
+import { cnfDynamics, type CnfState } from '@rnode/estimators';
 import { createFlow, standardNormalLogProb, type Flow } from '@rnode/models';
 import { isAdaptiveSolver } from '@rnode/solvers';
-import { Adam, createTrainer } from '@rnode/train';
+import { Adam, createTrainer, describeTraining, resolveTraining, type TrainingOptions } from '@rnode/train';
 import { createWorkerGradients } from '@rnode/train/node';
 
 export interface IterationContext {
@@ -45,12 +38,6 @@ export type IterationRunner = (ctx: IterationContext) => Promise<IterationResult
 
 export type ToyPreset = 'rnode' | 'ffjord';
 
-/** The two toy2d configurations of WORKLOADS.md. */
-export const TOY_SETTINGS = {
-  rnode: { solver: 'rk38', stepSize: 0.25, lambdaK: 0.01, lambdaJ: 0.01 },
-  ffjord: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, lambdaK: 0, lambdaJ: 0 },
-} as const;
-
 export const TOY_DATA = 'pinwheel';
 export const TOY_NET = { dim: 2, hidden: [64, 64, 64], layer: 'concatsquash', activation: 'tanh', blocks: 1, T: 1, trainT: false } as const;
 export const TOY_LR = 1e-3;
@@ -63,16 +50,18 @@ export function checkWorkers(workers: number): void {
 }
 
 /**
- * The regularizers of the toy2d-rnode workload: kinetic energy and Jacobian Frobenius norm, both
- * SUMMED over the 2 dimensions (WORKLOADS.md; the registered built-ins take the mean), under
- * their own names so they cannot be mistaken for the registered mean variants.
+ * The trainer options of the toy2d workloads (WORKLOADS.md): the preset ('rnode': rk38 step 0.25,
+ * λK = λJ = 0.01; 'ffjord': dopri5 1e-5, none), with kinetic energy and Jacobian Frobenius norm
+ * SUMMED over the 2 dimensions (the default reduction is the mean). By name, so workers can
+ * rebuild them.
  */
-export function toyRegularizers(preset: ToyPreset): Array<{ use: RegularizerPlugin; weight: number }> {
-  const s = TOY_SETTINGS[preset];
-  const out: Array<{ use: RegularizerPlugin; weight: number }> = [];
-  if (s.lambdaK > 0) out.push({ use: kineticEnergy({ reduction: 'sum', name: 'kinetic-energy-sum' }), weight: s.lambdaK });
-  if (s.lambdaJ > 0) out.push({ use: jacobianFrobenius({ reduction: 'sum', name: 'jacobian-frobenius-sum' }), weight: s.lambdaJ });
-  return out;
+export function toyTrainingOptions(preset: ToyPreset, o: { batch?: number; seed?: number } = {}): TrainingOptions {
+  return { preset, lr: TOY_LR, reduction: 'sum', ...(o.batch !== undefined ? { batchSize: o.batch } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) };
+}
+
+/** The settings the toy2d trainer runs with (`describeTraining` of @rnode/train: what its checkpoints record). */
+export function toySettings(preset: ToyPreset): Record<string, unknown> {
+  return describeTraining(resolveTraining(toyTrainingOptions(preset), 'bench'));
 }
 
 export interface ToyTrainingOptions {
@@ -97,26 +86,14 @@ export interface ToyTraining {
 /** A fresh toy2d model (seeded as `rnode train` seeds it) and its per-iteration runner. */
 export function createToyTraining(o: ToyTrainingOptions): ToyTraining {
   checkWorkers(o.workers);
-  const s = TOY_SETTINGS[o.preset];
-  const adaptive = isAdaptiveSolver(s.solver, 'solver');
+  const adaptive = isAdaptiveSolver(resolveTraining(toyTrainingOptions(o.preset), 'bench').solver, 'solver');
   const flow = createFlow({ ...TOY_NET, hidden: [...TOY_NET.hidden] }, new Random(`${o.seed}:model`));
   const kind = o.runner ?? (!adaptive || o.syncRead ? 'trainer' : 'async-adjoint');
   if (kind === 'trainer') {
     // Data-parallel: the trainer computes one shard, workers (each with its own backend) the
     // others; the probes are the same numbers as in one process (see @rnode/train's shardRandom).
     const parallel = o.workers > 1 ? createWorkerGradients({ threads: o.workers }) : undefined;
-    const trainer = createTrainer({
-      flow,
-      data: TOY_DATA,
-      preset: o.preset,
-      batchSize: o.batch,
-      lr: TOY_LR,
-      seed: o.seed,
-      // The preset's built-in kinetic energy / Jacobian Frobenius, summed over the 2 dimensions
-      // (WORKLOADS.md; the default reduction is the mean). By name, so workers can rebuild them.
-      reduction: 'sum',
-      ...(parallel ? { parallel } : {}),
-    });
+    const trainer = createTrainer({ flow, data: TOY_DATA, ...toyTrainingOptions(o.preset, o), ...(parallel ? { parallel } : {}) });
     return {
       flow,
       kind: 'trainer',
@@ -152,17 +129,18 @@ const LOG_2PI = Math.log(2 * Math.PI);
  * Same random streams as the trainer (`<seed>:data`, `<seed>:noise`).
  */
 function asyncAdjointRunner(flow: Flow, o: ToyTrainingOptions): { run: IterationRunner; dispose(): void } {
-  const s = TOY_SETTINGS[o.preset];
-  const estimator = resolveEstimator('hutchinson');
-  const weighted = toyRegularizers(o.preset);
-  const regs = weighted.map((w) => w.use);
+  const s = resolveTraining(toyTrainingOptions(o.preset, o), 'bench');
+  const estimator = s.estimator;
+  const weighted = s.regularizers;
+  const regs = weighted.map((w) => w.plugin);
   const dataRng = new Random(`${o.seed}:data`);
   const noiseRng = new Random(`${o.seed}:noise`);
   const optimizer = new Adam(flow.params, { lr: TOY_LR });
   const solve = {
     method: s.solver,
-    ...('stepSize' in s ? { stepSize: s.stepSize } : {}),
-    ...('rtol' in s ? { rtol: s.rtol, atol: s.atol } : {}),
+    ...(s.stepSize !== undefined ? { stepSize: s.stepSize } : {}),
+    ...(s.rtol !== undefined ? { rtol: s.rtol } : {}),
+    ...(s.atol !== undefined ? { atol: s.atol } : {}),
     ...(regs.length ? { errorControl: Object.fromEntries([['z', true], ['logp', true], ...regs.map((r) => [r.name, false])]) } : {}),
   };
   const run: IterationRunner = async () => {

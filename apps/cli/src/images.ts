@@ -10,8 +10,8 @@ import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core'
 import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from '@rnode/data';
 import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
-import { imageNll, inverseLogit, logitTransform, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
-import { readCheckpoint } from '@rnode/train/node';
+import { describeTrainConfig, imageNll, inverseLogit, logitTransform, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
+import { readCheckpoint, type NodeTrainConfig } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { EvalSolve, TrainHooks } from './engine.js';
@@ -195,6 +195,27 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
 
   const out = run.out;
   const metricsFile = join(out, 'metrics.jsonl');
+  const trainConfig: NodeTrainConfig = {
+    preset: run.preset,
+    data: { kind: 'image', train: loaders.train, test: loaders.test, alpha, nbits: 8 },
+    model,
+    ...(iterationsGiven ? { iterations: run.iterations! } : { epochs: epochs! }),
+    seed,
+    batchSize,
+    lr: run.lr ?? IMAGE_DEFAULTS.lr,
+    warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
+    ...trainingOverrides(run),
+    evalEvery,
+    // The library's evaluation solve (dopri5 at 1e-5: @rnode/solvers' DEFAULTS) with the Hutchinson estimator, RNODE's test batch.
+    evaluation: { estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch },
+    ...cadence.options,
+    checkpointDir: out,
+    metricsFile,
+    ...(resume ? { resume } : {}),
+  };
+  // What the trainer runs with (its checkpoints record the same): the one source of the settings below.
+  const training = describeTrainConfig(trainConfig);
+  const weights = training.regularizers as Record<string, number>;
   // Every setting of the run, flags and defaults, as recorded in run.json and the --json summary.
   const config: Record<string, unknown> = {
     data: name,
@@ -209,21 +230,23 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     nbits: 8,
     model,
     preset: run.preset,
-    solver: run.solver ?? (run.preset === 'ffjord' ? 'dopri5' : 'rk38'),
-    stepSize: run.stepSize ?? (run.preset === 'ffjord' && run.solver === undefined ? null : 0.25),
-    lambdaK: run.regularizers?.['kinetic-energy'] ?? run.lambdaK ?? (run.preset === 'ffjord' ? 0 : 0.01),
-    lambdaJ: run.regularizers?.['jacobian-frobenius'] ?? run.lambdaJ ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    training,
+    // Shorthands of `training` (what the summary line and older readers use).
+    solver: training.solver,
+    stepSize: training.stepSize ?? null,
+    lambdaK: weights['kinetic-energy'] ?? 0,
+    lambdaJ: weights['jacobian-frobenius'] ?? 0,
     regularizers: run.regularizers ?? null,
     plugins: run.plugins ?? [],
-    batchSize,
-    lr: run.lr ?? IMAGE_DEFAULTS.lr,
-    warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
+    batchSize: training.batchSize,
+    lr: training.lr,
+    warmup: training.warmup,
     epochs: epochs ?? null,
     iterations: run.iterations ?? null,
     evalEvery,
     checkpointEvery: cadence.every,
     checkpointMinutes: cadence.minutes,
-    evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch, shift: 0.5 },
+    evaluation: { ...(training.evaluation as Record<string, unknown>), shift: 0.5 },
     seed,
     backend: backend.name,
   };
@@ -260,24 +283,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     const t0 = performance.now();
     const result = await trainOnThreads(
       run.threads,
-      {
-        preset: run.preset,
-        data: { kind: 'image', train: loaders.train, test: loaders.test, alpha, nbits: 8 },
-        model,
-        ...(iterationsGiven ? { iterations: run.iterations! } : { epochs: epochs! }),
-        seed,
-        batchSize,
-        lr: run.lr ?? IMAGE_DEFAULTS.lr,
-        warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
-        ...trainingOverrides(run),
-        evalEvery,
-        evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch },
-        ...cadence.options,
-        checkpointDir: out,
-        metricsFile,
-        identity,
-        ...(resume ? { resume } : {}),
-      },
+      { ...trainConfig, identity },
       {
         createFlow: (c, rng) => createImageFlow(c as CreateImageFlowOptions, rng) as unknown as TrainableFlow,
         onEvent,

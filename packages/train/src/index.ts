@@ -14,6 +14,7 @@ export type {
   TrainingOptions,
   RegularizerWeights,
   ResolvedTraining,
+  TrainingContext,
 } from './config.js';
 export { rnodeObjective, negativeLogLikelihood, standardNormalLogProb, imageNll } from './objective.js';
 export { logitTransform, inverseLogit, imageBitsPerDim, isImageSource, resolveImageSource } from './image.js';
@@ -24,7 +25,7 @@ export { createTrainer } from './trainer.js';
 export { batchGradients, computeShard, shardRanges, shardRandom, trainSolveOptions } from './gradients.js';
 export type { BatchGradients, ParallelGradients, ParallelSetup, ShardJob, ShardResult } from './gradients.js';
 export type { Trainer, TrainerOptions } from './trainer.js';
-export { train, TRAIN_CONFIG_KEYS } from './train.js';
+export { train, describeTrainConfig, TRAIN_CONFIG_KEYS } from './train.js';
 export type { TrainConfig, TrainRunOptions, TrainResult, CheckpointStore, ModelConfig } from './train.js';
 export { validateCheckpoint, encodeWeights, decodeWeights, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.js';
 export type { Checkpoint, ModelFile, BestState, RunIdentity } from './checkpoint.js';

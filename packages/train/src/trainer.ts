@@ -101,13 +101,9 @@ export function createTrainer(options: TrainerOptions): Trainer {
     throw new RnodeError('INVALID_OPTIONS', 'option "flow" must be a flow (params, dim, forward, forwardAsync, inverse)', { source: 'option:flow' });
   }
   const { flow: _f, data: _d, onEvent, ownsFlow, parallel, ...training } = o;
-  const cfg = resolveTraining(training, SOURCE);
+  const cfg = resolveTraining(training, SOURCE, { image: isImageSource(o.data) });
   const dim = flow.dim;
   const image = isImageSource(o.data) ? resolveImageSource(o.data, dim) : null;
-  if (image) {
-    if (training.nllUnit === undefined) cfg.nllUnit = 'bits-per-dim';
-    if (training.evaluation?.batchSize === undefined) cfg.evaluation.batchSize = 200;
-  }
   let data: Sampler | TabularSource = (image ? () => new Float32Array(0) : o.data) as Sampler | TabularSource;
   if (typeof o.data === 'string') {
     const name = o.data;

@@ -27,7 +27,7 @@ parentPort!.on('message', async (msg: { type: 'init'; setup: ParallelSetup; back
       await useBackend(msg.backend as BackendName);
       for (const url of msg.setupUrls) await import(url);
       flow = loadModel(msg.setup.model as AnyModelFile) as unknown as TrainableFlow;
-      cfg = resolveTraining(msg.setup.training, 'trainer');
+      cfg = resolveTraining(msg.setup.training, 'trainer', { image: msg.setup.image !== null });
       image = msg.setup.image;
       parentPort!.postMessage({ type: 'ready' });
       return;
