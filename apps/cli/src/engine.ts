@@ -6,11 +6,10 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { appendFileDurable, writeFileAtomic } from '@rnode/core/node';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
 import { resolveDataset, sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
 import { readTabularFile } from '@rnode/data/node';
-import { loadModel, standardNormalLogProb, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
+import { loadModel, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
 import type { Checkpoint, RunIdentity } from '@rnode/train';
 import { DEFAULTS, type SolverRef } from '@rnode/solvers';
 import { readCheckpoint, type NodeTrainConfig, type train } from '@rnode/train/node';
@@ -24,7 +23,7 @@ import { checkpointCadence, runCheckpoint, DEFAULT_DIVERGENCE_FACTOR, trainOnThr
 import { TrainingAborted } from './interrupt.js';
 import { checkRunFileAgrees, configHash, openRunFolder, sourceKey, warnStderr } from './run-folder.js';
 import type { ImageFlow } from '@rnode/models';
-import { describeTrainConfig, presets } from '@rnode/train';
+import { describeTrainConfig, evaluateNll, presets } from '@rnode/train';
 import { checkFlowMemory, checkRows, checkSteps, DEFAULT_MAX_STEPS, EVAL_BATCH, shapeOfModelConfig, type FlowShape } from './limits.js';
 import { BudgetError, evalWatch } from './watch.js';
 
@@ -176,30 +175,10 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
   }
   const noiseRng = new Random(`${seed}:eval-noise`);
   const estimator = flow.dim <= 8 ? 'exact' : 'hutchinson';
-  let sum = 0;
-  let nfeTotal = 0;
-  let solves = 0;
   evalWatch.begin(`test solve of ${m.rows} points`);
-  for (let start = 0; start < m.rows; start += EVAL_BATCH) {
-    const rows = Math.min(EVAL_BATCH, m.rows - start);
-    const x = tf.tensor2d(m.data.subarray(start * m.cols, (start + rows) * m.cols), [rows, m.cols]);
-    try {
-      const out = await evalWatch.guard(() => flow.forwardAsync(x, { ...solve, estimator, noiseRng }));
-      try {
-        const s = tf.tidy(() => tf.sum(tf.sub(out.deltaLogp, standardNormalLogProb(out.z))));
-        sum += (await s.data())[0]!;
-        s.dispose();
-        nfeTotal += out.stats.nfe;
-        solves += 1;
-      } finally {
-        out.dispose();
-      }
-    } finally {
-      x.dispose();
-    }
-  }
+  const r = await evaluateNll(flow, m, { solve: { ...solve, estimator, noiseRng }, batchSize: EVAL_BATCH, guard: (f) => evalWatch.guard(f) });
   evalWatch.end();
-  return { nll: sum / m.rows, nfe: Math.round(nfeTotal / solves), nfeTotal };
+  return { nll: r.nll, nfe: Math.round(r.nfe / r.solves), nfeTotal: r.nfe };
 }
 
 // ---------------------------------------------------------------------------

@@ -5,12 +5,11 @@
 import { rmSync } from 'node:fs';
 import { appendFileDurable, writeFileAtomic } from '@rnode/core/node';
 import { join, resolve as resolvePath } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
 import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from '@rnode/data';
 import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
-import { describeTrainConfig, imageNll, inverseLogit, logitTransform, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
+import { describeTrainConfig, evaluateNll, inverseLogit, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
 import { readCheckpoint, type NodeTrainConfig } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
@@ -421,26 +420,6 @@ export async function evaluateImageFlow(
   const { test } = imageLoaders(splits, { seed, batchSize: 1, ...(run.downsample !== null ? { downsample: run.downsample } : {}), ...(n !== undefined ? { testSamples: n } : {}), flip: false });
   if (test.dim !== flow.dim) throw new UsageError(`the checkpoint's flow takes ${flow.dim} values per image, the test images have ${test.dim}`);
   const noiseRng = new Random(`${seed}:eval-noise`);
-  let sum = 0;
-  let count = 0;
-  let nfe = 0;
-  for (let k = 0; k < test.batchesPerEpoch; k++) {
-    const b = await test.next();
-    const x = b.tensor(true);
-    const { y, logdet } = logitTransform(x, run.alpha);
-    x.dispose();
-    try {
-      const out = await flow.forwardAsync(y, { ...solve, estimator: 'hutchinson', noiseRng });
-      const s = tf.tidy(() => tf.sum(imageNll(out, logdet, run.nbits, 'bits-per-dim')));
-      sum += (await s.data())[0]!;
-      s.dispose();
-      nfe += out.stats.nfe;
-      out.dispose();
-    } finally {
-      y.dispose();
-      logdet.dispose();
-    }
-    count += b.size;
-  }
-  return { bpd: sum / count, n: count, nfe: Math.round(nfe / test.batchesPerEpoch) };
+  const r = await evaluateNll(flow, test, { solve: { ...solve, estimator: 'hutchinson', noiseRng }, image: { alpha: run.alpha, nbits: run.nbits }, nllUnit: 'bits-per-dim' });
+  return { bpd: r.nll, n: r.samples, nfe: Math.round(r.nfe / test.batchesPerEpoch) };
 }

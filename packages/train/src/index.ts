@@ -22,6 +22,10 @@ export type { ImageSource, BatchLoader, LoaderBatch, ResolvedImageSource } from 
 export type { ObjectiveTerms } from './objective.js';
 export type { TrainableFlow, FlowForward, FlowSolveOptions, FlowStats } from './flow.js';
 export { createTrainer } from './trainer.js';
+export { evaluateNll } from './evaluation.js';
+export type { EvaluateNllOptions, NllEvaluation } from './evaluation.js';
+export { createAsyncAdjointTrainer } from './async-step.js';
+export type { AsyncAdjointTrainer, AsyncAdjointTrainerOptions, AsyncStepResult } from './async-step.js';
 export { batchGradients, computeShard, shardRanges, shardRandom, trainSolveOptions } from './gradients.js';
 export type { BatchGradients, ParallelGradients, ParallelSetup, ShardJob, ShardResult } from './gradients.js';
 export type { Trainer, TrainerOptions } from './trainer.js';

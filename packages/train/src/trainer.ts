@@ -16,7 +16,7 @@ import { TRAINING_KEYS, describeTraining, resolveTraining, type DataSource, type
 import type { EvaluationEvent, IterationEvent, TrainerEvent, TrainerEventOf, TrainerEventType } from './events.js';
 import { saveModel } from '@rnode/models';
 import type { FlowSolveOptions, TrainableFlow } from './flow.js';
-import { imageNll, negativeLogLikelihood, rnodeObjective } from './objective.js';
+import { evaluateNll } from './evaluation.js';
 import { batchGradients, shardRanges, shardRandom, trainSolveOptions, type BatchGradients, type ParallelGradients, type ShardJob, type ShardResult } from './gradients.js';
 import { inverseLogit, isImageSource, logitTransform, resolveImageSource, type BatchLoader, type ResolvedImageSource } from './image.js';
 
@@ -385,73 +385,31 @@ export function createTrainer(options: TrainerOptions): Trainer {
 
   const evaluate = async (given?: Float32Array | Matrix | BatchLoader): Promise<EvaluationEvent> => {
     checkAlive();
-    if (image) return evaluateImages(given as BatchLoader | undefined);
     const t0 = now();
     const track = given === undefined;
-    const m: Matrix = track
-      ? validationSet()
-      : given instanceof Float32Array
-        ? { data: given, rows: given.length / dim, cols: dim }
-        : checkMatrix(given as Matrix, 'data', dim);
-    if (!Number.isInteger(m.rows)) {
-      throw new RnodeError('INVALID_ARGUMENT', `evaluation data has ${m.data.length} values, not a multiple of the dimension ${dim}`, { source: SOURCE });
-    }
-    let nfe = 0;
-    let solves = 0;
-    let total: tf.Tensor = tf.scalar(0);
-    for (let start = 0; start < m.rows; start += cfg.evaluation.batchSize) {
-      const rows = Math.min(cfg.evaluation.batchSize, m.rows - start);
-      const x = tf.tensor2d(m.data.subarray(start * dim, (start + rows) * dim), [rows, dim]);
-      try {
-        const out = await flow.forwardAsync(x, evalSolve());
-        nfe += out.stats.nfe;
-        solves += 1;
-        const next = tf.tidy(() => tf.add(total, tf.sum(negativeLogLikelihood(out, cfg.nllUnit))));
-        out.dispose();
-        total.dispose();
-        total = next;
-      } finally {
-        x.dispose();
+    let set: Matrix | BatchLoader;
+    if (image) {
+      // Images: the test set with the +0.5 shift (no noise), logit transform, bits/dim of the discrete data.
+      const loader = (given as BatchLoader | undefined) ?? image.test;
+      if (!loader) throw new RnodeError('INVALID_OPTIONS', 'evaluation needs data.test (a loader of the +0.5-shifted test images)', { source: 'option:data' });
+      set = loader;
+    } else {
+      set = track
+        ? validationSet()
+        : given instanceof Float32Array
+          ? { data: given, rows: given.length / dim, cols: dim }
+          : checkMatrix(given as Matrix, 'data', dim);
+      if (!Number.isInteger(set.rows)) {
+        throw new RnodeError('INVALID_ARGUMENT', `evaluation data has ${set.data.length} values, not a multiple of the dimension ${dim}`, { source: SOURCE });
       }
     }
-    const sum = (await total.data())[0]!;
-    total.dispose();
-    return finishEvaluation(sum / m.rows, m.rows, nfe, solves, t0, track);
-  };
-
-  /** Images: the test set with the +0.5 shift (no noise), logit transform, bits/dim of the discrete data. */
-  const evaluateImages = async (given?: BatchLoader): Promise<EvaluationEvent> => {
-    const img = image!;
-    const t0 = now();
-    const track = given === undefined;
-    const set = given ?? img.test;
-    if (!set) throw new RnodeError('INVALID_OPTIONS', 'evaluation needs data.test (a loader of the +0.5-shifted test images)', { source: 'option:data' });
-    let nfe = 0;
-    let solves = 0;
-    let count = 0;
-    let total: tf.Tensor = tf.scalar(0);
-    for (let k = 0; k < set.batchesPerEpoch; k++) {
-      const b = await set.next();
-      count += b.size;
-      const raw = tf.tensor2d(b.data, [b.size, dim]);
-      const { y, logdet } = logitTransform(raw, img.alpha);
-      raw.dispose();
-      try {
-        const out = await flow.forwardAsync(y, evalSolve());
-        nfe += out.stats.nfe;
-        solves += 1;
-        const next = tf.tidy(() => tf.add(total, tf.sum(imageNll(out, logdet, img.nbits, cfg.nllUnit))));
-        out.dispose();
-        total.dispose();
-        total = next;
-      } finally {
-        y.dispose();
-        logdet.dispose();
-      }
-    }
-    const sum = (await total.data())[0]!;
-    total.dispose();
-    return finishEvaluation(sum / count, count, nfe, solves, t0, track);
+    const r = await evaluateNll(flow, set, {
+      solve: evalSolve(),
+      batchSize: cfg.evaluation.batchSize,
+      nllUnit: cfg.nllUnit,
+      ...(image ? { image: { alpha: image.alpha, nbits: image.nbits } } : {}),
+    });
+    return finishEvaluation(r.nll, r.samples, r.nfe, r.solves, t0, track);
   };
 
   const finishEvaluation = async (nll: number, samples: number, nfe: number, solves: number, t0: number, track: boolean): Promise<EvaluationEvent> => {
