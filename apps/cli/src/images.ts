@@ -6,10 +6,10 @@ import { rmSync } from 'node:fs';
 import { appendFileDurable, writeFileAtomic } from '@rnode/core/node';
 import { join, resolve as resolvePath } from 'node:path';
 import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
-import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from '@rnode/data';
+import { LOGIT_ALPHA, createImageLoader, logitInverse, type ImageLoader, type ImageSet } from '@rnode/data';
 import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
-import { describeTrainConfig, evaluateNll, inverseLogit, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
+import { describeTrainConfig, evaluateNll, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
 import { readCheckpoint, type NodeTrainConfig } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
@@ -378,7 +378,7 @@ export async function imageGridPng(pixels: Float32Array, n: number, shape: reado
 /** Samples of an image flow (base → logit space → pixels in [0, 1]), [n, H, W, C]. */
 export async function sampleImages(flow: ImageFlow, n: number, alpha: number, seed: number, solve: EvalSolve): Promise<Float32Array> {
   const y = await flow.sampleAsync(n, new Random(`${seed}:sample`), solve);
-  const x = inverseLogit(y, alpha);
+  const x = logitInverse(y, alpha);
   y.dispose();
   const data = (await x.data()) as Float32Array;
   x.dispose();

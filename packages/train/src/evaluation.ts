@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError } from '@rnode/core';
 import type { Matrix, NllUnit } from './config.js';
 import type { FlowSolveOptions, TrainableFlow } from './flow.js';
-import { logitTransform, type BatchLoader } from './image.js';
+import { logitTransform } from '@rnode/data';
+import type { BatchLoader } from './image.js';
 import { imageNll, negativeLogLikelihood } from './objective.js';
 
 /** How `evaluateNll` solves and scores. */

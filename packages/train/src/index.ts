@@ -17,7 +17,7 @@ export type {
   TrainingContext,
 } from './config.js';
 export { rnodeObjective, negativeLogLikelihood, standardNormalLogProb, imageNll } from './objective.js';
-export { logitTransform, inverseLogit, imageBitsPerDim, isImageSource, resolveImageSource } from './image.js';
+export { isImageSource, resolveImageSource } from './image.js';
 export type { ImageSource, BatchLoader, LoaderBatch, ResolvedImageSource } from './image.js';
 export type { ObjectiveTerms } from './objective.js';
 export type { TrainableFlow, FlowForward, FlowSolveOptions, FlowStats } from './flow.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError } from '@rnode/core';
 import type { FlowForward } from './flow.js';
 import type { NllUnit } from './config.js';
-import { imageBitsPerDim } from './image.js';
+import { bitsPerDim } from '@rnode/data';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -37,7 +37,8 @@ export function imageNll(out: Pick<FlowForward, 'z' | 'deltaLogp'>, logdet: tf.T
     const b = out.z.shape[0] ?? 1;
     const d = out.z.size / b;
     const nats = negativeLogLikelihood(out, 'nats');
-    return unit === 'bits-per-dim' ? imageBitsPerDim(nats, logdet, d, nbits) : tf.add(tf.sub(nats, logdet), d * nbits * Math.LN2);
+    // log p(x) = log p(y) + logdet of the logit transform (bits/dim: @rnode/data's, its one home)
+    return unit === 'bits-per-dim' ? bitsPerDim(tf.sub(logdet, nats), d, nbits) : tf.add(tf.sub(nats, logdet), d * nbits * Math.LN2);
   });
 }
 

@@ -18,7 +18,8 @@ import { saveModel } from '@rnode/models';
 import type { FlowSolveOptions, TrainableFlow } from './flow.js';
 import { evaluateNll } from './evaluation.js';
 import { batchGradients, shardRanges, shardRandom, trainSolveOptions, type BatchGradients, type ParallelGradients, type ShardJob, type ShardResult } from './gradients.js';
-import { inverseLogit, isImageSource, logitTransform, resolveImageSource, type BatchLoader, type ResolvedImageSource } from './image.js';
+import { logitInverse, logitTransform } from '@rnode/data';
+import { isImageSource, resolveImageSource, type BatchLoader, type ResolvedImageSource } from './image.js';
 
 export interface TrainerOptions extends TrainingOptions {
   /** The model (a `Flow` of `@rnode/models` or anything `TrainableFlow`). */
@@ -454,7 +455,7 @@ export function createTrainer(options: TrainerOptions): Trainer {
     try {
       if (!image) return flow.inverse(z, evalSolve());
       const y = flow.inverse(z, evalSolve());
-      const x = inverseLogit(y, image.alpha);
+      const x = logitInverse(y, image.alpha);
       y.dispose();
       return x;
     } finally {
