@@ -12,7 +12,7 @@ import { readTabularFile } from '@rnode/data/node';
 import { loadModel, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
 import type { Checkpoint, RunIdentity } from '@rnode/train';
 import { DEFAULTS, type SolverRef } from '@rnode/solvers';
-import { readCheckpoint, type NodeTrainConfig, type train } from '@rnode/train/node';
+import { readCheckpoint, type NodeTrainConfig, type trainWithFiles } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { dataLabel, type DataSource } from './data.js';
 import { messageOf, UsageError } from './errors.js';
@@ -100,7 +100,7 @@ export interface PreparedData {
   points(n: number): Float32Array;
 }
 
-type TrainerData = NonNullable<Parameters<typeof train>[0]['data']>;
+type TrainerData = NonNullable<Parameters<typeof trainWithFiles>[0]['data']>;
 
 const DEFAULT_TEST_SAMPLES = 2000;
 

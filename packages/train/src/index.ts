@@ -26,8 +26,8 @@ export { evaluateNll } from './evaluation.js';
 export type { EvaluateNllOptions, NllEvaluation } from './evaluation.js';
 export { createAsyncAdjointTrainer } from './async-step.js';
 export type { AsyncAdjointTrainer, AsyncAdjointTrainerOptions, AsyncStepResult } from './async-step.js';
-export { batchGradients, computeShard, shardRanges, shardRandom, trainSolveOptions } from './gradients.js';
-export type { BatchGradients, ParallelGradients, ParallelSetup, ShardJob, ShardResult } from './gradients.js';
+/** The contract of `createTrainer({ parallel })` (implemented by `createWorkerGradients` of `@rnode/train/node`). */
+export type { ParallelGradients, ParallelSetup, ShardJob, ShardResult } from './internal/sharding.js';
 export type { Trainer, TrainerOptions } from './trainer.js';
 export { train, describeTrainConfig, TRAIN_CONFIG_KEYS } from './train.js';
 export type { TrainConfig, TrainRunOptions, TrainResult, CheckpointStore, ModelConfig } from './train.js';

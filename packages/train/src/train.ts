@@ -6,7 +6,7 @@ import { isImageSource } from './image.js';
 import type { CheckpointEvent, DoneEvent, TrainerEvent } from './events.js';
 import type { TrainableFlow } from './flow.js';
 import { createTrainer, type Trainer } from './trainer.js';
-import type { ParallelGradients } from './gradients.js';
+import type { ParallelGradients } from './internal/sharding.js';
 
 /** Where `train` puts checkpoints (the Node entry's file store; anything with `save` in a browser). */
 export interface CheckpointStore {
@@ -146,13 +146,13 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
   const checkpointMs =
     c.checkpointMinutes === undefined || c.checkpointMinutes === 0 ? 0 : checkNumber(c.checkpointMinutes, 'checkpointMinutes', 'option:checkpointMinutes', 'positive') * 60_000;
   if (c.checkpointDir !== undefined && !run.store) {
-    throw new RnodeError('INVALID_OPTIONS', 'option "checkpointDir" needs the Node entry (@rnode/train/node train) or a store', { source: 'option:checkpointDir' });
+    throw new RnodeError('INVALID_OPTIONS', 'option "checkpointDir" needs the Node entry (@rnode/train/node trainWithFiles) or a store', { source: 'option:checkpointDir' });
   }
   if (typeof c.resume === 'string') {
-    throw new RnodeError('INVALID_OPTIONS', 'a resume path needs the Node entry (@rnode/train/node train); pass a checkpoint object here', { source: 'option:resume' });
+    throw new RnodeError('INVALID_OPTIONS', 'a resume path needs the Node entry (@rnode/train/node trainWithFiles); pass a checkpoint object here', { source: 'option:resume' });
   }
   if (c.metricsFile !== undefined) {
-    throw new RnodeError('INVALID_OPTIONS', 'option "metricsFile" needs the Node entry (@rnode/train/node train)', { source: 'option:metricsFile' });
+    throw new RnodeError('INVALID_OPTIONS', 'option "metricsFile" needs the Node entry (@rnode/train/node trainWithFiles)', { source: 'option:metricsFile' });
   }
   const { data, model, resume } = c;
   const training = trainingOptionsOf(c);

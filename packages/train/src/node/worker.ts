@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isRnodeError, useBackend, type BackendName } from '@rnode/core';
 import { loadModel, type AnyModelFile } from '@rnode/models';
 import { resolveTraining, type ResolvedTraining } from '../config.js';
-import { computeShard, type ParallelSetup, type ShardJob } from '../gradients.js';
+import { computeShard, type ParallelSetup, type ShardJob } from '../internal/sharding.js';
 import type { TrainableFlow } from '../flow.js';
 
 let flow: TrainableFlow | null = null;
