@@ -6,14 +6,13 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { appendFileDurable, writeFileAtomic } from '@rnode/core/node';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
 import { resolveDataset, sampleToy, splitTabular, standardize, type Matrix } from '@rnode/data';
 import { readTabularFile } from '@rnode/data/node';
-import { loadModel, standardNormalLogProb, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
+import { loadModel, type CreateFlowOptions, type Flow, type ModelFile } from '@rnode/models';
 import type { Checkpoint, RunIdentity } from '@rnode/train';
-import type { SolverRef } from '@rnode/solvers';
-import { readCheckpoint, type train } from '@rnode/train/node';
+import { DEFAULTS, type SolverRef } from '@rnode/solvers';
+import { readCheckpoint, type NodeTrainConfig, type trainWithFiles } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { dataLabel, type DataSource } from './data.js';
 import { messageOf, UsageError } from './errors.js';
@@ -24,7 +23,7 @@ import { checkpointCadence, runCheckpoint, DEFAULT_DIVERGENCE_FACTOR, trainOnThr
 import { TrainingAborted } from './interrupt.js';
 import { checkRunFileAgrees, configHash, openRunFolder, sourceKey, warnStderr } from './run-folder.js';
 import type { ImageFlow } from '@rnode/models';
-import { presets } from '@rnode/train';
+import { describeTrainConfig, evaluateNll, presets } from '@rnode/train';
 import { checkFlowMemory, checkRows, checkSteps, DEFAULT_MAX_STEPS, EVAL_BATCH, shapeOfModelConfig, type FlowShape } from './limits.js';
 import { BudgetError, evalWatch } from './watch.js';
 
@@ -82,6 +81,8 @@ export interface RunFile {
   testSamples: number | null;
   dim: number;
   preset: string;
+  /** The settings the trainer ran with (`describeTrainConfig` of @rnode/train: what its checkpoints record). Absent in older runs. */
+  training?: Record<string, unknown>;
   /** Tabular data: the training split's column means and standard deviations. */
   standardize: { mean: number[]; std: number[] } | null;
   /** The run's plugin modules (--plugin): absolute paths or package names; eval/sample/plot load them. Absent in older runs. */
@@ -99,7 +100,7 @@ export interface PreparedData {
   points(n: number): Float32Array;
 }
 
-type TrainerData = NonNullable<Parameters<typeof train>[0]['data']>;
+type TrainerData = NonNullable<Parameters<typeof trainWithFiles>[0]['data']>;
 
 const DEFAULT_TEST_SAMPLES = 2000;
 
@@ -149,9 +150,9 @@ export interface EvalSolve {
 
 export function evalSolve(f: SolveFlags): EvalSolve {
   return {
-    method: (f.solver ?? 'dopri5') as SolverRef, // checked against the registry (plugins.ts)
-    rtol: f.rtol ?? 1e-5,
-    atol: f.atol ?? 1e-5,
+    method: (f.solver ?? DEFAULTS.method) as SolverRef, // checked against the registry (plugins.ts)
+    rtol: f.rtol ?? DEFAULTS.rtol,
+    atol: f.atol ?? DEFAULTS.atol,
     ...(f.stepSize !== undefined ? { stepSize: f.stepSize } : {}),
     maxSteps: f.maxSteps ?? evalWatch.maxSteps,
     onStep: evalWatch.onStep,
@@ -174,30 +175,10 @@ export async function testNll(flow: Flow, m: Matrix, solve: EvalSolve, seed: num
   }
   const noiseRng = new Random(`${seed}:eval-noise`);
   const estimator = flow.dim <= 8 ? 'exact' : 'hutchinson';
-  let sum = 0;
-  let nfeTotal = 0;
-  let solves = 0;
   evalWatch.begin(`test solve of ${m.rows} points`);
-  for (let start = 0; start < m.rows; start += EVAL_BATCH) {
-    const rows = Math.min(EVAL_BATCH, m.rows - start);
-    const x = tf.tensor2d(m.data.subarray(start * m.cols, (start + rows) * m.cols), [rows, m.cols]);
-    try {
-      const out = await evalWatch.guard(() => flow.forwardAsync(x, { ...solve, estimator, noiseRng }));
-      try {
-        const s = tf.tidy(() => tf.sum(tf.sub(out.deltaLogp, standardNormalLogProb(out.z))));
-        sum += (await s.data())[0]!;
-        s.dispose();
-        nfeTotal += out.stats.nfe;
-        solves += 1;
-      } finally {
-        out.dispose();
-      }
-    } finally {
-      x.dispose();
-    }
-  }
+  const r = await evaluateNll(flow, m, { solve: { ...solve, estimator, noiseRng }, batchSize: EVAL_BATCH, guard: (f) => evalWatch.guard(f) });
   evalWatch.end();
-  return { nll: sum / m.rows, nfe: Math.round(nfeTotal / solves), nfeTotal };
+  return { nll: r.nll, nfe: Math.round(r.nfe / r.solves), nfeTotal: r.nfe };
 }
 
 // ---------------------------------------------------------------------------
@@ -255,7 +236,6 @@ async function trainInFolder(
   const { seed, resume, prepared, out, metricsFile, runFile, identity } = o;
   const backend = { name: o.backend };
   if (!resume) rmSync(metricsFile, { force: true });
-  writeFileAtomic(join(out, 'run.json'), `${JSON.stringify(runFile, null, 2)}\n`);
 
   const model = (resume
     ? resume.model.config
@@ -274,6 +254,28 @@ async function trainInFolder(
   }
   const cadence = checkpointCadence(run, evalEvery);
   const nothingToTrain = resume !== undefined && resume.iteration >= run.iterations;
+  const config: NodeTrainConfig = {
+    preset: run.preset,
+    data: prepared.source,
+    model,
+    iterations: run.iterations,
+    seed,
+    ...trainingOverrides(run),
+    ...(run.batchSize !== undefined ? { batchSize: run.batchSize } : {}),
+    ...(run.lr !== undefined ? { lr: run.lr } : {}),
+    ...(run.warmup !== undefined ? { warmup: run.warmup } : {}),
+    ...(evalEvery > 0 ? { evalEvery, evalSamples: prepared.test.rows } : {}),
+    // The evaluation solve is the library's default (dopri5 at 1e-5, @rnode/solvers' DEFAULTS), within the step budget.
+    evaluation: { maxSteps: evalWatch.maxSteps, onStep: evalWatch.onStep },
+    ...cadence.options,
+    checkpointDir: out,
+    metricsFile,
+    identity,
+    ...(resume ? { resume } : {}),
+  };
+  // What the trainer will run with (its checkpoints record the same), in run.json and the summary.
+  const training = describeTrainConfig(config);
+  writeFileAtomic(join(out, 'run.json'), `${JSON.stringify({ ...runFile, training }, null, 2)}\n`);
 
   // A resumed run carries the training NFE of the iterations before it (from its metrics file).
   // Stops the run after its current step: the divergence rule, or SIGINT/SIGTERM (hooks.signal).
@@ -286,28 +288,7 @@ async function trainInFolder(
   }, { factor: run.divergenceFactor ?? DEFAULT_DIVERGENCE_FACTOR, abort });
   hooks.start(run.iterations, resume?.iteration ?? 0);
   const t0 = performance.now();
-  const result = await evalWatch.guard(() => trainOnThreads(
-    run.threads,
-    {
-      preset: run.preset,
-      data: prepared.source,
-      model,
-      iterations: run.iterations,
-      seed,
-      ...trainingOverrides(run),
-      ...(run.batchSize !== undefined ? { batchSize: run.batchSize } : {}),
-      ...(run.lr !== undefined ? { lr: run.lr } : {}),
-      ...(run.warmup !== undefined ? { warmup: run.warmup } : {}),
-      ...(evalEvery > 0 ? { evalEvery, evalSamples: prepared.test.rows } : {}),
-      evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, maxSteps: evalWatch.maxSteps, onStep: evalWatch.onStep },
-      ...cadence.options,
-      checkpointDir: out,
-      metricsFile,
-      identity,
-      ...(resume ? { resume } : {}),
-    },
-    { onEvent, signal: abort.signal },
-  ));
+  const result = await evalWatch.guard(() => trainOnThreads(run.threads, config, { onEvent, signal: abort.signal }));
   if (tally.diverged) {
     result.trainer.dispose();
     hooks.event({ type: 'diverged', iteration: result.iteration, message: tally.diverged, checkpoint: tally.checkpoint });
@@ -341,6 +322,7 @@ async function trainInFolder(
       dim: prepared.dim,
       seed,
       reason: result.reason,
+      training,
     };
     appendFileDurable(metricsFile, `${JSON.stringify({ type: 'test', ...summary })}\n`, { sync: true, what: 'metrics file ' });
     return summary;
@@ -363,7 +345,7 @@ function checkTrainingLimits(run: TrainRun, data: DataSource, resume: Checkpoint
     const preset = presets[run.preset];
     const solver = (run.solver ?? preset.solver) as string;
     checkSteps({ solver, stepSize: run.stepSize ?? preset.stepSize, T: shape.T, maxSteps: DEFAULT_MAX_STEPS, where: `${where} (training solve)` });
-    checkSteps({ solver: 'dopri5', stepSize: undefined, T: shape.T, maxSteps: DEFAULT_MAX_STEPS, where });
+    checkSteps({ solver: DEFAULTS.method, stepSize: undefined, T: shape.T, maxSteps: DEFAULT_MAX_STEPS, where });
   }
   if (data.kind === 'toy' && dim !== undefined) checkRows(run.testSamples ?? DEFAULT_TEST_SAMPLES, dim, shape, '--test-samples', { batch: EVAL_BATCH });
 }

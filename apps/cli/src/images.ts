@@ -5,13 +5,12 @@
 import { rmSync } from 'node:fs';
 import { appendFileDurable, writeFileAtomic } from '@rnode/core/node';
 import { join, resolve as resolvePath } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
-import { LOGIT_ALPHA, createImageLoader, type ImageLoader, type ImageSet } from '@rnode/data';
+import { LOGIT_ALPHA, createImageLoader, logitInverse, type ImageLoader, type ImageSet } from '@rnode/data';
 import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from '@rnode/data/node';
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
-import { imageNll, inverseLogit, logitTransform, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
-import { readCheckpoint } from '@rnode/train/node';
+import { describeTrainConfig, evaluateNll, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
+import { readCheckpoint, type NodeTrainConfig } from '@rnode/train/node';
 import type { TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { EvalSolve, TrainHooks } from './engine.js';
@@ -195,6 +194,27 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
 
   const out = run.out;
   const metricsFile = join(out, 'metrics.jsonl');
+  const trainConfig: NodeTrainConfig = {
+    preset: run.preset,
+    data: { kind: 'image', train: loaders.train, test: loaders.test, alpha, nbits: 8 },
+    model,
+    ...(iterationsGiven ? { iterations: run.iterations! } : { epochs: epochs! }),
+    seed,
+    batchSize,
+    lr: run.lr ?? IMAGE_DEFAULTS.lr,
+    warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
+    ...trainingOverrides(run),
+    evalEvery,
+    // The library's evaluation solve (dopri5 at 1e-5: @rnode/solvers' DEFAULTS) with the Hutchinson estimator, RNODE's test batch.
+    evaluation: { estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch },
+    ...cadence.options,
+    checkpointDir: out,
+    metricsFile,
+    ...(resume ? { resume } : {}),
+  };
+  // What the trainer runs with (its checkpoints record the same): the one source of the settings below.
+  const training = describeTrainConfig(trainConfig);
+  const weights = training.regularizers as Record<string, number>;
   // Every setting of the run, flags and defaults, as recorded in run.json and the --json summary.
   const config: Record<string, unknown> = {
     data: name,
@@ -209,21 +229,23 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     nbits: 8,
     model,
     preset: run.preset,
-    solver: run.solver ?? (run.preset === 'ffjord' ? 'dopri5' : 'rk38'),
-    stepSize: run.stepSize ?? (run.preset === 'ffjord' && run.solver === undefined ? null : 0.25),
-    lambdaK: run.regularizers?.['kinetic-energy'] ?? run.lambdaK ?? (run.preset === 'ffjord' ? 0 : 0.01),
-    lambdaJ: run.regularizers?.['jacobian-frobenius'] ?? run.lambdaJ ?? (run.preset === 'ffjord' ? 0 : 0.01),
+    training,
+    // Shorthands of `training` (what the summary line and older readers use).
+    solver: training.solver,
+    stepSize: training.stepSize ?? null,
+    lambdaK: weights['kinetic-energy'] ?? 0,
+    lambdaJ: weights['jacobian-frobenius'] ?? 0,
     regularizers: run.regularizers ?? null,
     plugins: run.plugins ?? [],
-    batchSize,
-    lr: run.lr ?? IMAGE_DEFAULTS.lr,
-    warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
+    batchSize: training.batchSize,
+    lr: training.lr,
+    warmup: training.warmup,
     epochs: epochs ?? null,
     iterations: run.iterations ?? null,
     evalEvery,
     checkpointEvery: cadence.every,
     checkpointMinutes: cadence.minutes,
-    evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch, shift: 0.5 },
+    evaluation: { ...(training.evaluation as Record<string, unknown>), shift: 0.5 },
     seed,
     backend: backend.name,
   };
@@ -260,24 +282,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     const t0 = performance.now();
     const result = await trainOnThreads(
       run.threads,
-      {
-        preset: run.preset,
-        data: { kind: 'image', train: loaders.train, test: loaders.test, alpha, nbits: 8 },
-        model,
-        ...(iterationsGiven ? { iterations: run.iterations! } : { epochs: epochs! }),
-        seed,
-        batchSize,
-        lr: run.lr ?? IMAGE_DEFAULTS.lr,
-        warmup: run.warmup ?? IMAGE_DEFAULTS.warmup,
-        ...trainingOverrides(run),
-        evalEvery,
-        evaluation: { solver: 'dopri5', rtol: 1e-5, atol: 1e-5, estimator: 'hutchinson', batchSize: IMAGE_DEFAULTS.testBatch },
-        ...cadence.options,
-        checkpointDir: out,
-        metricsFile,
-        identity,
-        ...(resume ? { resume } : {}),
-      },
+      { ...trainConfig, identity },
       {
         createFlow: (c, rng) => createImageFlow(c as CreateImageFlowOptions, rng) as unknown as TrainableFlow,
         onEvent,
@@ -373,7 +378,7 @@ export async function imageGridPng(pixels: Float32Array, n: number, shape: reado
 /** Samples of an image flow (base → logit space → pixels in [0, 1]), [n, H, W, C]. */
 export async function sampleImages(flow: ImageFlow, n: number, alpha: number, seed: number, solve: EvalSolve): Promise<Float32Array> {
   const y = await flow.sampleAsync(n, new Random(`${seed}:sample`), solve);
-  const x = inverseLogit(y, alpha);
+  const x = logitInverse(y, alpha);
   y.dispose();
   const data = (await x.data()) as Float32Array;
   x.dispose();
@@ -415,26 +420,6 @@ export async function evaluateImageFlow(
   const { test } = imageLoaders(splits, { seed, batchSize: 1, ...(run.downsample !== null ? { downsample: run.downsample } : {}), ...(n !== undefined ? { testSamples: n } : {}), flip: false });
   if (test.dim !== flow.dim) throw new UsageError(`the checkpoint's flow takes ${flow.dim} values per image, the test images have ${test.dim}`);
   const noiseRng = new Random(`${seed}:eval-noise`);
-  let sum = 0;
-  let count = 0;
-  let nfe = 0;
-  for (let k = 0; k < test.batchesPerEpoch; k++) {
-    const b = await test.next();
-    const x = b.tensor(true);
-    const { y, logdet } = logitTransform(x, run.alpha);
-    x.dispose();
-    try {
-      const out = await flow.forwardAsync(y, { ...solve, estimator: 'hutchinson', noiseRng });
-      const s = tf.tidy(() => tf.sum(imageNll(out, logdet, run.nbits, 'bits-per-dim')));
-      sum += (await s.data())[0]!;
-      s.dispose();
-      nfe += out.stats.nfe;
-      out.dispose();
-    } finally {
-      y.dispose();
-      logdet.dispose();
-    }
-    count += b.size;
-  }
-  return { bpd: sum / count, n: count, nfe: Math.round(nfe / test.batchesPerEpoch) };
+  const r = await evaluateNll(flow, test, { solve: { ...solve, estimator: 'hutchinson', noiseRng }, image: { alpha: run.alpha, nbits: run.nbits }, nllUnit: 'bits-per-dim' });
+  return { bpd: r.nll, n: r.samples, nfe: Math.round(r.nfe / test.batchesPerEpoch) };
 }

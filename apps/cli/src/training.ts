@@ -4,7 +4,7 @@ import type { EvaluationEvent, RegularizerWeights, TrainerEvent, TrainingOptions
 import type { SolverRef } from '@rnode/solvers';
 import type { EstimatorRef } from '@rnode/estimators';
 import type { AdjointRef } from '@rnode/adjoint';
-import { createWorkerGradients, train } from '@rnode/train/node';
+import { createWorkerGradients, trainWithFiles } from '@rnode/train/node';
 import { foldRegularizers, type TrainConfig } from './config.js';
 import type { TrainHooks } from './engine.js';
 import { loadedPluginModules } from './plugins.js';
@@ -116,11 +116,11 @@ export function divergenceRule(factor: number): (iteration: number, loss: number
  * `train` on `threads` threads (worker threads for the shards when > 1), the workers stopped
  * afterwards. Each worker first imports the plugin modules this thread loaded (--plugin).
  */
-export async function trainOnThreads(threads: number | undefined, ...[config, runOptions]: Parameters<typeof train>): ReturnType<typeof train> {
+export async function trainOnThreads(threads: number | undefined, ...[config, runOptions]: Parameters<typeof trainWithFiles>): ReturnType<typeof trainWithFiles> {
   const setup = loadedPluginModules().map((m) => m.url);
   const parallel = (threads ?? 1) > 1 ? createWorkerGradients({ threads: threads!, ...(setup.length ? { setup } : {}) }) : undefined;
   try {
-    return await train(config, { ...runOptions, ...(parallel ? { parallel } : {}) });
+    return await trainWithFiles(config, { ...runOptions, ...(parallel ? { parallel } : {}) });
   } finally {
     await parallel?.dispose();
   }

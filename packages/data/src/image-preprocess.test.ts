@@ -66,6 +66,55 @@ describe('logit transform', () => {
   });
 });
 
+describe('logit transform of image batches (moved from @rnode/train, one home)', () => {
+  it('log-det matches the elementwise derivative; inverse round-trips; bits/dim of the discrete data', () => {
+    const n0 = tf.memory().numTensors;
+    const x = tf.tensor2d([[0.1, 0.5, 0.9], [0.02, 0.3, 0.7]]);
+    const alpha = 1e-5;
+    const { y, logdet } = logitTransform(x, alpha);
+    const xs = x.arraySync();
+    const ld = logdet.arraySync();
+    xs.forEach((row, i) => {
+      const expected = row.reduce((a, v) => {
+        const s = alpha + (1 - 2 * alpha) * v;
+        return a + Math.log((1 - 2 * alpha) / (s * (1 - s)));
+      }, 0);
+      expect(ld[i]).toBeCloseTo(expected, 4);
+    });
+    const back = logitInverse(y, alpha);
+    expect(Array.from(back.dataSync())).toEqual(Array.from(x.dataSync()).map((v) => expect.closeTo(v, 5)));
+    // bpd = −(log p(x)/D − log 256)/log 2 with log p(x) = −negLogPy + logdet
+    const nl = tf.tensor1d([10, 20]);
+    const ld2 = tf.tensor1d([3, -1]);
+    const logpx = tf.sub(ld2, nl);
+    const bpd = bitsPerDim(logpx, 3, 8);
+    const want = [10, 20].map((nl, i) => -((-nl + [3, -1][i]!) / 3 - Math.log(256)) / Math.LN2);
+    expect(Array.from(bpd.dataSync())).toEqual(want.map((v) => expect.closeTo(v, 4)));
+    tf.dispose([x, y, logdet, back, bpd, nl, ld2, logpx]);
+    expect(tf.memory().numTensors).toBe(n0);
+  });
+
+  it('α = 0 is the reference\'s ZeroMeanTransform: y = x − 0.5, log-det 0 (a pure logit would send 0 to −∞); inverse y + 0.5 clipped to [0, 1]', () => {
+    const n0 = tf.memory().numTensors;
+    const xv = [0, 0.25, 0.5, 0.99, 0.1, 0.75];
+    const x = tf.tensor2d(xv, [2, 3]);
+    const { y, logdet } = logitTransform(x, 0);
+    expect(Array.from(y.dataSync())).toEqual(xv.map((v) => expect.closeTo(v - 0.5, 7)));
+    expect(Array.from(logdet.dataSync())).toEqual([0, 0]);
+    const host = logitTransformArray(xv, 3, 0);
+    expect(Array.from(host.y)).toEqual(xv.map((v) => expect.closeTo(v - 0.5, 7)));
+    expect(Array.from(host.logdet)).toEqual([0, 0]);
+    const back = logitInverse(y, 0);
+    expect(Array.from(back.dataSync())).toEqual(xv.map((v) => expect.closeTo(v, 6)));
+    const out = tf.tensor1d([-0.7, 0.6, 0.1]); // beyond the data's range
+    const clipped = logitInverse(out, 0);
+    expect(Array.from(clipped.dataSync())).toEqual([0, 1, expect.closeTo(0.6, 6)]);
+    expect(Array.from(logitInverseArray([-0.7, 0.6, 0.1], 0))).toEqual([0, 1, expect.closeTo(0.6, 6)]);
+    tf.dispose([x, y, logdet, back, out, clipped]);
+    expect(tf.memory().numTensors).toBe(n0);
+  });
+});
+
 describe('flips, downsampling, bits/dim', () => {
   it('randomHorizontalFlip mirrors about half the images, seeded', () => {
     const shape = { height: 2, width: 3, channels: 2 };

@@ -70,14 +70,17 @@ function checkAlpha(alpha: number): void {
 }
 
 /**
- * The logit transform y = log s − log(1 − s), s = α + (1 − 2α)x, on a [B, ...] tensor of values in
- * [0, 1]. `logdet` ([B]) is log|det ∂y/∂x| = Σ over the non-batch axes of [−log(s − s²) + log(1 − 2α)],
- * the log-determinant of x → y, so that log p(x) = log p(y) + logdet. (The reference tracks the
- * negative: `logpx − logdet` in its Δlogp.) The caller owns both tensors.
+ * The input transform of RNODE's ODENVP on a [B, ...] tensor of values in [0, 1]. For α > 0 the
+ * logit transform y = log s − log(1 − s), s = α + (1 − 2α)x (`LogitTransform`); for α = 0 the
+ * reference's `ZeroMeanTransform` y = x − 0.5 (a pure logit would send x = 0 to −∞). `logdet` ([B])
+ * is log|det ∂y/∂x| = Σ over the non-batch axes of [−log(s − s²) + log(1 − 2α)] (0 for α = 0), so
+ * that log p(x) = log p(y) + logdet. (The reference tracks the negative: `logpx − logdet` in its
+ * Δlogp.) The caller owns both tensors.
  */
 export function logitTransform(x: tf.Tensor, alpha: number): { y: tf.Tensor; logdet: tf.Tensor1D } {
   checkAlpha(alpha);
   if (x.rank < 1) throw new RnodeError('SHAPE_MISMATCH', 'logitTransform needs a [batch, ...] tensor', { source: 'logitTransform' });
+  if (alpha === 0) return tf.tidy(() => ({ y: tf.sub(x, 0.5), logdet: tf.zeros([x.shape[0]!]) as tf.Tensor1D }));
   return tf.tidy(() => {
     const s = tf.add(tf.mul(x, 1 - 2 * alpha), alpha);
     const y = tf.sub(tf.log(s), tf.log(tf.sub(1, s)));
@@ -88,13 +91,16 @@ export function logitTransform(x: tf.Tensor, alpha: number): { y: tf.Tensor; log
   });
 }
 
-/** The inverse of `logitTransform`: x = (sigmoid(y) − α)/(1 − 2α). The caller owns the result. */
+/**
+ * The inverse of `logitTransform`: x = (sigmoid(y) − α)/(1 − 2α) (α = 0: y + 0.5), clipped to the
+ * data's range [0, 1] (samples of a flow can land outside it). The caller owns the result.
+ */
 export function logitInverse(y: tf.Tensor, alpha: number): tf.Tensor {
   checkAlpha(alpha);
-  return tf.tidy(() => tf.div(tf.sub(tf.sigmoid(y), alpha), 1 - 2 * alpha));
+  return tf.tidy(() => tf.clipByValue(alpha === 0 ? tf.add(y, 0.5) : tf.div(tf.sub(tf.sigmoid(y), alpha), 1 - 2 * alpha), 0, 1));
 }
 
-/** Host-side logit transform on a row-major batch of `dim` values per sample (float64 arithmetic). */
+/** Host-side `logitTransform` on a row-major batch of `dim` values per sample (float64 arithmetic; α = 0: x − 0.5, log-det 0). */
 export function logitTransformArray(x: ArrayLike<number>, dim: number, alpha: number): { y: Float32Array; logdet: Float64Array } {
   checkAlpha(alpha);
   if (!Number.isInteger(dim) || dim <= 0 || x.length % dim !== 0) {
@@ -102,6 +108,10 @@ export function logitTransformArray(x: ArrayLike<number>, dim: number, alpha: nu
   }
   const y = new Float32Array(x.length);
   const logdet = new Float64Array(x.length / dim);
+  if (alpha === 0) {
+    for (let i = 0; i < x.length; i++) y[i] = x[i]! - 0.5;
+    return { y, logdet };
+  }
   const c = Math.log(1 - 2 * alpha);
   for (let i = 0; i < x.length; i++) {
     const s = alpha + (1 - 2 * alpha) * x[i]!;
@@ -111,11 +121,14 @@ export function logitTransformArray(x: ArrayLike<number>, dim: number, alpha: nu
   return { y, logdet };
 }
 
-/** Host-side inverse: x = (sigmoid(y) − α)/(1 − 2α). */
+/** Host-side `logitInverse`: x = (sigmoid(y) − α)/(1 − 2α) (α = 0: y + 0.5), clipped to [0, 1]. */
 export function logitInverseArray(y: ArrayLike<number>, alpha: number): Float32Array {
   checkAlpha(alpha);
   const out = new Float32Array(y.length);
-  for (let i = 0; i < y.length; i++) out[i] = (1 / (1 + Math.exp(-y[i]!)) - alpha) / (1 - 2 * alpha);
+  for (let i = 0; i < y.length; i++) {
+    const x = alpha === 0 ? y[i]! + 0.5 : (1 / (1 + Math.exp(-y[i]!)) - alpha) / (1 - 2 * alpha);
+    out[i] = Math.min(1, Math.max(0, x));
+  }
   return out;
 }
 
@@ -193,14 +206,14 @@ export function downsampleImages(images: Uint8Array, shape: ImageShape, factor: 
 /**
  * Bits per dimension from log p(x) in nats of the dequantised data in [0, 1)^D (as the reference's
  * `compute_bits_per_dim`): bpd = −(logpx/D − log 2^nbits)/log 2 = −logpx/(D·ln 2) + nbits.
- * Accepts a number (one sample or an already averaged value) or a tensor (elementwise; caller owns it).
+ * Accepts a number (one sample or an already averaged value) or a tensor (elementwise; caller owns
+ * it). The one home of bits/dim: `@rnode/train` scores image batches with it.
  */
 export function bitsPerDim(logpx: number, dim: number, nbits?: number): number;
 export function bitsPerDim(logpx: tf.Tensor, dim: number, nbits?: number): tf.Tensor;
 export function bitsPerDim(logpx: number | tf.Tensor, dim: number, nbits = 8): number | tf.Tensor {
   if (!Number.isInteger(dim) || dim <= 0) throw new RnodeError('INVALID_ARGUMENT', `dim must be a positive integer, got ${dim}`, { source: 'bitsPerDim' });
   checkNbits(nbits);
-  const c = nbits * Math.LN2;
-  if (typeof logpx === 'number') return -(logpx / dim - c) / Math.LN2;
-  return tf.tidy(() => tf.div(tf.neg(tf.sub(tf.div(logpx, dim), c)), Math.LN2));
+  if (typeof logpx === 'number') return nbits - logpx / (dim * Math.LN2);
+  return tf.tidy(() => tf.add(tf.div(tf.neg(logpx), dim * Math.LN2), nbits));
 }

@@ -44,9 +44,9 @@ export type NllUnit = 'nats' | 'bits-per-dim';
 
 /** Test-time solve (evaluation and sampling). */
 export interface EvaluationOptions {
-  /** Default 'dopri5'. */
+  /** Default: `DEFAULTS.method` of `@rnode/solvers` (dopri5). */
   solver?: SolverRef;
-  /** Default 1e-5 each. */
+  /** Default: `DEFAULTS.rtol` / `DEFAULTS.atol` of `@rnode/solvers`. */
   rtol?: number;
   atol?: number;
   stepSize?: number;
@@ -154,7 +154,17 @@ function checkRef(v: unknown, name: string, source: string): void {
   throw new RnodeError('INVALID_OPTIONS', `option "${name}" must be a registered name or a plugin object, got ${describe(v)}`, { source });
 }
 
-export function resolveTraining(options: TrainingOptions | undefined, source = 'trainer'): ResolvedTraining {
+/** What the data changes in the defaults: image data reports bits/dim and evaluates in solves of 200 (RNODE's test batch). */
+export interface TrainingContext {
+  image?: boolean;
+}
+
+/**
+ * The one place that turns (preset, options) into the settings a trainer runs with: the preset,
+ * the overrides, the defaults (the solver's from `@rnode/solvers`' `DEFAULTS`), plugins resolved.
+ * `createTrainer` calls it; the CLI and bench call it (through `describeTraining`) for what they record.
+ */
+export function resolveTraining(options: TrainingOptions | undefined, source = 'trainer', context: TrainingContext = {}): ResolvedTraining {
   const o = checkOptions(options, TRAINING_KEYS, source);
   let preset: Preset;
   let presetName: string;
@@ -183,7 +193,7 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
   if (reduction !== 'mean' && reduction !== 'sum') {
     throw new RnodeError('INVALID_OPTIONS', `option "reduction" must be 'mean' or 'sum', got ${describe(reduction)}`, { source: 'option:reduction' });
   }
-  const nllUnit = o.nllUnit ?? 'nats';
+  const nllUnit = o.nllUnit ?? (context.image ? 'bits-per-dim' : 'nats');
   if (nllUnit !== 'nats' && nllUnit !== 'bits-per-dim') {
     throw new RnodeError('INVALID_OPTIONS', `option "nllUnit" must be 'nats' or 'bits-per-dim', got ${describe(nllUnit)}`, { source: 'option:nllUnit' });
   }
@@ -265,7 +275,7 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
       exactMaxDim,
       estimator: ev.estimator,
       samples: ev.samples === undefined ? 1000 : checkNumber(ev.samples, 'evaluation.samples', 'option:evaluation', 'integer>0'),
-      batchSize: ev.batchSize === undefined ? 1000 : checkNumber(ev.batchSize, 'evaluation.batchSize', 'option:evaluation', 'integer>0'),
+      batchSize: ev.batchSize === undefined ? (context.image ? 200 : 1000) : checkNumber(ev.batchSize, 'evaluation.batchSize', 'option:evaluation', 'integer>0'),
       maxSteps: ev.maxSteps === undefined ? undefined : checkNumber(ev.maxSteps, 'evaluation.maxSteps', 'option:evaluation', 'integer>0'),
       onStep: ev.onStep,
     },
@@ -274,10 +284,13 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
   };
 }
 
-/** The preset's step, unless the solver is overridden: then the preset's step (or 0.25) for a fixed-grid solver, none for an adaptive one. */
+/**
+ * The preset's step, unless the solver is overridden: then none for an adaptive solver, and for
+ * a fixed-grid one the preset's step, else the `rnode` preset's (the paper's fixed grid).
+ */
 function defaultStepSize(solver: SolverRef | undefined, preset: Preset): number | undefined {
   if (solver === undefined) return preset.stepSize;
-  return isAdaptiveSolver(solver, 'solver') ? undefined : (preset.stepSize ?? 0.25);
+  return isAdaptiveSolver(solver, 'solver') ? undefined : (preset.stepSize ?? presets.rnode.stepSize);
 }
 
 /** The built-in KE/JF with the requested reduction; any other name or plugin as registered. */

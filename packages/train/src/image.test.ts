@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { createTrainer } from './trainer.js';
 import { train } from './train.js';
 import type { Checkpoint } from './checkpoint.js';
-import { imageBitsPerDim, inverseLogit, logitTransform, type BatchLoader, type LoaderBatch } from './image.js';
+import type { BatchLoader, LoaderBatch } from './image.js';
 
 /** A resumable loader of n fixed 4×4 "images" (levels 0–255) in batches, like @rnode/data's. */
 function fakeLoader(n: number, batch: number, mode: 'uniform' | 'center', seed = 1): BatchLoader {
@@ -35,32 +35,6 @@ function fakeLoader(n: number, batch: number, mode: 'uniform' | 'center', seed =
     },
   } as BatchLoader;
 }
-
-test('logit transform: log-det matches the elementwise derivative; inverse round-trips; bits/dim formula', () => {
-  const n0 = tf.memory().numTensors;
-  const x = tf.tensor2d([[0.1, 0.5, 0.9], [0.02, 0.3, 0.7]]);
-  const alpha = 1e-5;
-  const { y, logdet } = logitTransform(x, alpha);
-  const xs = x.arraySync();
-  const ld = logdet.arraySync();
-  xs.forEach((row, i) => {
-    const expected = row.reduce((a, v) => {
-      const s = alpha + (1 - 2 * alpha) * v;
-      return a + Math.log((1 - 2 * alpha) / (s * (1 - s)));
-    }, 0);
-    expect(ld[i]).toBeCloseTo(expected, 4);
-  });
-  const back = inverseLogit(y, alpha);
-  expect(Array.from(back.dataSync())).toEqual(Array.from(x.dataSync()).map((v) => expect.closeTo(v, 5)));
-  // bpd = −(log p(x)/D − log 256)/log 2 with log p(x) = −negLogPy + logdet
-  const nl = tf.tensor1d([10, 20]);
-  const ld2 = tf.tensor1d([3, -1]);
-  const bpd = imageBitsPerDim(nl, ld2, 3, 8);
-  const want = [10, 20].map((nl, i) => -((-nl + [3, -1][i]!) / 3 - Math.log(256)) / Math.LN2);
-  expect(Array.from(bpd.dataSync())).toEqual(want.map((v) => expect.closeTo(v, 4)));
-  tf.dispose([x, y, logdet, back, bpd, nl, ld2]);
-  expect(tf.memory().numTensors).toBe(n0);
-});
 
 function imageTrainer(seed = 0) {
   return createTrainer({

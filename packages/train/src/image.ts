@@ -1,6 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
-import { logitInverse, logitTransform as dataLogitTransform } from '@rnode/data';
 
 /** One batch of dequantised images in [0, 1), row-major [size, D] (`@rnode/data`'s `ImageBatch`). */
 export interface LoaderBatch {
@@ -76,28 +74,4 @@ export function resolveImageSource(d: ImageSource, flowDim: number): ResolvedIma
     nbits,
     alpha,
   };
-}
-
-/**
- * The input transform of RNODE's ODENVP: for α > 0 `@rnode/data`'s `logitTransform`
- * (`LogitTransform`: s = α + (1 − 2α)x, y = log s − log(1 − s), logdet = Σ[−log(s − s²) + log(1 − 2α)]
- * per image), for α = 0 the `ZeroMeanTransform` y = x − 0.5 (log-det 0). x: [B, D] in [0, 1).
- * The caller owns y and logdet.
- */
-export function logitTransform(x: tf.Tensor, alpha: number): { y: tf.Tensor; logdet: tf.Tensor1D } {
-  if (alpha > 0) return dataLogitTransform(x, alpha);
-  return tf.tidy(() => ({ y: tf.sub(x, 0.5), logdet: tf.zeros([x.shape[0]!]) as tf.Tensor1D }));
-}
-
-/** Inverse of `logitTransform`: x = (σ(y) − α)/(1 − 2α) (α = 0: y + 0.5), clipped to [0, 1]. */
-export function inverseLogit(y: tf.Tensor, alpha: number): tf.Tensor {
-  return tf.tidy(() => tf.clipByValue(alpha === 0 ? tf.add(y, 0.5) : logitInverse(y, alpha), 0, 1));
-}
-
-/**
- * Bits per dimension of discrete images from −log p(y) (nats, [B]) of the logit-transformed data and
- * the transform's log-det: log p(x) = log p(y) + logdet, bpd = −(log p(x)/D − log 2^nbits)/log 2.
- */
-export function imageBitsPerDim(negLogPy: tf.Tensor, logdet: tf.Tensor, dim: number, nbits: number): tf.Tensor {
-  return tf.tidy(() => tf.add(tf.div(tf.sub(negLogPy, logdet), dim * Math.LN2), nbits));
 }

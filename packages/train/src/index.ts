@@ -14,17 +14,22 @@ export type {
   TrainingOptions,
   RegularizerWeights,
   ResolvedTraining,
+  TrainingContext,
 } from './config.js';
 export { rnodeObjective, negativeLogLikelihood, imageNll } from './objective.js';
-export { logitTransform, inverseLogit, imageBitsPerDim, isImageSource, resolveImageSource } from './image.js';
+export { isImageSource, resolveImageSource } from './image.js';
 export type { ImageSource, BatchLoader, LoaderBatch, ResolvedImageSource } from './image.js';
 export type { ObjectiveTerms } from './objective.js';
 export type { TrainableFlow, FlowForward, FlowSolveOptions, FlowStats } from './flow.js';
 export { createTrainer } from './trainer.js';
-export { batchGradients, computeShard, shardRanges, shardRandom, trainSolveOptions } from './gradients.js';
-export type { BatchGradients, ParallelGradients, ParallelSetup, ShardJob, ShardResult } from './gradients.js';
+export { evaluateNll } from './evaluation.js';
+export type { EvaluateNllOptions, NllEvaluation } from './evaluation.js';
+export { createAsyncAdjointTrainer } from './async-step.js';
+export type { AsyncAdjointTrainer, AsyncAdjointTrainerOptions, AsyncStepResult } from './async-step.js';
+/** The contract of `createTrainer({ parallel })` (implemented by `createWorkerGradients` of `@rnode/train/node`). */
+export type { ParallelGradients, ParallelSetup, ShardJob, ShardResult } from './internal/sharding.js';
 export type { Trainer, TrainerOptions } from './trainer.js';
-export { train, TRAIN_CONFIG_KEYS } from './train.js';
+export { train, describeTrainConfig, TRAIN_CONFIG_KEYS } from './train.js';
 export type { TrainConfig, TrainRunOptions, TrainResult, CheckpointStore, ModelConfig } from './train.js';
 export { validateCheckpoint, encodeWeights, decodeWeights, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.js';
 export type { Checkpoint, ModelFile, BestState, RunIdentity } from './checkpoint.js';

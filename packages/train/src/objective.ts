@@ -3,7 +3,7 @@ import { RnodeError } from '@rnode/core';
 import { standardNormalLogProb } from '@rnode/models';
 import type { FlowForward } from './flow.js';
 import type { NllUnit } from './config.js';
-import { imageBitsPerDim } from './image.js';
+import { bitsPerDim } from '@rnode/data';
 
 /** Negative log-likelihood per sample, [B]: −log p(x) = Δlogp − log N(z), in nats or bits/dim. */
 export function negativeLogLikelihood(out: Pick<FlowForward, 'z' | 'deltaLogp'>, unit: NllUnit = 'nats'): tf.Tensor {
@@ -26,7 +26,8 @@ export function imageNll(out: Pick<FlowForward, 'z' | 'deltaLogp'>, logdet: tf.T
     const b = out.z.shape[0] ?? 1;
     const d = out.z.size / b;
     const nats = negativeLogLikelihood(out, 'nats');
-    return unit === 'bits-per-dim' ? imageBitsPerDim(nats, logdet, d, nbits) : tf.add(tf.sub(nats, logdet), d * nbits * Math.LN2);
+    // log p(x) = log p(y) + logdet of the logit transform (bits/dim: @rnode/data's, its one home)
+    return unit === 'bits-per-dim' ? bitsPerDim(tf.sub(logdet, nats), d, nbits) : tf.add(tf.sub(nats, logdet), d * nbits * Math.LN2);
   });
 }
 

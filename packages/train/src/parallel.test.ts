@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createTrainer } from './trainer.js';
 import { resolveTraining } from './config.js';
-import { computeShard, shardRandom, shardRanges, type ParallelGradients, type ParallelSetup } from './gradients.js';
+import { computeShard, shardRandom, shardRanges, type ParallelGradients, type ParallelSetup } from './internal/sharding.js';
 import { createWorkerGradients } from './node/parallel.js';
 import { smallFlow } from './internal/test-flow.js';
 

@@ -1,11 +1,12 @@
 import { createFlow, type CreateFlowOptions, type FlowConfig } from '@rnode/models';
 import { Random, RnodeError, checkNumber, checkOptions } from '@rnode/core';
 import type { Checkpoint } from './checkpoint.js';
-import { TRAINING_KEYS, type DataSource, type EvaluationOptions, type TrainingOptions } from './config.js';
+import { TRAINING_KEYS, describeTraining, resolveTraining, type DataSource, type EvaluationOptions, type TrainingOptions } from './config.js';
+import { isImageSource } from './image.js';
 import type { CheckpointEvent, DoneEvent, TrainerEvent } from './events.js';
 import type { TrainableFlow } from './flow.js';
 import { createTrainer, type Trainer } from './trainer.js';
-import type { ParallelGradients } from './gradients.js';
+import type { ParallelGradients } from './internal/sharding.js';
 
 /** Where `train` puts checkpoints (the Node entry's file store; anything with `save` in a browser). */
 export interface CheckpointStore {
@@ -100,6 +101,29 @@ function isFlow(m: unknown): m is TrainableFlow {
   return typeof m === 'object' && m !== null && typeof (m as TrainableFlow).forward === 'function';
 }
 
+/** The trainer's options within a run description: the training keys, with `evalSamples` folded into `evaluation.samples`. */
+function trainingOptionsOf(c: TrainConfig): TrainingOptions {
+  const {
+    data: _data, model: _model, iterations: _i, epochs: _ep, evalEvery: _e, evalSamples, checkpointEvery: _c, checkpointMinutes: _cm, checkpointDir: _d, resume: _r, metricsFile: _m,
+    ...training
+  } = c as TrainConfig & { identity?: unknown };
+  delete (training as { identity?: unknown }).identity; // the Node entry's key
+  if (evalSamples === undefined) return training;
+  const evaluation: EvaluationOptions = { ...(training.evaluation ?? {}), samples: checkNumber(evalSamples, 'evalSamples', 'option:evalSamples', 'integer>0') };
+  return { ...training, evaluation };
+}
+
+/**
+ * The settings `train(config)` runs with, as its checkpoints record them (`describeTraining` of
+ * the trainer's resolved options): what a caller writes into its own records (the CLI's
+ * run.json and summaries) so that they say what the trainer used. Plugins named in `config` must
+ * be registered.
+ */
+export function describeTrainConfig(config: TrainConfig): Record<string, unknown> {
+  const c = checkOptions(config, [...TRAIN_CONFIG_KEYS, 'identity'], 'train');
+  return describeTraining(resolveTraining(trainingOptionsOf(c), 'train', { image: isImageSource(c.data) }));
+}
+
 /**
  * Validate `config` once, build (or take) the flow, optionally resume, and train: steps,
  * periodic validation with early stopping (best kept), periodic and best checkpoints through
@@ -122,20 +146,16 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
   const checkpointMs =
     c.checkpointMinutes === undefined || c.checkpointMinutes === 0 ? 0 : checkNumber(c.checkpointMinutes, 'checkpointMinutes', 'option:checkpointMinutes', 'positive') * 60_000;
   if (c.checkpointDir !== undefined && !run.store) {
-    throw new RnodeError('INVALID_OPTIONS', 'option "checkpointDir" needs the Node entry (@rnode/train/node train) or a store', { source: 'option:checkpointDir' });
+    throw new RnodeError('INVALID_OPTIONS', 'option "checkpointDir" needs the Node entry (@rnode/train/node trainWithFiles) or a store', { source: 'option:checkpointDir' });
   }
   if (typeof c.resume === 'string') {
-    throw new RnodeError('INVALID_OPTIONS', 'a resume path needs the Node entry (@rnode/train/node train); pass a checkpoint object here', { source: 'option:resume' });
+    throw new RnodeError('INVALID_OPTIONS', 'a resume path needs the Node entry (@rnode/train/node trainWithFiles); pass a checkpoint object here', { source: 'option:resume' });
   }
   if (c.metricsFile !== undefined) {
-    throw new RnodeError('INVALID_OPTIONS', 'option "metricsFile" needs the Node entry (@rnode/train/node train)', { source: 'option:metricsFile' });
+    throw new RnodeError('INVALID_OPTIONS', 'option "metricsFile" needs the Node entry (@rnode/train/node trainWithFiles)', { source: 'option:metricsFile' });
   }
-  const {
-    data, model, iterations: _i, epochs: _ep, evalEvery: _e, evalSamples, checkpointEvery: _c, checkpointMinutes: _cm, checkpointDir: _d, resume, metricsFile: _m,
-    ...training
-  } = c;
-  const evaluation: EvaluationOptions | undefined =
-    evalSamples !== undefined ? { ...(training.evaluation ?? {}), samples: checkNumber(evalSamples, 'evalSamples', 'option:evalSamples', 'integer>0') } : training.evaluation;
+  const { data, model, resume } = c;
+  const training = trainingOptionsOf(c);
 
   let flow: TrainableFlow;
   let ownsFlow = false;
@@ -150,7 +170,6 @@ export async function train(config: TrainConfig, run: TrainRunOptions = {}): Pro
 
   const trainer = createTrainer({
     ...training,
-    ...(evaluation ? { evaluation } : {}),
     flow,
     data,
     ownsFlow,

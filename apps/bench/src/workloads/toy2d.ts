@@ -1,6 +1,6 @@
 /** toy2d-rnode and toy2d-ffjord: seconds per training iteration of the 2-D pinwheel flow. */
 import { iterationFigures, measureIterations } from '../measure.js';
-import { TOY_DATA, TOY_LR, TOY_NET, TOY_SETTINGS, createToyTraining, type ToyPreset } from '../runner.js';
+import { TOY_DATA, TOY_NET, createToyTraining, toySettings, type ToyPreset } from '../runner.js';
 import type { ParamDef, Workload } from '../types.js';
 
 export const TOY_ITER_PARAMS: readonly ParamDef[] = [
@@ -12,20 +12,21 @@ export const TOY_ITER_PARAMS: readonly ParamDef[] = [
 
 /** What the JSON records about the toy2d setup (besides the numeric config). */
 export function toySetup(preset: ToyPreset): Record<string, unknown> {
-  const s = TOY_SETTINGS[preset];
+  const s = toySettings(preset);
+  const weights = s.regularizers as Record<string, number>;
   return {
     preset,
     data: TOY_DATA,
     model: { ...TOY_NET, hidden: [...TOY_NET.hidden] },
     solver: s.solver,
-    ...('stepSize' in s ? { step_size: s.stepSize } : {}),
-    ...('rtol' in s ? { rtol: s.rtol, atol: s.atol } : {}),
+    ...(s.stepSize !== undefined ? { step_size: s.stepSize } : {}),
+    ...(s.rtol !== undefined ? { rtol: s.rtol, atol: s.atol } : {}),
     adjoint: 'backsolve (same solver and grid/tolerances)',
     estimator: 'hutchinson (Gaussian, one probe per solve)',
-    lambda_k: s.lambdaK,
-    lambda_j: s.lambdaJ,
+    lambda_k: weights['kinetic-energy'] ?? 0,
+    lambda_j: weights['jacobian-frobenius'] ?? 0,
     regularizer_reduction: 'sum over dimensions',
-    lr: TOY_LR,
+    lr: s.lr,
   };
 }
 

@@ -8,7 +8,7 @@ import { createTrainer } from '../trainer.js';
 import type { Checkpoint } from '../checkpoint.js';
 import type { TrainerEvent } from '../events.js';
 import { smallFlow } from '../internal/test-flow.js';
-import { createMetricsWriter, readCheckpoint, train, truncateMetricsAfter, writeCheckpoint } from './index.js';
+import { createMetricsWriter, readCheckpoint, trainWithFiles as train, truncateMetricsAfter, writeCheckpoint } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnode-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

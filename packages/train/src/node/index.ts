@@ -6,7 +6,7 @@ import { appendToFd, writeFileAtomic, type WriteFs } from '@rnode/core/node';
 import { validateCheckpoint, type Checkpoint, type RunIdentity } from '../checkpoint.js';
 import type { TrainerEvent } from '../events.js';
 export { createWorkerGradients, type WorkerGradientsOptions } from './parallel.js';
-import { train as trainCore, type CheckpointStore, type TrainConfig, type TrainResult, type TrainRunOptions } from '../train.js';
+import { train, type CheckpointStore, type TrainConfig, type TrainResult, type TrainRunOptions } from '../train.js';
 
 /** The file operations `writeCheckpoint` uses (replaceable in tests to simulate a full disk or a crash). */
 export type CheckpointFs = WriteFs;
@@ -165,18 +165,19 @@ export interface NodeTrainConfig extends TrainConfig {
 }
 
 /**
- * `train` with Node file handling: `checkpointDir` (last.json / best.json, atomic, verified,
- * stamped with `identity`), `resume` as a file path, `metricsFile` (JSONL, appended; on resume
- * the lines past the checkpoint's iteration are dropped first, so none is counted twice).
+ * `train` of `@rnode/train` (the one training loop) with Node file handling around it:
+ * `checkpointDir` (last.json / best.json, atomic, verified, stamped with `identity`; the
+ * `store` of the loop), `resume` as a file path, `metricsFile` (JSONL, appended; on resume the
+ * lines past the checkpoint's iteration are dropped first, so none is counted twice).
  */
-export async function train(config: NodeTrainConfig, run: TrainRunOptions = {}): Promise<TrainResult> {
+export async function trainWithFiles(config: NodeTrainConfig, run: TrainRunOptions = {}): Promise<TrainResult> {
   const { checkpointDir, resume, metricsFile, identity, ...rest } = config ?? ({} as NodeTrainConfig);
   const resumed = typeof resume === 'string' ? readCheckpoint(resume) : resume;
   if (resumed !== undefined && metricsFile !== undefined) truncateMetricsAfter(metricsFile, (resumed as Checkpoint).iteration);
   const metrics = metricsFile !== undefined ? createMetricsWriter(metricsFile) : null;
   const onEvent = run.onEvent;
   try {
-    return await trainCore(
+    return await train(
       { ...rest, ...(resumed !== undefined ? { resume: resumed } : {}) } as TrainConfig,
       {
         ...run,

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RnodeError, checkOptions } from '@rnode/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParallelGradients, ParallelSetup, ShardJob, ShardResult } from '../gradients.js';
+import type { ParallelGradients, ParallelSetup, ShardJob, ShardResult } from '../internal/sharding.js';
 
 export interface WorkerGradientsOptions {
   /** Shards per step, this thread's included: `threads − 1` workers are started. Default 2. */

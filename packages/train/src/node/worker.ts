@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isRnodeError, useBackend, type BackendName } from '@rnode/core';
 import { loadModel, type AnyModelFile } from '@rnode/models';
 import { resolveTraining, type ResolvedTraining } from '../config.js';
-import { computeShard, type ParallelSetup, type ShardJob } from '../gradients.js';
+import { computeShard, type ParallelSetup, type ShardJob } from '../internal/sharding.js';
 import type { TrainableFlow } from '../flow.js';
 
 let flow: TrainableFlow | null = null;
@@ -27,7 +27,7 @@ parentPort!.on('message', async (msg: { type: 'init'; setup: ParallelSetup; back
       await useBackend(msg.backend as BackendName);
       for (const url of msg.setupUrls) await import(url);
       flow = loadModel(msg.setup.model as AnyModelFile) as unknown as TrainableFlow;
-      cfg = resolveTraining(msg.setup.training, 'trainer');
+      cfg = resolveTraining(msg.setup.training, 'trainer', { image: msg.setup.image !== null });
       image = msg.setup.image;
       parentPort!.postMessage({ type: 'ready' });
       return;

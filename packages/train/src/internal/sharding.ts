@@ -1,8 +1,11 @@
+// Internal: the data-parallel step shared by the trainer and the worker threads of `@rnode/train/node`
+// (not exported from `@rnode/train`; `./internal/*` is sealed by the package exports). The types of the
+// `parallel` contract (ParallelGradients, ParallelSetup, ShardJob, ShardResult) are re-exported by the index.
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, RnodeError, type RandomState } from '@rnode/core';
-import type { ResolvedTraining } from './config.js';
-import type { FlowSolveOptions, FlowStats, TrainableFlow } from './flow.js';
-import { rnodeObjective } from './objective.js';
+import type { ResolvedTraining } from '../config.js';
+import type { FlowSolveOptions, FlowStats, TrainableFlow } from '../flow.js';
+import { rnodeObjective } from '../objective.js';
 
 /** The training solve of a resolved config, drawing its probes from `noiseRng`. */
 export function trainSolveOptions(cfg: ResolvedTraining, noiseRng: Random): FlowSolveOptions {

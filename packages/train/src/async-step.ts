@@ -1,0 +1,140 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Random, RnodeError, checkOptions, type KnownNames } from '@rnode/core';
+import { odeintAdjointAsync, type AsyncAdjointSolution } from '@rnode/adjoint';
+import { resolveDataset } from '@rnode/data';
+import { cnfDynamics, type CnfState } from '@rnode/estimators';
+import type { Flow } from '@rnode/models';
+import { Adam, warmupLr } from './adam.js';
+import { TRAINING_KEYS, resolveTraining, type ResolvedTraining, type Sampler, type TrainingOptions } from './config.js';
+import { rnodeObjective } from './objective.js';
+
+/** What one asynchronous training iteration reports. */
+export interface AsyncStepResult {
+  /** The objective of the batch (mean NLL in nats + Σ λ·mean(regularizer)). */
+  loss: number;
+  nfeForward: number;
+  nfeBackward: number;
+}
+
+export interface AsyncAdjointTrainer {
+  readonly options: ResolvedTraining;
+  readonly optimizer: Adam;
+  /** Iterations completed. */
+  readonly iteration: number;
+  /** One iteration: fresh batch, forward solves, objective, backward solves, Adam update. */
+  step(): Promise<AsyncStepResult>;
+  /** Frees the optimizer (the flow stays the caller's). */
+  dispose(): void;
+}
+
+export interface AsyncAdjointTrainerOptions extends TrainingOptions {
+  /** A flow of `@rnode/models` (its blocks are solved one by one). */
+  flow: Flow;
+  /** A sampler `(n, rng) => Float32Array` or a registered dataset's name (fresh points per batch). */
+  data: Sampler | KnownNames['dataset'];
+}
+
+/**
+ * Training steps for an adaptive solver on a backend without synchronous reads (WebGPU in
+ * Node), where `createTrainer`'s step (one `tf.variableGrads` through the synchronous adjoint)
+ * cannot run: forward solves with `odeintAdjointAsync` block by block (one probe per block,
+ * fixed over the solve), the objective's gradient with respect to the final state, the backward
+ * solves in reverse block order, then Adam. The same objective, settings (`resolveTraining`) and
+ * random streams (`<seed>:data`, `<seed>:noise`) as the trainer, so its losses and NFE match the
+ * trainer's to float32 rounding. Sampled data only; the gradient always comes from the continuous
+ * adjoint (`adjoint` is not consulted) and `clip` is not supported.
+ */
+export function createAsyncAdjointTrainer(options: AsyncAdjointTrainerOptions): AsyncAdjointTrainer {
+  const o = checkOptions(options, [...TRAINING_KEYS, 'flow', 'data'], 'async-trainer');
+  const { flow, data, ...training } = o;
+  const cfg = resolveTraining(training, 'async-trainer');
+  if (Number.isFinite(cfg.clip)) throw new RnodeError('INVALID_OPTIONS', 'option "clip" is not supported by the asynchronous trainer', { source: 'option:clip' });
+  const sampler: Sampler =
+    typeof data === 'function'
+      ? data
+      : typeof data === 'string'
+        ? (n, rng) => resolveDataset(data).sample(n, rng)
+        : (() => {
+            throw new RnodeError('INVALID_OPTIONS', 'option "data" must be a sampler or a registered dataset name', { source: 'option:data' });
+          })();
+  const seed = String(cfg.seed);
+  const dataRng = new Random(`${seed}:data`);
+  const noiseRng = new Random(`${seed}:noise`);
+  const optimizer = new Adam(flow.params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
+  const regs = cfg.regularizers.map((r) => r.plugin);
+  const regSpecs = cfg.regularizers.map((r) => ({ name: r.plugin.name, weight: r.weight }));
+  const solve = {
+    method: cfg.solver,
+    ...(cfg.stepSize !== undefined ? { stepSize: cfg.stepSize } : {}),
+    ...(cfg.rtol !== undefined ? { rtol: cfg.rtol } : {}),
+    ...(cfg.atol !== undefined ? { atol: cfg.atol } : {}),
+    ...(regs.length ? { errorControl: Object.fromEntries([['z', true], ['logp', true], ...regs.map((r) => [r.name, false])]) } : {}),
+  };
+  let iteration = 0;
+
+  const step = async (): Promise<AsyncStepResult> => {
+    const n = cfg.batchSize;
+    const lr = warmupLr(cfg.lr, cfg.warmup, iteration);
+    const x = tf.tensor2d(sampler(n, dataRng), [n, flow.dim]);
+    let y: CnfState = { z: x, logp: tf.zeros([n]) };
+    for (const r of regs) y[r.name] = tf.zeros([n]);
+    const solves: Array<{ sol: AsyncAdjointSolution<CnfState>; eps: tf.Tensor | null }> = [];
+    let nfeForward = 0;
+    let nfeBackward = 0;
+    const grads: tf.Tensor[][] = [];
+    let loss = Number.NaN;
+    try {
+      for (const block of flow.blocks) {
+        const eps = cfg.estimator.sampleNoise(y.z!.shape, noiseRng);
+        const dyn = cnfDynamics({ field: block.field, estimator: cfg.estimator, regularizers: regs, noise: eps });
+        const sol = await odeintAdjointAsync(dyn, y, [0, block.span], block.params, solve);
+        solves.push({ sol, eps });
+        nfeForward += sol.stats.nfe;
+        tf.dispose(Object.values(y)); // the adjoint keeps its own copies of the stored states
+        for (const st of sol.ys.slice(0, -1)) tf.dispose(Object.values(st));
+        y = sol.ys[sol.ys.length - 1]!;
+      }
+      // The trainer's objective on the final state: mean NLL + Σ λ·mean(reg).
+      const keys = ['z', 'logp', ...regs.map((r) => r.name)];
+      const leaves = keys.map((k) => y[k]!);
+      const { value, grads: g } = tf.valueAndGrads((...ts: tf.Tensor[]) => {
+        const [z, logp, ...rs] = ts as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
+        const out = { z: z as tf.Tensor2D, deltaLogp: logp as tf.Tensor1D, regs: Object.fromEntries(regs.map((r, i) => [r.name, rs[i]! as tf.Tensor1D])) };
+        return rnodeObjective(out, { regularizers: regSpecs, nllUnit: cfg.nllUnit }).loss;
+      })(leaves);
+      let gState: CnfState = Object.fromEntries(keys.map((k, i) => [k, g[i]!]));
+      for (let k = solves.length - 1; k >= 0; k--) {
+        const { sol } = solves[k]!;
+        const r = await sol.backward([null, gState]);
+        nfeBackward += r.stats.nfe;
+        tf.dispose(Object.values(gState));
+        gState = r.dy0;
+        grads[k] = r.dparams;
+      }
+      tf.dispose(Object.values(gState));
+      optimizer.update(grads.flat(), lr);
+      loss = (await value.data())[0]!;
+      value.dispose();
+    } finally {
+      tf.dispose(Object.values(y));
+      for (const { sol, eps } of solves) {
+        sol.dispose();
+        eps?.dispose();
+      }
+      tf.dispose(grads.flat());
+    }
+    iteration += 1;
+    if (!Number.isFinite(loss)) throw new RnodeError('NON_FINITE', `non-finite loss ${loss} at iteration ${iteration}`, { source: 'async-trainer' });
+    return { nfeForward, nfeBackward, loss };
+  };
+
+  return {
+    options: cfg,
+    optimizer,
+    get iteration() {
+      return iteration;
+    },
+    step,
+    dispose: () => optimizer.dispose(),
+  };
+}
