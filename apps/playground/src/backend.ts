@@ -29,19 +29,14 @@ export async function adapterName(): Promise<string> {
 }
 
 /**
- * Activate a backend. `needsSyncReads`: the side trains with an adaptive solver inside the
- * gradient, which reads from the device every step; WebGPU has no synchronous reads, so such a
- * side runs on wasm (and says so in `note`).
+ * Activate a backend. Both presets train on WebGPU: an adaptive training solve (FFJORD's
+ * dopri5) cannot read synchronously there, and `createTrainer` then takes the asynchronous
+ * adjoint by itself.
  */
-export async function selectBackend(choice: BackendChoice, needsSyncReads: boolean): Promise<{ name: string; adapter: string; note: string }> {
+export async function selectBackend(choice: BackendChoice): Promise<{ name: string; adapter: string; note: string }> {
   const adapter = await adapterName();
-  let note = '';
-  let list: BackendPlugin[] = choice === 'wasm' ? [wasmBackend] : choice === 'webgpu' ? [webgpuBackend] : [webgpuBackend, wasmBackend];
-  if (needsSyncReads && choice !== 'wasm') {
-    list = [wasmBackend];
-    note = 'adaptive training solve needs synchronous reads, which WebGPU lacks: on wasm';
-  }
+  const list: BackendPlugin[] = choice === 'wasm' ? [wasmBackend] : choice === 'webgpu' ? [webgpuBackend] : [webgpuBackend, wasmBackend];
   const b = await useBackend(list);
-  if (b.name !== 'webgpu' && choice === 'webgpu' && !note) note = `WebGPU unavailable (${adapter})`;
+  const note = b.name !== 'webgpu' && choice === 'webgpu' ? `WebGPU unavailable (${adapter})` : '';
   return { name: b.name, adapter: b.name === 'webgpu' ? adapter : 'WebAssembly (CPU)', note };
 }
