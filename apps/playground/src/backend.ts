@@ -1,7 +1,8 @@
 // Backend selection inside a worker: the public backend subpaths of @rnode/core, with the
-// tfjs .wasm binaries located by Vite (?url imports, hashed into the build).
+// tfjs .wasm binaries located by Vite (?url imports, hashed into the build). The WebGPU backend
+// (tfjs-backend-webgpu, most of the worker's code) is a separate chunk, loaded only when asked
+// for: a wasm worker starts without parsing it.
 import { useBackend, type BackendPlugin } from '@rnode/core';
-import { webgpuBackend } from '@rnode/core/backends/webgpu';
 import { setWasmPaths, wasmBackend } from '@rnode/core/backends/wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -34,8 +35,12 @@ export async function adapterName(): Promise<string> {
  * adjoint by itself.
  */
 export async function selectBackend(choice: BackendChoice): Promise<{ name: string; adapter: string; note: string }> {
-  const adapter = await adapterName();
-  const list: BackendPlugin[] = choice === 'wasm' ? [wasmBackend] : choice === 'webgpu' ? [webgpuBackend] : [webgpuBackend, wasmBackend];
+  if (choice === 'wasm') {
+    await useBackend([wasmBackend]);
+    return { name: 'wasm', adapter: 'WebAssembly (CPU)', note: '' };
+  }
+  const [adapter, { webgpuBackend }] = await Promise.all([adapterName(), import('@rnode/core/backends/webgpu')]);
+  const list: BackendPlugin[] = choice === 'webgpu' ? [webgpuBackend] : [webgpuBackend, wasmBackend];
   const b = await useBackend(list);
   const note = b.name !== 'webgpu' && choice === 'webgpu' ? `WebGPU unavailable (${adapter})` : '';
   return { name: b.name, adapter: b.name === 'webgpu' ? adapter : 'WebAssembly (CPU)', note };
