@@ -6,7 +6,8 @@
 //   toy2d-rnode` (apps/bench) in Node on the same backend: median seconds per iteration after warm-up;
 // - the time from opening the page to its first training iteration (wasm; default settings and
 //   toy2d-rnode settings).
-// Usage: pnpm --filter @rnode/playground bench [--iterations n] [--warmup n] [--backends wasm,webgpu] [--webgpu-iterations n]
+// Usage: pnpm --filter @rnode/playground bench [--iterations n] [--warmup n] [--backends wasm,webgpu] [--webgpu-iterations n] [--tries n]
+// (`--backends ''`: only the time to the first iteration, `--tries` times each; default 3)
 // Needs the built app (dist/), apps/bench/dist, and Debian's chromium (SwiftShader for WebGPU here).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,6 +25,7 @@ const { values: a } = parseArgs({
     'webgpu-iterations': { type: 'string', default: '5' },
     'webgpu-warmup': { type: 'string', default: '1' },
     backends: { type: 'string', default: 'wasm,webgpu' },
+    tries: { type: 'string', default: '3' },
   },
 });
 const DIST = fileURLToPath(new URL('../dist', import.meta.url));
@@ -78,14 +80,14 @@ function node(backend, iterations, warmup) {
 
 const rows = [];
 try {
-  // Time to the first iteration: default page (both sides) and toy2d settings, on wasm; 3 tries each.
+  // Time to the first iteration: default page (both sides) and toy2d settings, on wasm; `--tries` each.
   for (const [label, hash] of [['default settings', '#backend=wasm'], ['toy2d-rnode settings', `#backend=wasm&it=1&${TOY2D}`]]) {
     const firsts = [];
-    for (let i = 0; i < 3; i++) firsts.push((await page(hash, 1, 120_000)).first);
+    for (let i = 0; i < Number(a.tries); i++) firsts.push((await page(hash, 1, 120_000)).first);
     console.log(`first iteration after page open (wasm, ${label}): ${firsts.map((x) => `${(x / 1000).toFixed(2)} s`).join(', ')} (median ${(median(firsts) / 1000).toFixed(2)} s)`);
     rows.push({ measure: `time to first iteration, ${label}`, backend: 'wasm', seconds: median(firsts) / 1000, tries: firsts.map((x) => x / 1000) });
   }
-  for (const backend of a.backends.split(',')) {
+  for (const backend of a.backends.split(',').filter(Boolean)) {
     const n = Number(backend === 'webgpu' ? a['webgpu-iterations'] : a.iterations);
     const w = Number(backend === 'webgpu' ? a['webgpu-warmup'] : a.warmup);
     const p = await page(`#backend=${backend}&it=${n + w}&${TOY2D}`, n + w, 1_800_000);

@@ -1,7 +1,8 @@
 // Backend selection inside a worker: the public backend subpaths of @rnode/core, with the
-// tfjs .wasm binaries located by Vite (?url imports, hashed into the build).
+// tfjs .wasm binaries located by Vite (?url imports, hashed into the build). The WebGPU backend
+// (tfjs-backend-webgpu, most of the worker's code) is a separate chunk, loaded only when asked
+// for: a wasm worker starts without parsing it.
 import { useBackend, type BackendPlugin } from '@rnode/core';
-import { webgpuBackend } from '@rnode/core/backends/webgpu';
 import { setWasmPaths, wasmBackend } from '@rnode/core/backends/wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -29,19 +30,18 @@ export async function adapterName(): Promise<string> {
 }
 
 /**
- * Activate a backend. `needsSyncReads`: the side trains with an adaptive solver inside the
- * gradient, which reads from the device every step; WebGPU has no synchronous reads, so such a
- * side runs on wasm (and says so in `note`).
+ * Activate a backend. Both presets train on WebGPU: an adaptive training solve (FFJORD's
+ * dopri5) cannot read synchronously there, and `createTrainer` then takes the asynchronous
+ * adjoint by itself.
  */
-export async function selectBackend(choice: BackendChoice, needsSyncReads: boolean): Promise<{ name: string; adapter: string; note: string }> {
-  const adapter = await adapterName();
-  let note = '';
-  let list: BackendPlugin[] = choice === 'wasm' ? [wasmBackend] : choice === 'webgpu' ? [webgpuBackend] : [webgpuBackend, wasmBackend];
-  if (needsSyncReads && choice !== 'wasm') {
-    list = [wasmBackend];
-    note = 'adaptive training solve needs synchronous reads, which WebGPU lacks: on wasm';
+export async function selectBackend(choice: BackendChoice): Promise<{ name: string; adapter: string; note: string }> {
+  if (choice === 'wasm') {
+    await useBackend([wasmBackend]);
+    return { name: 'wasm', adapter: 'WebAssembly (CPU)', note: '' };
   }
+  const [adapter, { webgpuBackend }] = await Promise.all([adapterName(), import('@rnode/core/backends/webgpu')]);
+  const list: BackendPlugin[] = choice === 'webgpu' ? [webgpuBackend] : [webgpuBackend, wasmBackend];
   const b = await useBackend(list);
-  if (b.name !== 'webgpu' && choice === 'webgpu' && !note) note = `WebGPU unavailable (${adapter})`;
+  const note = b.name !== 'webgpu' && choice === 'webgpu' ? `WebGPU unavailable (${adapter})` : '';
   return { name: b.name, adapter: b.name === 'webgpu' ? adapter : 'WebAssembly (CPU)', note };
 }

@@ -460,6 +460,9 @@ function init(): void {
     $(`${p}-solver`).addEventListener('change', () => showSolverKnobs(p));
   }
   writeForm();
+  // A link opens ready to train (`#…&paused` waits for Start): the workers start first, the
+  // charts and the pad are built while they load.
+  startRun(!hash.has('paused') && settings.data !== 'drawn' && settings.data !== 'csv');
   chart('chart-loss', 'training loss', (s) => s.losses.map((y, i) => [i + 1, y]));
   chart('chart-nll', 'test NLL (nats)', (s) => s.evals.map((e) => [e.iteration, e.nll]), true);
   chart('chart-nfe', 'NFE per iteration (forward + backward)', (s) => s.nfeForward.map((f, i) => [i + 1, f + s.nfeBackward[i]!]));
@@ -515,8 +518,6 @@ function init(): void {
     for (const p of SIDES) if (state.sides[p].visuals) drawVisuals(p, state.sides[p].visuals!);
   });
   requestAnimationFrame(animate);
-  // A link opens ready to train; `#…&paused` waits for Start.
-  startRun(!hash.has('paused') && settings.data !== 'drawn' && settings.data !== 'csv');
 }
 
 init();

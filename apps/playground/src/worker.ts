@@ -7,7 +7,7 @@ import { createFlow, loadModel, standardNormalLogProb, type Flow, type ModelFile
 import { createTrainer, validateCheckpoint, type Checkpoint, type Trainer } from '@rnode/train';
 import { selectBackend } from './backend';
 import type { Box, FromWorker, ToWorker, Visuals } from './protocol';
-import { ADAPTIVE, modelConfig, trainerOptions, type PresetName, type Settings } from './settings';
+import { modelConfig, trainerOptions, type PresetName, type Settings } from './settings';
 import { checkpointIdentity, testPoints, TEST_SAMPLES, trainingSampler } from './data';
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
@@ -123,7 +123,7 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   side = m.side;
   box = m.box;
   const opts = trainerOptions(m.settings, m.side);
-  const b = await selectBackend(m.backend, ADAPTIVE.has(opts.solver));
+  const b = await selectBackend(m.backend);
   trainPoints = m.points;
   test = testPoints(m.settings, m.points);
   flow = createFlow(modelConfig(m.settings), new Random(`${m.settings.seed}:model`));
@@ -149,7 +149,7 @@ async function testNll(f: Flow, data: Float32Array, seed: number): Promise<{ nll
 async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   const ck: Checkpoint = validateCheckpoint(m.checkpoint, m.name);
   box = m.box;
-  await selectBackend(m.backend, false).then((b) => post({ type: 'ready', side: 'loaded', backend: b.name, adapter: b.adapter, note: b.note, ms: performance.now() - t0 }));
+  await selectBackend(m.backend).then((b) => post({ type: 'ready', side: 'loaded', backend: b.name, adapter: b.adapter, note: b.note, ms: performance.now() - t0 }));
   flow = loadModel(ck.model as unknown as ModelFile);
   const run = ck.run;
   const src = run?.source as { kind?: string; name?: string } | undefined;

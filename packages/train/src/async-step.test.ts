@@ -32,3 +32,47 @@ test('createAsyncAdjointTrainer reproduces createTrainer (rnode preset: losses, 
   a.dispose();
   b.dispose();
 });
+
+// createTrainer on a backend that declares `syncRead: false` (the active backend re-declared so,
+// as WebGPU is): an adaptive training solve cannot read the error norm on the host, so the step
+// takes the asynchronous adjoint by itself. Same numbers as the synchronous step on the same
+// kernels: NFE exact, losses, gradient norms and weights to float32 rounding.
+test('createTrainer without synchronous reads: dopri5 (ffjord preset, 2 blocks) trains through the async adjoint with the sync path\'s numbers', async () => {
+  const { createFlow } = await import('@rnode/models');
+  const { Random, currentBackend, useBackend, isRnodeError } = await import('@rnode/core');
+  const base = currentBackend()!;
+  const run = async () => {
+    const flow = createFlow({ dim: 2, blocks: 2, hidden: [8], layer: 'concatsquash', activation: 'tanh', zeroLast: 'none' }, new Random(7));
+    const tr = createTrainer({ flow, ownsFlow: true, data: 'pinwheel', preset: 'ffjord', batchSize: 32, lr: 1e-2, seed: 5 });
+    const events = [];
+    for (let i = 0; i < 3; i++) events.push(await tr.step());
+    const w = (await Promise.all(flow.params.map((p) => p.data()))).flatMap((a) => Array.from(a as Float32Array));
+    tr.dispose();
+    return { events, w };
+  };
+  const sync = await run();
+  const n0 = tf.memory().numTensors;
+  await useBackend({ ...base, name: `${base.name}-no-sync-read`, syncRead: false });
+  try {
+    const noSync = await run();
+    expect(tf.memory().numTensors).toBe(n0);
+    // The synchronous path really is refused here: backprop through dopri5 has no async route.
+    const flow = smallFlow(0, [4]);
+    const tr = createTrainer({ flow, ownsFlow: true, data: 'pinwheel', preset: 'ffjord', adjoint: 'backprop', batchSize: 8 });
+    await expect(tr.step()).rejects.toSatisfy((e) => isRnodeError(e, 'SYNC_READ_UNAVAILABLE'));
+    tr.dispose();
+    expect(sync.events[0]!.nfeForward).toBeGreaterThan(2 * 8); // adaptive: more than a few steps per block
+    sync.events.forEach((s, i) => {
+      const a = noSync.events[i]!;
+      expect([a.nfeForward, a.nfeBackward], `NFE, iteration ${i + 1}`).toEqual([s.nfeForward, s.nfeBackward]);
+      expect(a.loss).toBeCloseTo(s.loss, 4);
+      expect(a.nll).toBeCloseTo(s.nll, 4);
+      expect(a.gradNorm).toBeCloseTo(s.gradNorm, 3);
+    });
+    expect(sync.events[2]!.loss).not.toBe(sync.events[0]!.loss);
+    const diff = Math.max(...sync.w.map((v, i) => Math.abs(v - noSync.w[i]!)));
+    expect(diff).toBeLessThan(1e-5);
+  } finally {
+    await useBackend(base);
+  }
+});

@@ -1,10 +1,12 @@
 // The training step: one batch, the objective's gradients — in this thread, or sharded over
-// `parallel` (this thread computes the first shard) — one batched host read, the Adam update.
+// `parallel` (this thread computes the first shard), or with the asynchronous adjoint where the
+// backend cannot read synchronously — one batched host read, the Adam update.
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError, isRnodeError, type Random } from '@rnode/core';
-import { linearCombination } from '@rnode/solvers';
+import { RnodeError, canReadSync, isRnodeError, type Random } from '@rnode/core';
+import { isAdaptiveSolver, linearCombination } from '@rnode/solvers';
 import { saveModel } from '@rnode/models';
 import { warmupLr, type Adam } from './adam.js';
+import { adjointGradientsAsync, isBlockFlow } from './async-step.js';
 import type { BatchSource } from './batches.js';
 import type { ResolvedTraining, TrainingOptions } from './config.js';
 import type { IterationEvent, TrainerEvent } from './events.js';
@@ -38,6 +40,14 @@ export function createStep(ctx: StepContext): () => Promise<IterationEvent> {
   const params = flow.params;
   const dim = flow.dim;
   const regSpecs = cfg.regularizers.map((r) => ({ name: r.plugin.name, weight: r.weight }));
+
+  /**
+   * An adaptive training solve reads the error norm on the host every step: on a backend without
+   * synchronous reads (WebGPU) the gradient comes from the asynchronous adjoint instead — the same
+   * numbers (continuous adjoint, same probes), asked per step since the backend can change.
+   * Other cases (backprop, images, a flow without blocks) keep the one synchronous path.
+   */
+  const asyncFlow = !image && cfg.adjoint.name === 'backsolve' && isAdaptiveSolver(cfg.solver, 'solver') && isBlockFlow(flow) ? flow : null;
 
   let parallelReady: Promise<void> | null = null;
   /**
@@ -133,7 +143,7 @@ export function createStep(ctx: StepContext): () => Promise<IterationEvent> {
       if (parallel && parallel.threads > 1) {
         ({ value, grads: gradList, metrics, stats } = await parallelGradients(x, logdet));
       } else {
-        const r = batchGradients(flow, cfg, x, trainSolveOptions(cfg, noise), imageArg);
+        const r = asyncFlow && !canReadSync() ? await adjointGradientsAsync(asyncFlow, cfg, x, noise) : batchGradients(flow, cfg, x, trainSolveOptions(cfg, noise), imageArg);
         ({ value, grads: gradList, metrics } = r);
         stats = { nfe: r.stats?.nfe ?? 0, backwardNfe: r.stats?.backward?.nfe ?? 0 }; // the backward pass has run
       }

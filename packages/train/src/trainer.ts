@@ -46,7 +46,11 @@ export interface Trainer {
   readonly image: Readonly<ResolvedImageSource> | null;
   /** True once early stopping's patience is used up. */
   readonly shouldStop: boolean;
-  /** One training iteration: batch, forward, objective, one tf.variableGrads, one batched read, Adam update. */
+  /**
+   * One training iteration: batch, forward, objective, one tf.variableGrads, one batched read,
+   * Adam update. An adaptive solver on a backend without synchronous reads (WebGPU) takes the
+   * asynchronous adjoint instead (same numbers; 'backsolve', non-image data, a flow with blocks).
+   */
   step(): Promise<IterationEvent>;
   /**
    * Test-time NLL with the evaluation solver. Without `data`: the validation set, tracked for

@@ -24,7 +24,8 @@ test('webgpu: rk38 training steps, async evaluation and a checkpoint without syn
 // device's storage-buffer limit (the gradient norm over 15 parameters here): training then does
 // nothing while every value stays finite. The webgpu losses and weights must equal the cpu ones.
 test('webgpu: training updates the weights exactly as on cpu (3 rnode steps, 15 parameters)', async () => {
-  const { useBackend } = await import('@rnode/core');
+  const { currentBackend, useBackend } = await import('@rnode/core');
+  const base = currentBackend()!; // webgpu (the cpu project runs this file too)
   const run = async () => {
     const tr = createTrainer({ flow: smallFlow(2, [8, 8]), ownsFlow: true, data: 'pinwheel', batchSize: 32, lr: 1e-2, seed: 4 });
     const losses: number[] = [];
@@ -42,6 +43,33 @@ test('webgpu: training updates the weights exactly as on cpu (3 rnode steps, 15 
     const diff = Math.max(...gpu.w.map((v, i) => Math.abs(v - cpu.w[i]!)));
     expect(diff).toBeLessThan(1e-4);
   } finally {
-    await useBackend('webgpu');
+    await useBackend(base);
+  }
+}, 300_000);
+
+// An adaptive training solve (FFJORD's dopri5) reads its error norm every step: on WebGPU the
+// trainer takes the asynchronous adjoint by itself. Two steps, the same NFE and losses as on cpu.
+test('webgpu: ffjord (dopri5) training steps through the asynchronous adjoint, NFE equal to cpu', async () => {
+  const { currentBackend, useBackend } = await import('@rnode/core');
+  const base = currentBackend()!; // webgpu (the cpu project runs this file too)
+  const run = async () => {
+    const tr = createTrainer({ flow: smallFlow(1, [4]), ownsFlow: true, data: 'pinwheel', preset: 'ffjord', batchSize: 16, lr: 1e-2, seed: 2 });
+    const events = [await tr.step(), await tr.step()];
+    tr.dispose();
+    return events;
+  };
+  const n0 = tf.memory().numTensors;
+  const gpu = await run();
+  expect(tf.memory().numTensors).toBe(n0);
+  await useBackend('cpu');
+  try {
+    const cpu = await run();
+    expect(gpu[0]!.nfeForward).toBeGreaterThan(8);
+    gpu.forEach((e, i) => {
+      expect([e.nfeForward, e.nfeBackward]).toEqual([cpu[i]!.nfeForward, cpu[i]!.nfeBackward]);
+      expect(e.loss).toBeCloseTo(cpu[i]!.loss, 3);
+    });
+  } finally {
+    await useBackend(base);
   }
 }, 300_000);
