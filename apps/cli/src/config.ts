@@ -12,7 +12,7 @@ const posNum = z.number().positive().finite();
 const posInt = z.number().int().positive();
 const nonNegNum = z.number().nonnegative().finite();
 
-export const trainConfigSchema = z.strictObject({
+export const runConfigSchema = z.strictObject({
   data: z.string().min(1),
   preset: z.enum(['rnode', 'ffjord']),
   solver: z.string().min(1),
@@ -59,12 +59,13 @@ export const trainConfigSchema = z.strictObject({
   epochs: posInt,
   warmup: z.number().int().nonnegative(),
   alpha: z.number().nonnegative().lt(0.5),
-  /** Stop when the loss explodes: above its early level by this factor (training.ts); 0 turns it off. */
+  /** Stop when the loss explodes: above its early level by this factor (run-shared.ts); 0 turns it off. */
   divergenceFactor: nonNegNum,
 });
 
-export type TrainConfig = Partial<z.infer<typeof trainConfigSchema>>;
-export const TRAIN_KEYS = Object.keys(trainConfigSchema.shape) as Array<keyof TrainConfig>;
+/** The settings of `rnode train` (flags over a config file), checked by `runConfigSchema`; what `train()` of @rnode/train takes is its own `TrainConfig`. */
+export type RunConfig = Partial<z.infer<typeof runConfigSchema>>;
+export const TRAIN_KEYS = Object.keys(runConfigSchema.shape) as Array<keyof RunConfig>;
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -92,7 +93,7 @@ function formatIssues(error: z.ZodError, where: string): string {
 }
 
 /** Validate a config object (from a file): unknown keys are errors naming the key. */
-export function parseTrainConfig(raw: unknown, where: string): TrainConfig {
+export function parseRunConfig(raw: unknown, where: string): RunConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new UsageError(`${where}: the config must be a JSON object`);
   }
@@ -105,9 +106,9 @@ export function parseTrainConfig(raw: unknown, where: string): TrainConfig {
     if (Object.hasOwn(normalized, key)) throw new UsageError(`${where}: key "${k}" is given twice (as "${kebab(key)}" and "${key}")`);
     normalized[key] = key === 'hidden' && typeof v === 'string' ? safeList(v, where) : v;
   }
-  const r = trainConfigSchema.partial().safeParse(normalized);
+  const r = runConfigSchema.partial().safeParse(normalized);
   if (!r.success) throw new UsageError(formatIssues(r.error, where));
-  return r.data as TrainConfig;
+  return r.data as RunConfig;
 }
 
 function safeList(v: string, where: string): number[] {
@@ -152,7 +153,7 @@ function checkJsonKeys(text: string, path: string): void {
 }
 
 /** Read and validate `--config file.json`. */
-export function readConfigFile(path: string): TrainConfig {
+export function readConfigFile(path: string): RunConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -166,14 +167,14 @@ export function readConfigFile(path: string): TrainConfig {
     throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
   }
   checkJsonKeys(text, path);
-  return parseTrainConfig(raw, `config file ${path}`);
+  return parseRunConfig(raw, `config file ${path}`);
 }
 
 /** The shorthands of `regularizers`: --lambda-k and --lambda-j. */
 const SHORTHANDS = { lambdaK: 'kinetic-energy', lambdaJ: 'jacobian-frobenius' } as const;
 
 /** lambdaK/lambdaJ folded into `regularizers` (one source of config; giving a weight twice is an error naming `where`). */
-export function foldRegularizers(c: TrainConfig, where: string): TrainConfig {
+export function foldRegularizers(c: RunConfig, where: string): RunConfig {
   const { lambdaK, lambdaJ, ...rest } = c;
   const regularizers = { ...c.regularizers };
   for (const [key, name] of Object.entries(SHORTHANDS)) {
@@ -186,10 +187,10 @@ export function foldRegularizers(c: TrainConfig, where: string): TrainConfig {
 }
 
 /** File values, then flags on top (only flags the user actually gave); regularizers merge by name, plugin modules add up. */
-export function mergeConfig(file: TrainConfig, flags: TrainConfig): TrainConfig {
+export function mergeConfig(file: RunConfig, flags: RunConfig): RunConfig {
   const out: Record<string, unknown> = { ...file };
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) out[k] = v;
   if (file.regularizers && flags.regularizers) out['regularizers'] = { ...file.regularizers, ...flags.regularizers };
   if (file.plugins && flags.plugins) out['plugins'] = [...new Set([...file.plugins, ...flags.plugins])];
-  return out as TrainConfig;
+  return out as RunConfig;
 }

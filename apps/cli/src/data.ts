@@ -3,7 +3,7 @@ import { list, type KnownNames } from '@rnode/core';
 import { registerBuiltinDatasets } from '@rnode/data';
 import { UsageError } from './errors.js';
 
-export type DataSource = { kind: 'toy'; name: KnownNames['dataset'] } | { kind: 'file'; path: string };
+export type DataSpec = { kind: 'toy'; name: KnownNames['dataset'] } | { kind: 'file'; path: string };
 
 export function toyNames(): string[] {
   registerBuiltinDatasets();
@@ -11,7 +11,7 @@ export function toyNames(): string[] {
 }
 
 /** `--data`: a registered toy dataset, or a .csv / .npy file. */
-export function resolveData(spec: string): DataSource {
+export function resolveData(spec: string): DataSpec {
   const names = toyNames();
   if (names.includes(spec)) return { kind: 'toy', name: spec as KnownNames['dataset'] };
   const looksLikeFile = /\.(csv|npy|txt)$/i.test(spec) || spec.includes('/') || spec.includes('\\');
@@ -23,7 +23,7 @@ export function resolveData(spec: string): DataSource {
   return { kind: 'file', path: spec };
 }
 
-export const dataLabel = (d: DataSource): string => (d.kind === 'toy' ? d.name : d.path);
+export const dataLabel = (d: DataSpec): string => (d.kind === 'toy' ? d.name : d.path);
 
 /** A runtime I/O failure (exit status 1) with a message that names the file. */
 export class IoError extends Error {

@@ -7,7 +7,9 @@ import { join, dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, useBackend, type BackendChoice } from '@rnode/core';
 import { densityPlot, samplesPlot, trajectoryPlot, writePng, type Extent } from './plot/index.js';
-import { evalSolve, loadCheckpoint, prepareData, type LoadedCheckpoint, type RunFile } from './engine.js';
+import { loadCheckpoint, type LoadedCheckpoint, type RunFile } from './checkpoint-read.js';
+import { evalSolve } from './eval-solve.js';
+import { prepareData } from './toy-run.js';
 import { dataLabel, resolveData } from './data.js';
 import { UsageError } from './errors.js';
 

@@ -1,3 +1,3 @@
 export { main, createProgram } from './main.js';
 export type { Io } from './io.js';
-export { trainConfigSchema, parseTrainConfig, type TrainConfig } from './config.js';
+export { runConfigSchema, parseRunConfig, type RunConfig } from './config.js';

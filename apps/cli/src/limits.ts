@@ -9,7 +9,7 @@ import { UsageError } from './errors.js';
 
 /** Step attempts of one solve before it is stopped (odeint's default); fixed grids are counted before they are built. */
 export const DEFAULT_MAX_STEPS = 100_000;
-/** Rows per evaluation solve (engine.ts). */
+/** Rows per evaluation solve (toy-run.ts, checkpoint-read.ts). */
 export const EVAL_BATCH = 10_000;
 const GiB = 1024 ** 3;
 

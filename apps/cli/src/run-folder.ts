@@ -8,7 +8,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { acquireRunLock, cleanTempFiles, ensureWritableDir, fsyncDir, type RunLock } from '@rnode/core/node';
 import type { Checkpoint, RunIdentity } from '@rnode/train';
 import { readCheckpoint } from '@rnode/train/node';
-import type { DataSource } from './data.js';
+import type { DataSpec } from './data.js';
 import { IoError } from './data.js';
 import { UsageError } from './errors.js';
 
@@ -26,13 +26,13 @@ export function configHash(settings: unknown): string {
 }
 
 /** The data a run used, as one comparable string: a toy or image name, or a file's absolute path. */
-export function sourceKey(src: DataSource | { kind: string; name?: string; path?: string }): string {
+export function sourceKey(src: DataSpec | { kind: string; name?: string; path?: string }): string {
   if (src.kind === 'file' && typeof src.path === 'string') return resolvePath(src.path);
   return String((src as { name?: string }).name);
 }
 
 /** What run.json says about a run, as an identity (older checkpoints have none of their own). */
-export function identityFromRunFile(run: { data: DataSource | { kind: string; name?: string }; preset: string; seed: number } | null): RunIdentity | null {
+export function identityFromRunFile(run: { data: DataSpec | { kind: string; name?: string }; preset: string; seed: number } | null): RunIdentity | null {
   if (!run || typeof run.data !== 'object' || run.data === null) return null;
   return { data: sourceKey(run.data), preset: run.preset, seed: run.seed, configHash: '', source: run.data };
 }
@@ -123,10 +123,10 @@ export function archiveRunFiles(out: string): string {
   return dir;
 }
 
-/** run.json at `path` (engine.ts's readRunFile takes a checkpoint's path). */
-function readRunFileAt(path: string): { run: { data: DataSource; preset: string; seed: number } | null } {
+/** run.json at `path` (checkpoint-read.ts's readRunFile takes a checkpoint's path). */
+function readRunFileAt(path: string): { run: { data: DataSpec; preset: string; seed: number } | null } {
   try {
-    const r = JSON.parse(readFileSync(path, 'utf8')) as { format?: string; data: DataSource; preset: string; seed: number };
+    const r = JSON.parse(readFileSync(path, 'utf8')) as { format?: string; data: DataSpec; preset: string; seed: number };
     return { run: r.format === 'rnode-run' ? r : null };
   } catch {
     return { run: null };

@@ -12,7 +12,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'rnode-cli-settings-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const TOY = ['--data', 'pinwheel', '--hidden', '8,8', '--batch-size', '16', '--test-samples', '16', '--quiet'];
-// The tiny image run of images.test.ts (one scale, one block of width 8 on 14×14 digits), no evaluation.
+// The tiny image run of image-run.test.ts (one scale, one block of width 8 on 14×14 digits), no evaluation.
 const IMAGE = ['--data', 'mnist', '--subset', '64', '--downsample', '2', '--scales', '1', '--blocks-per-scale', '1', '--width', '8', '--batch-size', '16', '--test-samples', '16', '--eval-every', '0', '--quiet'];
 
 const PRESETS = ['rnode', 'ffjord'] as const;

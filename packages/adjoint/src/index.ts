@@ -2,8 +2,8 @@ export { odeintAdjoint } from './odeint-adjoint.js';
 export { odeintAdjointOptionsSchema } from './types.js';
 export { odeintAdjointAsync } from './odeint-adjoint-async.js';
 export {
-  backprop,
-  backsolve,
+  backpropAdjoint,
+  backsolveAdjoint,
   builtinAdjoints,
   defineAdjoint,
   odeintWith,

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isRnodeError, list, register, unregister } from '@rnode/core';
 import { describe, expect, test } from 'vitest';
 import {
-  backprop,
-  backsolve,
+  backpropAdjoint,
+  backsolveAdjoint,
   defineAdjoint,
   odeintAdjoint,
   odeintWith,
@@ -29,9 +29,9 @@ describe('adjoint plugins', () => {
     const names = list<AdjointPlugin>('adjoint').map((p) => p.name);
     expect(names).toContain('backprop');
     expect(names).toContain('backsolve');
-    expect(resolveAdjoint('backsolve')).toBe(backsolve);
-    expect(resolveAdjoint(backprop)).toBe(backprop);
-    expect(backsolve.kind).toBe('adjoint');
+    expect(resolveAdjoint('backsolve')).toBe(backsolveAdjoint);
+    expect(resolveAdjoint(backpropAdjoint)).toBe(backpropAdjoint);
+    expect(backsolveAdjoint.kind).toBe('adjoint');
   });
 
   test('an unknown name is an error that lists the registered names', () => {
@@ -69,7 +69,7 @@ describe('adjoint plugins', () => {
     } finally {
       unregister('adjoint', mine);
     }
-    const sol = backprop.odeint(net.f, y0 as tf.Tensor, [0, 1], net.params, opts);
+    const sol = backpropAdjoint.odeint(net.f, y0 as tf.Tensor, [0, 1], net.params, opts);
     expect(sol.backward).toBeNull();
     tf.dispose([...a, ...b, ...sol.ys, y0]);
     net.dispose();

@@ -20,7 +20,7 @@ export function defineAdjoint<N extends string>(plugin: Omit<AdjointPlugin<N>, '
  * discrete solve; memory grows with the number of steps. `params` are not needed (the tape
  * finds them) and the adjoint-only options are ignored, so one options object serves both.
  */
-export const backprop: AdjointPlugin<'backprop'> = defineAdjoint({
+export const backpropAdjoint: AdjointPlugin<'backprop'> = defineAdjoint({
   name: 'backprop',
   description: 'Backpropagation through the solver steps (discretize-then-optimize)',
   odeint<S extends OdeState>(
@@ -36,7 +36,7 @@ export const backprop: AdjointPlugin<'backprop'> = defineAdjoint({
 });
 
 /** The continuous adjoint (optimize-then-discretize): `odeintAdjoint`. */
-export const backsolve: AdjointPlugin<'backsolve'> = defineAdjoint({
+export const backsolveAdjoint: AdjointPlugin<'backsolve'> = defineAdjoint({
   name: 'backsolve',
   description: 'Continuous adjoint: solve the augmented system backwards in time (Chen et al. 2018)',
   odeint: odeintAdjoint,
@@ -49,7 +49,7 @@ declare module '@rnode/core' {
   }
 }
 
-export const builtinAdjoints: readonly AdjointPlugin[] = [backprop, backsolve];
+export const builtinAdjoints: readonly AdjointPlugin[] = [backpropAdjoint, backsolveAdjoint];
 
 let registered = false;
 /** Register `backprop` and `backsolve` (idempotent; called on first lookup by name). */

@@ -1,5 +1,5 @@
 import { register, resolve, type PluginRef } from '@rnode/core';
-import { exact, hutchinsonGaussian, hutchinsonRademacher } from './estimators.js';
+import { exactEstimator, hutchinsonGaussianEstimator, hutchinsonRademacherEstimator } from './estimators.js';
 import { jacobianFrobeniusRegularizer, kineticEnergyRegularizer } from './regularizers.js';
 import type { EstimatorPlugin, RegularizerPlugin } from './types.js';
 
@@ -16,7 +16,7 @@ declare module '@rnode/core' {
 }
 
 /** The built-in estimator and regularizer plugins. */
-export const builtinEstimators: readonly EstimatorPlugin[] = [exact, hutchinsonGaussian, hutchinsonRademacher];
+export const builtinEstimators: readonly EstimatorPlugin[] = [exactEstimator, hutchinsonGaussianEstimator, hutchinsonRademacherEstimator];
 export const builtinRegularizers: readonly RegularizerPlugin[] = [kineticEnergyRegularizer, jacobianFrobeniusRegularizer];
 
 let registered = false;

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, isRnodeError, safeTanh } from '@rnode/core';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { exact, hutchinson, hutchinsonGaussian, hutchinsonRademacher } from './estimators.js';
+import { exactEstimator, hutchinson, hutchinsonGaussianEstimator, hutchinsonRademacherEstimator } from './estimators.js';
 import { jacobianFrobenius } from './regularizers.js';
 import { checkEstimator, testField } from './testing/index.js';
 import type { VectorField } from './types.js';
@@ -48,7 +48,7 @@ describe('Hutchinson is unbiased (one batched call of N probes at one point z0, 
     const rng = new Random(`unbiased-${noise}`);
     const z0 = rng.normal([1, D]);
     const zs = tf.tile(z0, [N, 1]);
-    const ex = exact.evaluate(field, 0.5, z0, null);
+    const ex = exactEstimator.evaluate(field, 0.5, z0, null);
     const trace = read(ex.divergence)[0]!;
     const frob = read(ex.sqJacobianNorm!)[0]!;
     ex.f.dispose();
@@ -84,7 +84,7 @@ describe('exact', () => {
     const frob = a.flat().reduce((s, x) => s + x * x, 0);
     const field: VectorField = (_t, z) => tf.reshape(tf.matMul(tf.reshape(z, [z.shape[0]!, D]), A), z.shape);
     const z = rng.normal([4, 2, 3]);
-    const r = exact.evaluate(field, 0, z, null);
+    const r = exactEstimator.evaluate(field, 0, z, null);
     expect(r.f.shape).toEqual([4, 2, 3]);
     read(r.divergence).forEach((v) => expect(v).toBeCloseTo(trace, 4));
     read(r.sqJacobianNorm!).forEach((v) => expect(v).toBeCloseTo(frob, 3));
@@ -103,7 +103,7 @@ describe('exact', () => {
       },
     });
     const z = tf.ones([3, 2]);
-    const r = exact.evaluate(field, 0, z, null);
+    const r = exactEstimator.evaluate(field, 0, z, null);
     expect(calls).toBe(2);
     read(r.divergence).forEach((v) => expect(v).toBeCloseTo(5, 5));
     tf.dispose([r.f, r.sqJacobianNorm!, A, z]);
@@ -132,21 +132,21 @@ describe('errors', () => {
     const z = tf.zeros([2, 3]);
     let err: unknown;
     try {
-      hutchinsonGaussian.evaluate(field, 0, z, null);
+      hutchinsonGaussianEstimator.evaluate(field, 0, z, null);
     } catch (e) {
       err = e;
     }
     expect(isRnodeError(err, 'INVALID_ARGUMENT')).toBe(true);
     const bad = tf.zeros([2, 4]);
-    expect(() => hutchinsonRademacher.evaluate(field, 0, z, bad)).toThrow(/noise shape/);
-    expect(() => exact.evaluate(field, 0, tf.zeros([3]), null)).toThrow(/batch/);
+    expect(() => hutchinsonRademacherEstimator.evaluate(field, 0, z, bad)).toThrow(/noise shape/);
+    expect(() => exactEstimator.evaluate(field, 0, tf.zeros([3]), null)).toThrow(/batch/);
     tf.dispose([z, bad]);
     dispose();
     before = tf.memory().numTensors; // the rank-1 zeros above were made for a throwing call
   });
 });
 
-describe.each([[exact], [hutchinsonGaussian], [hutchinsonRademacher]])('checkEstimator', (plugin) => {
+describe.each([[exactEstimator], [hutchinsonGaussianEstimator], [hutchinsonRademacherEstimator]])('checkEstimator', (plugin) => {
   test(`${plugin.name} passes the conformance suite`, () => {
     const report = checkEstimator(plugin);
     expect(report.failures).toEqual([]);

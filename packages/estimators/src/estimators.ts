@@ -17,7 +17,7 @@ function checkZ(z: tf.Tensor, source: string): void {
  * VJP is row j of the Jacobian, ∂f_j/∂z, so the exact ‖∂f/∂z‖²_F per sample
  * comes for free (`sqJacobianNorm`). Cost: D passes, for low dimensions.
  */
-export const exact: EstimatorPlugin<'exact'> = Object.freeze({
+export const exactEstimator: EstimatorPlugin<'exact'> = Object.freeze({
   kind: 'estimator' as const,
   name: 'exact' as const,
   description: 'exact divergence and Jacobian Frobenius norm, one VJP per dimension',
@@ -103,6 +103,6 @@ export function hutchinson(options?: HutchinsonOptions): EstimatorPlugin {
 }
 
 /** Hutchinson with Gaussian probes (RNODE), registered as 'hutchinson'. */
-export const hutchinsonGaussian: EstimatorPlugin = hutchinson();
+export const hutchinsonGaussianEstimator: EstimatorPlugin = hutchinson();
 /** Hutchinson with Rademacher probes, registered as 'hutchinson-rademacher'. */
-export const hutchinsonRademacher: EstimatorPlugin = hutchinson({ noise: 'rademacher' });
+export const hutchinsonRademacherEstimator: EstimatorPlugin = hutchinson({ noise: 'rademacher' });

@@ -11,7 +11,7 @@ export type {
   CnfRateScales,
 } from './types.js';
 export { vjp, jvp } from './vjp.js';
-export { exact, hutchinson, hutchinsonGaussian, hutchinsonRademacher, hutchinsonOptionsSchema } from './estimators.js';
+export { exactEstimator, hutchinson, hutchinsonGaussianEstimator, hutchinsonRademacherEstimator, hutchinsonOptionsSchema } from './estimators.js';
 export type { HutchinsonOptions } from './estimators.js';
 export {
   defineRegularizer,

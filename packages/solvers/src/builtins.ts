@@ -22,18 +22,18 @@ declare module '@rnode/core' {
   }
 }
 
-export const euler = rungeKutta({ name: 'euler', order: 1, tableau: EULER, description: 'forward Euler' });
-export const midpoint = rungeKutta({ name: 'midpoint', order: 2, tableau: MIDPOINT, description: 'explicit midpoint' });
-export const heun = rungeKutta({ name: 'heun', order: 2, tableau: HEUN, description: "Heun's method (explicit trapezoid; torchdiffeq heun2)" });
+export const eulerSolver = rungeKutta({ name: 'euler', order: 1, tableau: EULER, description: 'forward Euler' });
+export const midpointSolver = rungeKutta({ name: 'midpoint', order: 2, tableau: MIDPOINT, description: 'explicit midpoint' });
+export const heunSolver = rungeKutta({ name: 'heun', order: 2, tableau: HEUN, description: "Heun's method (explicit trapezoid; torchdiffeq heun2)" });
 /** The classic RK4 (1/6, 1/3, 1/3, 1/6). torchdiffeq's `rk4` is rnode's `rk38`. */
-export const rk4 = rungeKutta({ name: 'rk4', order: 4, tableau: RK4, description: 'classic Runge–Kutta 4' });
+export const rk4Solver = rungeKutta({ name: 'rk4', order: 4, tableau: RK4, description: 'classic Runge–Kutta 4' });
 /** Kutta's 3/8 rule: torchdiffeq's `rk4`. */
-export const rk38 = rungeKutta({ name: 'rk38', order: 4, tableau: RK38, description: "Kutta's 3/8 rule (torchdiffeq's rk4)" });
-export const dopri5 = rungeKutta({ name: 'dopri5', order: 5, tableau: DOPRI5, description: 'Dormand–Prince 5(4), quartic dense output' });
-export const bosh3 = rungeKutta({ name: 'bosh3', order: 3, tableau: BOSH3, description: 'Bogacki–Shampine 3(2), Hermite dense output' });
-export const tsit5 = rungeKutta({ name: 'tsit5', order: 5, tableau: TSIT5, description: 'Tsitouras 5(4), own dense output' });
+export const rk38Solver = rungeKutta({ name: 'rk38', order: 4, tableau: RK38, description: "Kutta's 3/8 rule (torchdiffeq's rk4)" });
+export const dopri5Solver = rungeKutta({ name: 'dopri5', order: 5, tableau: DOPRI5, description: 'Dormand–Prince 5(4), quartic dense output' });
+export const bosh3Solver = rungeKutta({ name: 'bosh3', order: 3, tableau: BOSH3, description: 'Bogacki–Shampine 3(2), Hermite dense output' });
+export const tsit5Solver = rungeKutta({ name: 'tsit5', order: 5, tableau: TSIT5, description: 'Tsitouras 5(4), own dense output' });
 
-export const builtinSolvers: readonly SolverPlugin[] = [euler, midpoint, heun, rk4, rk38, dopri5, bosh3, tsit5];
+export const builtinSolvers: readonly SolverPlugin[] = [eulerSolver, midpointSolver, heunSolver, rk4Solver, rk38Solver, dopri5Solver, bosh3Solver, tsit5Solver];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const builtinControllers: readonly ControllerPlugin<string, any>[] = [integralController, pidController];
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ralston2, ralston2Tableau } from './examples/custom-solver.js';
 import { defineSolver, odeint, rungeKutta } from './index.js';
 import { checkSolver } from './testing/index.js';
-import { dopri5 } from './builtins.js';
+import { dopri5Solver } from './builtins.js';
 
 describe('user-defined solvers', () => {
   it.each([ralston2, ralston2Tableau])('$name passes checkSolver (order 2)', async (solver) => {
@@ -22,7 +22,7 @@ describe('user-defined solvers', () => {
   });
 
   it('checkSolver runs adaptive plugins on a fixed grid (dopri5: float32 cannot show order 5; here > 3.5)', async () => {
-    const r = await checkSolver(dopri5, { order: 5, steps: [1 / 4, 1 / 6, 1 / 8], tolerance: 1 });
+    const r = await checkSolver(dopri5Solver, { order: 5, steps: [1 / 4, 1 / 6, 1 / 8], tolerance: 1 });
     expect(r.empiricalOrder).toBeGreaterThan(3.5);
     expect(r.leakedTensors).toBe(0);
   });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { odeint, odeintAsync } from './odeint.js';
-import { euler, heun, midpoint, rk38, rk4 } from './builtins.js';
+import { eulerSolver, heunSolver, midpointSolver, rk38Solver, rk4Solver } from './builtins.js';
 import { intervalSteps } from './integrate.js';
 import { checkSolver } from './testing/index.js';
 
@@ -11,11 +11,11 @@ describe('fixed-grid methods', () => {
   // float32: y' = y² on [0, 0.75]; steps chosen so truncation error dominates roundoff
   // (order 1: h = 1/64..1/512, order 2: 1/16..1/128, order 4: 1/8..1/24).
   it.each([
-    [euler, 1],
-    [midpoint, 2],
-    [heun, 2],
-    [rk4, 4],
-    [rk38, 4],
+    [eulerSolver, 1],
+    [midpointSolver, 2],
+    [heunSolver, 2],
+    [rk4Solver, 4],
+    [rk38Solver, 4],
   ] as const)('$name converges with its order (±0.2), no leaks, deterministic', async (solver, p) => {
     const r = await checkSolver(solver, { order: p });
     console.log(`${solver.name}: empirical order ${r.empiricalOrder.toFixed(3)} (expected ${p}); errors ${r.errors.map((e) => e.error.toExponential(2)).join(', ')}`);

@@ -4,7 +4,7 @@ export { rungeKutta, defineSolver, hermiteInterpolate, quarticInterpFromCMid } f
 export { linearCombination } from './linear-combination.js';
 export type { Tableau, RungeKuttaOptions, SolverDefinition } from './runge-kutta.js';
 export { integralController, pid, pidController, pidOptionsSchema, type PidOptions } from './controllers.js';
-export { builtinSolvers, builtinControllers, registerBuiltinSolvers, resolveSolver, resolveController, isAdaptiveSolver, euler, midpoint, heun, rk4, rk38, dopri5, bosh3, tsit5 } from './builtins.js';
+export { builtinSolvers, builtinControllers, registerBuiltinSolvers, resolveSolver, resolveController, isAdaptiveSolver, eulerSolver, midpointSolver, heunSolver, rk4Solver, rk38Solver, dopri5Solver, bosh3Solver, tsit5Solver } from './builtins.js';
 export * as tableaux from './tableaux.js';
 export type * from './types.js';
 export { odeintOptionsSchema, type OdeintOptions } from './options.js';

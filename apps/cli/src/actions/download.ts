@@ -1,3 +1,4 @@
+// `rnode download` — the action (what the command does with its parsed flags), like every file in actions/; its commander definition is commands/download.ts.
 import { downloadDataset, type DownloadProgress } from '@rnode/data/node';
 import type { CommandContext } from '../context.js';
 import type { DownloadFlags } from '../commands/download.js';

@@ -1,7 +1,9 @@
+// `rnode eval` — the action (what the command does with its parsed flags), like every file in actions/; its commander definition is commands/eval.ts.
 import { configureWatch } from '../watch.js';
 import { checkBackendName, checkPluginName } from '../plugins.js';
 import { resolveData } from '../data.js';
-import { evaluateCheckpoint, loadCheckpointPlugins, pick } from '../engine.js';
+import { evaluateCheckpoint, loadCheckpointPlugins } from '../checkpoint-read.js';
+import { givenSolveFlags } from '../eval-solve.js';
 import type { CommandContext } from '../context.js';
 import type { EvalFlags } from '../commands/eval.js';
 
@@ -15,7 +17,7 @@ export async function runEval(f: EvalFlags, ctx: CommandContext): Promise<void> 
     checkpoint: f.checkpoint,
     backend,
     seed: f.seed ?? 0,
-    solve: pick(f),
+    solve: givenSolveFlags(f),
     ...(f.data !== undefined ? { data: resolveData(f.data) } : {}),
     ...(f.testSamples !== undefined ? { testSamples: f.testSamples } : {}),
   });

@@ -1,3 +1,4 @@
+// `rnode info` — the action (what the command does with its parsed flags), like every file in actions/; its commander definition is commands/info.ts.
 import { PLUGIN_KINDS, probeBackends } from '@rnode/core';
 import { loadPluginModules, pluginOrigin, pluginsByKind } from '../plugins.js';
 import type { CommandContext } from '../context.js';

@@ -1,3 +1,4 @@
+// `rnode playground` — the action (what the command does with its parsed flags), like every file in actions/; its commander definition is commands/playground.ts.
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

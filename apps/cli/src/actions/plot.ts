@@ -1,7 +1,8 @@
+// `rnode plot` — the action (what the command does with its parsed flags), like every file in actions/; its commander definition is commands/plot.ts.
 import { configureWatch, evalWatch } from '../watch.js';
 import { checkBackendName } from '../plugins.js';
 import { plotFigures } from '../figures.js';
-import { loadCheckpointPlugins } from '../engine.js';
+import { loadCheckpointPlugins } from '../checkpoint-read.js';
 import type { CommandContext } from '../context.js';
 import type { PlotFlags } from '../commands/plot.js';
 

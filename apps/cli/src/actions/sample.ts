@@ -1,7 +1,8 @@
+// `rnode sample` — the action (what the command does with its parsed flags), like every file in actions/; its commander definition is commands/sample.ts.
 import { configureWatch } from '../watch.js';
 import { extname } from 'node:path';
 import { checkBackendName, checkPluginName } from '../plugins.js';
-import { loadCheckpointPlugins, pick, sampleCheckpoint } from '../engine.js';
+import { loadCheckpointPlugins, sampleCheckpoint } from '../checkpoint-read.js';
 import { toCsv, toNpy, writeOutput } from '../writers.js';
 import { samplesPng } from '../figures.js';
 import { UsageError } from '../errors.js';
@@ -10,8 +11,9 @@ import type { SampleFlags } from '../commands/sample.js';
 import { useBackend, type BackendChoice } from '@rnode/core';
 import { loadModel, type ImageFlow, type ImageModelFile } from '@rnode/models';
 import { readCheckpoint } from '@rnode/train/node';
-import { evalSolve, readRunFile } from '../engine.js';
-import { imageGridPng, sampleImages, type ImageRunData } from '../images.js';
+import { readRunFile } from '../checkpoint-read.js';
+import { evalSolve, givenSolveFlags } from '../eval-solve.js';
+import { imageGridPng, sampleImages, type ImageRunData } from '../image-run.js';
 import { writePng } from '../plot/index.js';
 
 function isImageCheckpoint(path: string): boolean {
@@ -31,7 +33,7 @@ async function sampleImageCheckpoint(f: SampleFlags, ext: string, backend: strin
   const flow = loadModel(ck.model as unknown as ImageModelFile) as ImageFlow;
   const n = f.num ?? 64;
   try {
-    const pixels = await sampleImages(flow, n, alpha, f.seed ?? 0, evalSolve(pick(f)));
+    const pixels = await sampleImages(flow, n, alpha, f.seed ?? 0, evalSolve(givenSolveFlags(f)));
     const [h, w, c] = flow.shape;
     const seconds = (performance.now() - t0) / 1000;
     let size: [number, number] | null = null;
@@ -61,7 +63,7 @@ export async function runSample(f: SampleFlags, ctx: CommandContext): Promise<vo
     await sampleImageCheckpoint(f, ext, backend, ctx);
     return;
   }
-  const s = await sampleCheckpoint({ checkpoint: f.checkpoint, backend, seed: f.seed ?? 0, solve: pick(f), n: f.num ?? 1000 });
+  const s = await sampleCheckpoint({ checkpoint: f.checkpoint, backend, seed: f.seed ?? 0, solve: givenSolveFlags(f), n: f.num ?? 1000 });
   const seconds = (performance.now() - t0) / 1000;
   if (f.out === undefined) {
     ctx.io.stdout.write(toCsv(s.data, s.rows, s.cols));

@@ -1,5 +1,6 @@
+// `rnode summary` — the action (what the command does with its parsed flags), like every file in actions/; its commander definition is commands/summary.ts.
 import { useBackend } from '@rnode/core';
-import { imageModelSummary, imageOrError } from '../images.js';
+import { imageModelSummary, imageOrError } from '../image-run.js';
 import type { CommandContext } from '../context.js';
 import type { SummaryFlags } from '../commands/summary.js';
 

@@ -1,18 +1,21 @@
+// `rnode train` — the action (what the command does with its parsed flags), like every file in actions/; its commander definition is commands/train.ts.
+// The training runs themselves are toy-run.ts (2-D/tabular) and image-run.ts; what they share is run-shared.ts.
 import { configureWatch } from '../watch.js';
-import { foldRegularizers, mergeConfig, readConfigFile, parseTrainConfig, TRAIN_KEYS, type TrainConfig } from '../config.js';
+import { foldRegularizers, mergeConfig, readConfigFile, parseRunConfig, TRAIN_KEYS, type RunConfig } from '../config.js';
 import { parseRegularizers } from '../flags.js';
 import { checkBackendName, checkPluginName, loadPluginModules, registeredNames } from '../plugins.js';
 import { dataLabel, resolveData } from '../data.js';
 import { UsageError } from '../errors.js';
 import { readCheckpoint } from '@rnode/train/node';
 import { identityFromRunFile, sourceKey, warnStderr } from '../run-folder.js';
-import { readRunFile } from '../engine.js';
+import { readRunFile } from '../checkpoint-read.js';
 import { Progress } from '../progress.js';
-import { runTraining, type TrainHooks, type TrainSummary } from '../engine.js';
+import { runToyTraining, type ToyRunSummary } from '../toy-run.js';
+import type { TrainHooks } from '../run-shared.js';
 import type { CommandContext } from '../context.js';
 import type { TrainFlags } from '../commands/train.js';
 import { Interrupted, SIGNAL_EXIT, TrainingAborted, resumeCommand, watchSignals, type SignalWatch } from '../interrupt.js';
-import { checkImageFlags, isImageDataset, runImageTraining, type ImageDatasetName, type ImageSummary } from '../images.js';
+import { checkImageFlags, isImageDataset, runImageTraining, type ImageDatasetName, type ImageRunSummary } from '../image-run.js';
 
 interface RunOutput {
   json: boolean;
@@ -36,7 +39,7 @@ function progressHooks(progress: Progress, ctx: CommandContext, o: RunOutput): T
   };
 }
 
-async function trainImages(cfg: TrainConfig & { data: ImageDatasetName }, ctx: CommandContext, o: RunOutput): Promise<ImageSummary> {
+async function trainImages(cfg: RunConfig & { data: ImageDatasetName }, ctx: CommandContext, o: RunOutput): Promise<ImageRunSummary> {
   const preset = cfg.preset ?? 'rnode';
   const out = cfg.out ?? `out/${cfg.data}-${preset}`;
   const progress = new Progress(ctx.io, { every: cfg.logEvery ?? 1, quiet: o.quiet, label: 'train' });
@@ -51,8 +54,8 @@ async function trainImages(cfg: TrainConfig & { data: ImageDatasetName }, ctx: C
  * The run's configuration: the config file, then the flags. Plugin modules (the file's, then
  * --plugin) are loaded first, so that every name below may be a plugin's.
  */
-async function resolveTrainConfig(flags: TrainFlags): Promise<TrainConfig> {
-  const fromFlags: TrainConfig = {};
+async function resolveTrainConfig(flags: TrainFlags): Promise<RunConfig> {
+  const fromFlags: RunConfig = {};
   for (const k of TRAIN_KEYS) if (flags[k] !== undefined) (fromFlags as Record<string, unknown>)[k] = flags[k];
   const where = `config file ${flags.config}`;
   const fromFile = flags.config ? readConfigFile(flags.config) : {};
@@ -63,7 +66,7 @@ async function resolveTrainConfig(flags: TrainFlags): Promise<TrainConfig> {
   for (const name of Object.keys(fromFile.regularizers ?? {})) checkPluginName('regularizer', name, `${where}: key "regularizers"`);
   if (flags.regularizer) fromFlags.regularizers = parseRegularizers(flags.regularizer, registeredNames('regularizer'));
   const merged = mergeConfig(foldRegularizers(fromFile, where), foldRegularizers(fromFlags, 'options'));
-  return { ...parseTrainConfig(merged, 'options'), plugins: [...new Set(modules.map((m) => m.record))] };
+  return { ...parseRunConfig(merged, 'options'), plugins: [...new Set(modules.map((m) => m.record))] };
 }
 
 /**
@@ -107,7 +110,7 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
   const out = ctx.io.stdout;
   if (flags.json) out.write(`${JSON.stringify(summary)}\n`);
   else if ('curve' in summary) {
-    const s = summary as ImageSummary;
+    const s = summary as ImageRunSummary;
     out.write(
       [
         s['nothing_to_train']
@@ -123,7 +126,7 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
       ].join('\n') + '\n',
     );
   } else {
-    const summary = s0 as TrainSummary;
+    const summary = s0 as ToyRunSummary;
     out.write(
       [
         summary['nothing_to_train']
@@ -144,7 +147,7 @@ export async function runTrain(flags: TrainFlags, ctx: CommandContext): Promise<
  * `--resume`: the run continues with the checkpoint's data, preset and seed (its own record, or
  * the run.json beside an older one). Given flags that disagree are a usage error naming both.
  */
-function resumeIdentity(cfg: TrainConfig): TrainConfig {
+function resumeIdentity(cfg: RunConfig): RunConfig {
   if (cfg.resume === undefined) return cfg;
   const ck = readCheckpoint(cfg.resume, { warn: warnStderr });
   const id = ck.run ?? identityFromRunFile(readRunFile(cfg.resume).run);
@@ -168,7 +171,7 @@ function resumeIdentity(cfg: TrainConfig): TrainConfig {
   return out;
 }
 
-async function train(cfg: TrainConfig, ctx: CommandContext, o: RunOutput): Promise<TrainSummary | ImageSummary> {
+async function train(cfg: RunConfig, ctx: CommandContext, o: RunOutput): Promise<ToyRunSummary | ImageRunSummary> {
   checkPluginName('solver', cfg.solver, '--solver');
   checkPluginName('estimator', cfg.estimator, '--estimator');
   checkPluginName('adjoint', cfg.adjoint, '--adjoint');
@@ -182,7 +185,7 @@ async function train(cfg: TrainConfig, ctx: CommandContext, o: RunOutput): Promi
   const out = cfg.out ?? `out/${dataLabel(data).replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}-${preset}`;
   const progress = new Progress(ctx.io, { every: cfg.logEvery ?? Math.max(1, Math.round(iterations / 20)), quiet: o.quiet, label: 'train' });
   try {
-    return await runTraining({ ...cfg, preset, iterations, out, backend: cfg.backend ?? 'wasm', force: o.force }, data, progressHooks(progress, ctx, o));
+    return await runToyTraining({ ...cfg, preset, iterations, out, backend: cfg.backend ?? 'wasm', force: o.force }, data, progressHooks(progress, ctx, o));
   } finally {
     progress.stop();
   }

@@ -1,3 +1,4 @@
+// `rnode bench` — its commander definition (arguments, flags, help), like every file in commands/; it has no action file: it hands its arguments to @rnode/bench.
 import { CommanderError, type Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { importOptional } from '../optional.js';

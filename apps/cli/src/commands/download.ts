@@ -1,3 +1,4 @@
+// `rnode download` — its commander definition only (arguments, flags, help), like every file in commands/; what the command does is actions/download.ts.
 import { Argument, type Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { int, num } from '../flags.js';

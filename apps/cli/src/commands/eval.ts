@@ -1,3 +1,4 @@
+// `rnode eval` — its commander definition only (arguments, flags, help), like every file in commands/; what the command does is actions/eval.ts.
 import type { Command } from 'commander';
 import { addCommonFlags, addPluginFlag, addSolveFlags, int } from '../flags.js';
 import type { CommandContext } from '../context.js';

@@ -1,3 +1,4 @@
+// `rnode info` — its commander definition only (arguments, flags, help), like every file in commands/; what the command does is actions/info.ts.
 import type { Command } from 'commander';
 import { addCommonFlags, addPluginFlag } from '../flags.js';
 import type { CommandContext } from '../context.js';

@@ -1,3 +1,4 @@
+// `rnode playground` — its commander definition only (arguments, flags, help), like every file in commands/; what the command does is actions/playground.ts.
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CommandContext } from '../context.js';
 

@@ -1,3 +1,4 @@
+// `rnode plot` — its commander definition only (arguments, flags, help), like every file in commands/; what the command does is actions/plot.ts.
 import type { Command } from 'commander';
 import { addBudgetFlags, addCommonFlags, addPluginFlag, int } from '../flags.js';
 import type { CommandContext } from '../context.js';

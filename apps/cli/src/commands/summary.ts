@@ -1,3 +1,4 @@
+// `rnode summary` — its commander definition only (arguments, flags, help), like every file in commands/; what the command does is actions/summary.ts.
 import { Option, type Command } from 'commander';
 import { addCommonFlags, int, intList } from '../flags.js';
 import type { CommandContext } from '../context.js';

@@ -1,9 +1,10 @@
+// `rnode train` — its commander definition only (arguments, flags, help), like every file in commands/; what the command does is actions/train.ts.
 import { Option, type Command } from 'commander';
-import type { TrainConfig } from '../config.js';
+import type { RunConfig } from '../config.js';
 import { addCommonFlags, addPluginFlag, addSolveFlags, collect, int, intList, intOrEpoch, num } from '../flags.js';
 import type { CommandContext } from '../context.js';
 
-export interface TrainFlags extends TrainConfig {
+export interface TrainFlags extends RunConfig {
   config?: string;
   plugin?: string[];
   regularizer?: string[];

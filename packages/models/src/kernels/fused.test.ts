@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '@rnode/core';
-import { defineRegularizer, hutchinsonGaussian, jacobianFrobenius, kineticEnergy } from '@rnode/estimators';
+import { defineRegularizer, hutchinsonGaussianEstimator, jacobianFrobenius, kineticEnergy } from '@rnode/estimators';
 import { describe, expect, it } from 'vitest';
 import { createFlow, type CreateFlowOptions, type FlowSolveOptions } from '../index.js';
 import { CNF_MLP_PROBE, canFuse, cnfMlpProbe, packNetParams } from './fused.js';
@@ -11,7 +11,7 @@ const regs = [kineticEnergy({ reduction: 'sum', name: 'ke' }), jacobianFrobenius
 const solve = (seed: number, extra: Partial<FlowSolveOptions> = {}): FlowSolveOptions => ({
   method: 'rk38',
   stepSize: 0.25,
-  estimator: hutchinsonGaussian,
+  estimator: hutchinsonGaussianEstimator,
   regularizers: regs,
   noiseRng: new Random(seed),
   ...extra,
@@ -95,7 +95,7 @@ describe.skipIf(!host)('fused CNF kernels in the flow (cpu, wasm)', () => {
       const flow = createFlow({ dim: 2, hidden: [12, 12], zeroLast: 'none' }, new Random(8));
       const x = new Random(9).normal([32, 2]);
       const { value, grads } = tf.variableGrads(() => {
-        const out = flow.forward(x, { method: 'rk38', stepSize: 0.25, estimator: hutchinsonGaussian, regularizers: [custom], noiseRng: new Random(3), fused });
+        const out = flow.forward(x, { method: 'rk38', stepSize: 0.25, estimator: hutchinsonGaussianEstimator, regularizers: [custom], noiseRng: new Random(3), fused });
         return tf.add(tf.mean(out.deltaLogp), tf.mul(0.1, tf.mean(out.regs['custom']!))) as tf.Scalar;
       }, flow.params);
       const g = flow.params.flatMap((p) => Array.from(grads[p.name]!.dataSync()));

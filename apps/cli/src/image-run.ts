@@ -1,9 +1,11 @@
 /**
- * Image data sets (MNIST, Fashion-MNIST, CIFAR-10) for `rnode train`, `summary` and `sample`:
- * loading, the loaders of @rnode/data, the multiscale flow of @rnode/models and the training run.
+ * The image training run of `rnode train` (MNIST, Fashion-MNIST, CIFAR-10) and the image helpers
+ * `summary`, `sample` and `eval` use: loading the data sets, the loaders of @rnode/data, the
+ * multiscale flow of @rnode/models, its evaluation and image grids. The 2-D/tabular run is
+ * toy-run.ts; what both runs share is run-shared.ts.
  */
 import { rmSync } from 'node:fs';
-import { appendFileDurable, writeFileAtomic } from '@rnode/core/node';
+import { writeFileAtomic } from '@rnode/core/node';
 import { join, resolve as resolvePath } from 'node:path';
 import { Random, RnodeError, useBackend, type BackendChoice } from '@rnode/core';
 import { LOGIT_ALPHA, createImageLoader, logitInverse, type ImageLoader, type ImageSet } from '@rnode/data';
@@ -11,11 +13,11 @@ import { loadCifar10, loadEmbeddedMnist, loadFashionMnist, loadMnistFiles } from
 import { createImageFlow, type CreateImageFlowOptions, type ImageFlow } from '@rnode/models';
 import { describeTrainConfig, evaluateNll, type EvaluationEvent, type ModelConfig, type RunIdentity, type TrainableFlow } from '@rnode/train';
 import { readCheckpoint, type NodeTrainConfig } from '@rnode/train/node';
-import type { TrainConfig } from './config.js';
+import type { RunConfig } from './config.js';
 import { UsageError } from './errors.js';
-import type { EvalSolve, TrainHooks } from './engine.js';
+import type { EvalSolve } from './eval-solve.js';
 import { importOptional } from './optional.js';
-import { checkpointCadence, runCheckpoint, trainOnThreads, trainingOverrides, trainingTally } from './training.js';
+import { checkpointCadence, finishSummary, runCheckpoint, trainOnThreads, trainingOverrides, trainingTally, type RunSummary, type TrainHooks } from './run-shared.js';
 import { TrainingAborted } from './interrupt.js';
 import { configHash, openRunFolder, warnStderr } from './run-folder.js';
 
@@ -123,7 +125,7 @@ export function imageLoaders(s: ImageSplits, o: { seed: number; batchSize: numbe
 }
 
 /** The model config from the small-run flags (absent flags: the paper's ODENVP). */
-export function imageModelConfig(shape: [number, number, number], cfg: TrainConfig): CreateImageFlowOptions {
+export function imageModelConfig(shape: [number, number, number], cfg: RunConfig): CreateImageFlowOptions {
   const hidden = cfg.width !== undefined ? [cfg.width, cfg.width, cfg.width] : cfg.hidden;
   return {
     height: shape[0],
@@ -142,32 +144,22 @@ export function datasetShape(name: ImageDatasetName): [number, number, number] {
   return name === 'cifar10' ? [32, 32, 3] : [28, 28, 1];
 }
 
-export interface ImageSummary {
+/** The summary of an image run: the shared part (run-shared.ts) and the last evaluation's result, epochs and curve. */
+export interface ImageRunSummary extends RunSummary {
+  /** Of the last evaluation during training (null when there was none). */
   test_bits_per_dim: number | null;
   test_nll: number | null;
   test_nfe: number | null;
-  train_nfe_total: number;
-  iterations: number;
-  iterations_run: number;
+  test_images: number;
   epochs: number;
-  seconds: number;
-  backend: string;
-  checkpoint: string;
-  metrics: string;
-  preset: string;
-  data: string;
-  dim: number;
-  seed: number;
-  reason: string;
   curve: Array<{ iteration: number; epoch: number; bits_per_dim: number; nfe: number }>;
   config: Record<string, unknown>;
-  [k: string]: unknown;
 }
 
 /** Train a multiscale image CNF with the paper's defaults; flags override them. */
-export type ImageTrainRun = Omit<TrainConfig, 'data'> & { data: ImageDatasetName; preset: 'rnode' | 'ffjord'; out: string; backend: string; force?: boolean };
+export type ImageTrainRun = Omit<RunConfig, 'data'> & { data: ImageDatasetName; preset: 'rnode' | 'ffjord'; out: string; backend: string; force?: boolean };
 
-export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): Promise<ImageSummary> {
+export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): Promise<ImageRunSummary> {
   const backend = await useBackend(run.backend as BackendChoice);
   const seed = run.seed ?? 0;
   const resume = run.resume !== undefined ? readCheckpoint(run.resume, { warn: warnStderr }) : undefined;
@@ -271,7 +263,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     const total = iterationsGiven ? run.iterations! : epochs! * perEpoch;
     const nothingToTrain = resume !== undefined && resume.iteration >= total;
     let lastEval: EvaluationEvent | null = null;
-    const curve: ImageSummary['curve'] = [];
+    const curve: ImageRunSummary['curve'] = [];
     const { tally, onEvent } = trainingTally(hooks, { nfe: 0, checkpoint: join(out, 'last.json') }, (e) => {
       lastEval = e;
       curve.push({ iteration: e.iteration, epoch: e.iteration / perEpoch, bits_per_dim: e.nll, nfe: e.nfePerSolve });
@@ -293,33 +285,16 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
     try {
       if (result.reason === 'aborted') throw new TrainingAborted(result.iteration, total, runCheckpoint(tally, run.resume));
       const ev = lastEval as EvaluationEvent | null;
-      const summary: ImageSummary = {
-        test_bits_per_dim: ev ? ev.nll : null,
-        test_nll: ev ? ev.nll * dim * Math.LN2 : null,
-        test_nfe: ev ? Math.round(ev.nfePerSolve) : null,
-        test_images: loaders.test.count,
-        train_nfe_total: tally.nfeTotal,
-        iterations: result.iteration,
-        iterations_run: tally.iterations,
-        target_iterations: total,
-        ...(nothingToTrain ? { nothing_to_train: true } : {}),
-        epochs: result.iteration / perEpoch,
-        seconds,
-        backend: backend.name,
-        checkpoint: runCheckpoint(tally, run.resume),
-        checkpoint_every: cadence.every,
-        checkpoint_minutes: cadence.minutes,
-        metrics: metricsFile,
-        preset: run.preset,
-        data: name,
-        dim,
-        seed,
-        reason: result.reason,
-        curve,
-        config,
-      };
-      appendFileDurable(metricsFile, `${JSON.stringify({ type: 'test', ...summary })}\n`, { sync: true, what: 'metrics file ' });
-      return summary;
+      return finishSummary(
+        {
+          test_bits_per_dim: ev ? ev.nll : null,
+          test_nll: ev ? ev.nll * dim * Math.LN2 : null,
+          test_nfe: ev ? Math.round(ev.nfePerSolve) : null,
+          test_images: loaders.test.count,
+        },
+        { tally, result, target: total, nothingToTrain, epochs: result.iteration / perEpoch, seconds, backend: backend.name, resume: run.resume, cadence, metricsFile, preset: run.preset, data: name, dim, seed },
+        { curve, config },
+      );
     } finally {
       result.trainer.dispose();
     }
@@ -329,7 +304,7 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
 }
 
 /** Parameter table of the model `rnode train --data <name>` builds (with the same small-run flags). */
-export function imageModelSummary(name: ImageDatasetName, cfg: TrainConfig): { data: string; shape: [number, number, number]; config: unknown; blocks: unknown[]; total: number; text: string } {
+export function imageModelSummary(name: ImageDatasetName, cfg: RunConfig): { data: string; shape: [number, number, number]; config: unknown; blocks: unknown[]; total: number; text: string } {
   let shape = datasetShape(name);
   if (cfg.downsample !== undefined && cfg.downsample !== 1) {
     if (shape[0] % cfg.downsample !== 0) throw new UsageError(`--downsample ${cfg.downsample} must divide the image size ${shape[0]}×${shape[1]}`);
@@ -385,7 +360,7 @@ export async function sampleImages(flow: ImageFlow, n: number, alpha: number, se
   return data;
 }
 
-export function checkImageFlags(cfg: TrainConfig, isImage: boolean): void {
+export function checkImageFlags(cfg: RunConfig, isImage: boolean): void {
   const imageOnly = (['dataDir', 'subset', 'downsample', 'scales', 'blocksPerScale', 'width', 'epochs', 'alpha'] as const).filter((k) => cfg[k] !== undefined);
   if (!isImage && imageOnly.length) {
     const flag = imageOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

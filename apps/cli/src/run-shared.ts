@@ -1,17 +1,106 @@
-// What the 2-D and the image training runs of the CLI share: the flag overrides passed to
-// train(), the tally kept from its events, and the data-parallel threads around it.
+// What the two training runs of `rnode train` share — the 2-D/tabular run (toy-run.ts) and the
+// image run (image-run.ts): the hooks they report to, the flag overrides passed to train(), the
+// checkpoint cadence, the tally kept from its events, the divergence rule, the data-parallel
+// threads around it, and the part of the summary they have in common.
 import type { EvaluationEvent, RegularizerWeights, TrainerEvent, TrainingOptions } from '@rnode/train';
 import type { SolverRef } from '@rnode/solvers';
 import type { EstimatorRef } from '@rnode/estimators';
 import type { AdjointRef } from '@rnode/adjoint';
 import { createWorkerGradients, trainWithFiles } from '@rnode/train/node';
-import { foldRegularizers, type TrainConfig } from './config.js';
-import type { TrainHooks } from './engine.js';
+import { appendFileDurable } from '@rnode/core/node';
+import type { ProgressValues } from './progress.js';
+import { foldRegularizers, type RunConfig } from './config.js';
 import { loadedPluginModules } from './plugins.js';
 import { evalWatch } from './watch.js';
 
+export interface TrainHooks {
+  start(total: number, from: number): void;
+  iteration(iteration: number, v: ProgressValues): void;
+  log(line: string): void;
+  /** Evaluations and checkpoints, as JSON-able objects (printed as lines with --json). */
+  event(e: Record<string, unknown>): void;
+  /** Aborted by SIGINT/SIGTERM: training stops after the current step and saves last.json. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What both runs report when they end (the summary `--json` prints and the metrics file's `test`
+ * line); each run adds its test result: `ToyRunSummary` (toy-run.ts: the test NLL of its final
+ * solve) and `ImageRunSummary` (image-run.ts: the last evaluation's bits/dim, epochs, curve).
+ */
+export interface RunSummary {
+  train_nfe_total: number;
+  iterations: number;
+  iterations_run: number;
+  target_iterations: number;
+  nothing_to_train?: true;
+  seconds: number;
+  backend: string;
+  checkpoint: string;
+  checkpoint_every: number | 'epoch';
+  checkpoint_minutes: number;
+  metrics: string;
+  preset: string;
+  data: string;
+  dim: number;
+  seed: number;
+  reason: string;
+  [k: string]: unknown;
+}
+
+/**
+ * The summary of a run: its test result, the shared part, then what only that run reports (in
+ * that key order; `epochs`, given by the image run, comes right after the iteration counts). The
+ * summary is also appended to the metrics file as its `test` line.
+ */
+export function finishSummary<T extends object, R extends object, E extends number | undefined = undefined>(
+  test: T,
+  shared: {
+    tally: { nfeTotal: number; iterations: number; saved: boolean; checkpoint: string };
+    result: { iteration: number; reason: string };
+    target: number;
+    nothingToTrain: boolean;
+    epochs?: E;
+    seconds: number;
+    backend: string;
+    resume: string | undefined;
+    cadence: { every: number | 'epoch'; minutes: number };
+    metricsFile: string;
+    preset: string;
+    data: string;
+    dim: number;
+    seed: number;
+  },
+  rest: R,
+): T & RunSummary & R & (E extends number ? { epochs: number } : unknown) {
+  const s = shared;
+  const summary = {
+    ...test,
+    train_nfe_total: s.tally.nfeTotal,
+    iterations: s.result.iteration,
+    iterations_run: s.tally.iterations,
+    target_iterations: s.target,
+    ...(s.nothingToTrain ? { nothing_to_train: true as const } : {}),
+    ...(s.epochs !== undefined ? { epochs: s.epochs } : {}),
+    seconds: s.seconds,
+    backend: s.backend,
+    checkpoint: runCheckpoint(s.tally, s.resume),
+    checkpoint_every: s.cadence.every,
+    checkpoint_minutes: s.cadence.minutes,
+    metrics: s.metricsFile,
+    preset: s.preset,
+    data: s.data,
+    dim: s.dim,
+    seed: s.seed,
+    reason: s.result.reason,
+    ...rest,
+  };
+  appendFileDurable(s.metricsFile, `${JSON.stringify({ type: 'test', ...summary })}\n`, { sync: true, what: 'metrics file ' });
+  return summary as T & RunSummary & R & (E extends number ? { epochs: number } : unknown); // epochs: present exactly when E is a number
+}
+
 /** The training options the 2-D and the image runs both take from the flags, when given. */
-export function trainingOverrides(run: TrainConfig): Partial<TrainingOptions> {
+export function trainingOverrides(run: RunConfig): Partial<TrainingOptions> {
   const regularizers = foldRegularizers(run, 'options').regularizers ?? {};
   // Names from flags and config files: checked against the registry once plugins are loaded (plugins.ts).
   return {
@@ -34,7 +123,7 @@ export const DEFAULT_CHECKPOINT_MINUTES = 10;
  * iteration cadence; default `fallback`) and every `minutes` of wall-clock time (0: none).
  * `options` are the keys of `train()`; `every`/`minutes` are what the summary records.
  */
-export function checkpointCadence(run: TrainConfig, fallback: number | 'epoch') {
+export function checkpointCadence(run: RunConfig, fallback: number | 'epoch') {
   const every = run.checkpointEvery ?? fallback;
   const minutes = run.checkpointMinutes ?? DEFAULT_CHECKPOINT_MINUTES;
   return { every, minutes, options: { checkpointEvery: every, checkpointMinutes: minutes } };
