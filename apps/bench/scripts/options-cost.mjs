@@ -1,9 +1,17 @@
 // How much validating odeint's options costs per call: the old hand-written checks (replicated
 // here) vs parseOptions(odeintOptionsSchema). Run after a build: node apps/bench/scripts/options-cost.mjs
-import { checkOptions, checkNumber, describe, parseOptions, RnodeError } from '@rnode/core';
+import { checkNumber, describe, parseOptions, RnodeError } from '@rnode/core';
 import { odeintOptionsSchema } from '@rnode/solvers';
 const OPTION_KEYS = ['method','rtol','atol','errorControl','norm','stepSize','firstStep','minStep','maxStep','maxSteps','safety','ifactor','dfactor','controller','throw','onStep'];
 const DEFAULTS = { minStep: 0, maxStep: Infinity, maxSteps: 100000, safety: 0.9, ifactor: 10, dfactor: 0.2 };
+// The old key-list check (core's checkOptions, removed once every options object had a schema).
+function checkOptions(options, allowed, source) {
+  const o = options ?? {};
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new RnodeError('INVALID_OPTIONS', `options must be an object, got ${describe(o)}`, { source });
+  const unknown = Object.keys(o).filter((k) => !allowed.includes(k) && o[k] !== undefined);
+  if (unknown.length > 0) throw new RnodeError('INVALID_OPTIONS', `unknown options ${unknown.join(', ')}`, { source });
+  return o;
+}
 // The old odeint checks that the schema now does (per-leaf rtol/atol checks were and stay in perLeaf).
 function before(options) {
   const o = checkOptions(options, OPTION_KEYS, 'odeint');

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseJsonAst, type AnyNode } from '@humanwhocodes/momoa';
 import { z } from 'zod';
+import { kineticEnergyOptionsSchema } from '@rnode/estimators';
+import { odeNetConfigSchema } from '@rnode/models';
 import { UsageError } from './errors.js';
 
 /**
@@ -8,6 +10,8 @@ import { UsageError } from './errors.js';
  * and the keys of a `--config file.json` (camelCase, or the flag's own
  * kebab-case name). Absent keys take the preset's value; flags override the file.
  */
+// stepSize/rtol/atol/time use posNum, stricter than the libraries' numberOption('positive')
+// (which takes Infinity, odeint's maxStep default): a config file has no use for an infinite step.
 const posNum = z.number().positive().finite();
 const posInt = z.number().int().positive();
 const nonNegNum = z.number().nonnegative().finite();
@@ -25,7 +29,7 @@ export const runConfigSchema = z.strictObject({
   regularizers: z.record(z.string().min(1), nonNegNum),
   /** Plugin modules (`--plugin`), loaded first: file paths from the working directory, or package names. */
   plugins: z.array(z.string().min(1)),
-  reduction: z.enum(['mean', 'sum']),
+  reduction: kineticEnergyOptionsSchema.shape.reduction, // the library's field (estimators)
   estimator: z.string().min(1),
   adjoint: z.string().min(1),
   iterations: posInt,
@@ -43,9 +47,11 @@ export const runConfigSchema = z.strictObject({
   testSamples: posInt,
   logEvery: posInt,
   threads: posInt.max(64),
+  // Stricter than odeNetConfigSchema's hidden (at least one width), so the CLI keeps its own.
   hidden: z.array(posInt).min(1),
-  layer: z.enum(['concat', 'concatsquash', 'ignore']),
-  activation: z.string().min(1),
+  // The library's fields (models' odeNetConfigSchema): the same layer kinds and activation names.
+  layer: odeNetConfigSchema.shape.layer,
+  activation: odeNetConfigSchema.shape.activation,
   blocks: posInt,
   time: posNum,
   trainTime: z.boolean(),

@@ -54,30 +54,6 @@ export function isRnodeError(e: unknown, code?: RnodeErrorCode): e is RnodeError
   return branded && (code === undefined || (e as RnodeError).code === code);
 }
 
-/**
- * Validate an options object once, at the boundary: unknown keys are an error
- * (a typo such as `rtoll` must not be ignored), and every present key is checked.
- */
-export function checkOptions<T extends object>(
-  options: T | undefined,
-  allowed: readonly string[],
-  source: string,
-): T {
-  const o = (options ?? {}) as T;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-    throw new RnodeError('INVALID_OPTIONS', `options must be an object, got ${describe(o)}`, { source });
-  }
-  const unknown = Object.keys(o).filter((k) => !allowed.includes(k) && (o as Record<string, unknown>)[k] !== undefined);
-  if (unknown.length > 0) {
-    throw new RnodeError(
-      'INVALID_OPTIONS',
-      `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known options: ${allowed.join(', ')}`,
-      { source },
-    );
-  }
-  return o;
-}
-
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `array(${v.length})`;

@@ -41,7 +41,7 @@ describe('parseOptions', () => {
     expect(e.code).toBe('INVALID_OPTIONS');
     expect(e.source).toBe('test');
     expect(e.message).toBe('[rnode] [test] unknown options "sise", "rat"; known options: size, rate, tol, mode, hidden, onStep, flag');
-    // An unknown key holding undefined is not an error (as checkOptions).
+    // An unknown key holding undefined is not an error.
     expect(parseOptions(schema, { size: 1, sise: undefined }, 'test')).toEqual({ size: 1 });
   });
 

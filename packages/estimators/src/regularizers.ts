@@ -1,26 +1,35 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as z from 'zod/mini';
-import { RnodeError, checkOptions, numberOption, parseOptions } from '@rnode/core';
+import { RnodeError, numberOption, parseOptions } from '@rnode/core';
 import { meanPerSample, sumPerSample } from './internal/util.js';
 import type { RegularizerContext, RegularizerInput, RegularizerPlugin } from './types.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 const INPUTS: readonly RegularizerInput[] = ['eps-vjp'];
 
-export interface RegularizerDefinition<N extends string = string> {
+/**
+ * What `defineRegularizer` takes. `name` and `rate` are checked by `defineRegularizer` itself
+ * (a bad one is INVALID_PLUGIN, not a bad option).
+ */
+export const regularizerDefinitionSchema = z.object({
   /** Lowercase kebab-case; also the key of the regularizer's state in cnfDynamics. */
-  name: N;
+  name: z.custom<string>(),
   /** 'eps-vjp': needs ctx.eps and ctx.epsJ from a Hutchinson estimator (no extra pass). */
-  uses?: readonly RegularizerInput[];
+  uses: z.optional(
+    z.custom<readonly RegularizerInput[]>((v) => Array.isArray(v) && v.every((u) => INPUTS.includes(u as RegularizerInput)), {
+      error: `a list of ${INPUTS.map((x) => `'${x}'`).join(', ')}`,
+    }),
+  ),
   /** rate also works from ctx.sqJacobianNorm when the estimator is exact (default false). */
-  exactFallback?: boolean;
+  exactFallback: z.optional(z.boolean()),
   /** The per-sample integrand, [batch]. */
-  rate: (ctx: RegularizerContext) => tf.Tensor;
+  rate: z.custom<(ctx: RegularizerContext) => tf.Tensor>(),
   /** Declares rate = scale · reduce(x²), x = f or εᵀJ (lets fused kernels compute it); must agree with `rate`. */
-  squaredNorm?: RegularizerPlugin['squaredNorm'];
-  description?: string;
-  version?: string;
-}
+  squaredNorm: z.optional(z.custom<NonNullable<RegularizerPlugin['squaredNorm']>>()),
+  description: z.optional(z.string()),
+  version: z.optional(z.string()),
+});
+export type RegularizerDefinition<N extends string = string> = Omit<z.input<typeof regularizerDefinitionSchema>, 'name'> & { name: N };
 
 /**
  * Define a regularizer plugin: a per-sample rate r(t, z) integrated as extra
@@ -30,7 +39,7 @@ export interface RegularizerDefinition<N extends string = string> {
  */
 export function defineRegularizer<N extends string>(def: RegularizerDefinition<N>): RegularizerPlugin<N> {
   const source = `regularizer:${typeof def?.name === 'string' ? def.name : '?'}`;
-  checkOptions(def, ['name', 'uses', 'exactFallback', 'rate', 'description', 'version', 'squaredNorm'], source);
+  parseOptions(regularizerDefinitionSchema, def, source);
   if (typeof def.name !== 'string' || !NAME_RE.test(def.name)) {
     throw new RnodeError('INVALID_PLUGIN', `regularizer name ${JSON.stringify(def.name)} is not a lowercase kebab-case name`, { source });
   }
@@ -41,14 +50,6 @@ export function defineRegularizer<N extends string>(def: RegularizerDefinition<N
     throw new RnodeError('INVALID_PLUGIN', `"rate" must be a function (ctx) => [batch] tensor`, { source });
   }
   const uses = def.uses ?? [];
-  if (!Array.isArray(uses) || uses.some((u) => !INPUTS.includes(u))) {
-    throw new RnodeError('INVALID_OPTIONS', `"uses" must be a list of ${INPUTS.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(uses)}`, {
-      source,
-    });
-  }
-  if (def.exactFallback !== undefined && typeof def.exactFallback !== 'boolean') {
-    throw new RnodeError('INVALID_OPTIONS', `"exactFallback" must be a boolean`, { source });
-  }
   return Object.freeze({
     kind: 'regularizer' as const,
     name: def.name,

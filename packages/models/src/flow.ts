@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RnodeError, checkOptions, type Random } from '@rnode/core';
-import { DEFAULTS, odeint, type AdjointRef, type OdeintAdjointOptions, type OdeintOptions, type SolverRef } from '@rnode/adjoint';
+import * as z from 'zod/mini';
+import { RnodeError, numberOption, parseOptions, type Random } from '@rnode/core';
+import { DEFAULTS, odeint, odeintAdjointOptionsSchema, type AdjointRef, type OdeintAdjointOptions, type OdeintOptions, type SolverRef } from '@rnode/adjoint';
 import { resolveEstimator, resolveRegularizer, type EstimatorRef, type RegularizerPlugin, type RegularizerRef } from '@rnode/estimators';
 import {
   forwardBlock,
@@ -17,7 +18,7 @@ import {
 } from './block-solve.js';
 import { buildCnfBlock, checkT, type CnfBlock, type CnfBlockConfig } from './cnf.js';
 import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
-import { resolveOdeNetConfig, type OdeNetConfig } from './odenet.js';
+import { odeNetConfigSchema, resolveOdeNetConfig, type OdeNetConfig } from './odenet.js';
 
 export type { FlowForward, FlowStats } from './block-solve.js';
 
@@ -28,46 +29,57 @@ export interface FlowConfig {
   blocks: CnfBlockConfig[];
 }
 
-export interface CreateFlowOptions extends Partial<Omit<OdeNetConfig, 'inputDim'>> {
-  dim: number;
+/** `createFlow`'s options: the flow's dimension and blocks, and the ODE net's (`odeNetConfigSchema` without inputDim, all optional). */
+export const createFlowOptionsSchema = z.extend(z.partial(z.omit(odeNetConfigSchema, { inputDim: true })), {
+  dim: numberOption('integer>0'),
   /** Number of stacked blocks (each with its own parameters over its own [0, T]); default 1. */
-  blocks?: number;
+  blocks: z.optional(numberOption('integer>0')),
   /** End time of each block; default 1 (RNODE's time_length; FFJORD's toy uses 0.5). */
-  T?: number;
+  T: z.optional(z.custom<number>((v) => typeof v === 'number' && v > 0 && Number.isFinite(v), { error: 'a positive finite number' })),
   /** Learn T = s² per block; default false (RNODE's train_T). */
-  trainT?: boolean;
-}
+  trainT: z.optional(z.boolean()),
+});
+export type CreateFlowOptions = z.input<typeof createFlowOptionsSchema>;
 
-export interface FlowSolveOptions {
+/** The backward solve's options a flow passes on (`odeintAdjointOptionsSchema`'s adjoint keys). */
+const flowAdjointOptionsSchema = z.pick(odeintAdjointOptionsSchema, {
+  adjointMethod: true,
+  adjointRtol: true,
+  adjointAtol: true,
+  adjointStepSize: true,
+  seminorm: true,
+});
+
+/** A flow's solve options (forward, inverse, log-likelihood, sampling). */
+export const flowSolveOptionsSchema = z.object({
   /** Default 'dopri5'. */
-  method?: SolverRef;
+  method: odeintAdjointOptionsSchema.shape.method,
   /** Fixed-grid step (rk4 …), in the solver's time: t ∈ [0, T], or τ ∈ [0, 1] when T is learned. */
-  stepSize?: number;
+  stepSize: odeintAdjointOptionsSchema.shape.stepSize,
   /** Default 1e-5 (as FFJORD/RNODE). Regularizer states are left out of the error norm (RNODE). */
-  rtol?: number;
-  atol?: number;
-  maxSteps?: number;
+  rtol: z.optional(numberOption('non-negative')),
+  atol: z.optional(numberOption('non-negative')),
+  maxSteps: odeintAdjointOptionsSchema.shape.maxSteps,
   /** Called after every step attempt of each block's solve (see `OdeintOptions.onStep`); a throw ends the solve. */
-  onStep?: OdeintOptions['onStep'];
+  onStep: odeintAdjointOptionsSchema.shape.onStep,
   /** Divergence estimator; default 'exact' (FFJORD's brute force; use 'hutchinson' to train in high dimension). */
-  estimator?: EstimatorRef;
+  estimator: z.optional(z.custom<EstimatorRef>()),
   /** Regularizer integrals to accumulate (forward only), e.g. ['kinetic-energy', 'jacobian-frobenius']. */
-  regularizers?: readonly RegularizerRef[];
+  regularizers: z.optional(z.custom<readonly RegularizerRef[]>((v) => Array.isArray(v), { error: 'a list of regularizer plugins or names' })),
   /** Draws the estimator's probe once per block per solve; required by stochastic estimators. */
-  noiseRng?: Random;
+  noiseRng: z.optional(z.custom<Random>()),
   /** How `forward` gets gradients: 'backsolve' (default, continuous adjoint) or 'backprop'. */
-  adjoint?: AdjointRef;
+  adjoint: z.optional(z.custom<AdjointRef>()),
   /** Options of the backward solve (adjointMethod, adjointRtol, adjointAtol, adjointStepSize, seminorm). */
-  adjointOptions?: Pick<OdeintAdjointOptions, 'adjointMethod' | 'adjointRtol' | 'adjointAtol' | 'adjointStepSize' | 'seminorm'>;
+  adjointOptions: z.optional(z.custom<z.input<typeof flowAdjointOptionsSchema>>()),
   /**
    * Use the fused wasm-SIMD kernels for blocks whose net is dense with tanh on the `cpu` and
    * `wasm` backends (default true; fixed-T blocks). Same numbers to float32 rounding; false
    * forces the op-level path.
    */
-  fused?: boolean;
-}
-
-const SOLVE_KEYS = ['method', 'stepSize', 'rtol', 'atol', 'maxSteps', 'onStep', 'estimator', 'regularizers', 'noiseRng', 'adjoint', 'adjointOptions', 'fused'];
+  fused: z.optional(z.boolean()),
+});
+export type FlowSolveOptions = z.input<typeof flowSolveOptionsSchema>;
 
 /**
  * The methods every flow has (2-D and image), all from its one block solve; `X` is what
@@ -153,19 +165,12 @@ export function createFlow(options: CreateFlowOptions | FlowConfig, rng: Random)
   if (Array.isArray((options as FlowConfig).blocks)) {
     config = resolveFlowConfig(options as FlowConfig, 'INVALID_OPTIONS');
   } else {
-    const o = checkOptions(
-      options as CreateFlowOptions,
-      ['dim', 'blocks', 'T', 'trainT', 'hidden', 'layer', 'activation', 'zeroLast'],
-      'model:flow',
-    );
-    const dim = checkCount(o.dim, 'dim', 'INVALID_OPTIONS');
-    const n = o.blocks === undefined ? 1 : checkCount(o.blocks, 'blocks', 'INVALID_OPTIONS');
-    const { dim: _d, blocks: _b, T, trainT, ...net } = o;
-    const netConfig = resolveOdeNetConfig({ ...net, inputDim: dim });
-    const T0 = T === undefined ? 1 : checkT(T, 'INVALID_OPTIONS');
-    if (trainT !== undefined && typeof trainT !== 'boolean') {
-      throw new RnodeError('INVALID_OPTIONS', '"trainT" must be a boolean', { source: 'option:trainT' });
-    }
+    const o = parseOptions(createFlowOptionsSchema, options, 'model:flow');
+    const { dim, blocks, T, trainT, ...net } = o;
+    const n = blocks ?? 1;
+    // parseOptions returns the present keys only (no undefined values).
+    const netConfig = resolveOdeNetConfig({ ...net, inputDim: dim } as Parameters<typeof resolveOdeNetConfig>[0]);
+    const T0 = T ?? 1;
     config = { dim, blocks: Array.from({ length: n }, () => ({ net: { ...netConfig, hidden: [...netConfig.hidden] }, T: T0, trainT: trainT ?? false })) };
   }
   return buildFlow(config, randomSource(rng));
@@ -252,7 +257,7 @@ export function flowMethods<X extends tf.Tensor>(o: {
 }
 
 export function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSolve {
-  const o = checkOptions(options, SOLVE_KEYS, 'model:flow');
+  const o = parseOptions(flowSolveOptionsSchema, options, 'model:flow');
   const estimator = resolveEstimator(o.estimator ?? 'exact');
   const regs = (o.regularizers ?? []).map((r) => resolveRegularizer(r));
   const solver: OdeintOptions = { method: o.method ?? DEFAULTS.method, rtol: o.rtol ?? DEFAULTS.rtol, atol: o.atol ?? DEFAULTS.atol };
@@ -264,14 +269,7 @@ export function resolveSolve(options: FlowSolveOptions | undefined): ResolvedSol
     for (const r of regs) ec[r.name] = false;
     solver.errorControl = ec;
   }
-  const adjointOptions = checkOptions(
-    o.adjointOptions,
-    ['adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointStepSize', 'seminorm'],
-    'option:adjointOptions',
-  );
-  if (o.fused !== undefined && typeof o.fused !== 'boolean') {
-    throw new RnodeError('INVALID_OPTIONS', `"fused" must be a boolean, got ${String(o.fused)}`, { source: 'option:fused' });
-  }
+  const adjointOptions = parseOptions(flowAdjointOptionsSchema, o.adjointOptions, 'option:adjointOptions');
   return {
     solver,
     estimator,

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ACTIVATION_NAMES, RnodeError, type ActivationName, type Random } from '@rnode/core';
+import * as z from 'zod/mini';
+import { ACTIVATION_NAMES, RnodeError, numberOption, parseOptions, type ActivationName, type Random } from '@rnode/core';
 import type { CnfState, RegularizerPlugin, VectorField } from '@rnode/estimators';
 import { forwardBlock, initialState, inverseBlock, type BlockLoop, type ForwardEnd } from './block-solve.js';
-import { blockClock, blockField, checkT } from './cnf.js';
+import { blockClock, blockField } from './cnf.js';
 import { buildConvOdeNet, squeeze2d, unsqueeze2d, type ConvOdeNet, type ConvOdeNetConfig } from './conv.js';
-import { checkCount, flowMethods, type FlowMethods } from './flow.js';
+import { flowMethods, type FlowMethods } from './flow.js';
 import { ParamStore, randomSource, uniqueScope, type ParamSource } from './internal/params.js';
 import type { ZeroInit } from './layers.js';
 
@@ -37,9 +38,28 @@ export interface ImageFlowConfig {
   trainT: boolean;
 }
 
-export type CreateImageFlowOptions = Partial<ImageFlowConfig> & { height: number; width: number; channels: number };
-
-const IMAGE_KEYS = ['kind', 'height', 'width', 'channels', 'scales', 'blocksPerScale', 'hidden', 'activation', 'zeroLast', 'T', 'trainT'];
+/** What `createImageFlow` takes (and a saved image model holds): `ImageFlowConfig` with defaults for all but the size. */
+export const imageFlowOptionsSchema = z.object({
+  kind: z.optional(z.literal('image')),
+  height: numberOption('integer>0'),
+  width: numberOption('integer>0'),
+  channels: numberOption('integer>0'),
+  /** Default imageScales(height, width); every squeezed size must be even. */
+  scales: z.optional(numberOption('integer>0')),
+  /** Default 2. */
+  blocksPerScale: z.optional(numberOption('integer>0')),
+  /** Default [64, 64, 64]. */
+  hidden: z.optional(z.array(numberOption('integer>0'))),
+  /** Default 'softplus'. */
+  activation: z.optional(z.enum(ACTIVATION_NAMES)),
+  /** Default 'weight'. */
+  zeroLast: z.optional(z.enum(['none', 'weight', 'all'])),
+  /** Default 1. */
+  T: z.optional(z.custom<number>((v) => typeof v === 'number' && v > 0 && Number.isFinite(v), { error: 'a positive finite number' })),
+  /** Default false. */
+  trainT: z.optional(z.boolean()),
+});
+export type CreateImageFlowOptions = z.input<typeof imageFlowOptionsSchema>;
 
 /** The reference's `_calc_n_scale`: the number of halvings with h, w ≥ 4 (MNIST 28 → 3, CIFAR-10 32 → 4). */
 export function imageScales(height: number, width: number): number {
@@ -60,14 +80,9 @@ export function resolveImageFlowConfig(config: CreateImageFlowOptions, code: 'IN
   const bad = (m: string, s = src): never => {
     throw new RnodeError(code, m, { source: s });
   };
-  if (typeof config !== 'object' || config === null) bad('the image flow config must be an object');
-  const unknown = Object.keys(config).filter((k) => !IMAGE_KEYS.includes(k));
-  if (unknown.length) bad(`unknown image flow option(s) ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${IMAGE_KEYS.join(', ')}`);
-  if (config.kind !== undefined && config.kind !== 'image') bad(`"kind" must be "image", got ${JSON.stringify(config.kind)}`, 'option:kind');
-  const height = checkCount(config.height, 'height', code);
-  const width = checkCount(config.width, 'width', code);
-  const channels = checkCount(config.channels, 'channels', code);
-  const scales = config.scales === undefined ? Math.max(1, imageScales(height, width)) : checkCount(config.scales, 'scales', code);
+  const o = parseOptions(imageFlowOptionsSchema, config, src, code);
+  const { height, width, channels } = o;
+  const scales = o.scales ?? Math.max(1, imageScales(height, width));
   let h = height;
   let w = width;
   for (let s = 0; s + 1 < scales; s++) {
@@ -75,18 +90,12 @@ export function resolveImageFlowConfig(config: CreateImageFlowOptions, code: 'IN
     h /= 2;
     w /= 2;
   }
-  const blocksPerScale = config.blocksPerScale === undefined ? 2 : checkCount(config.blocksPerScale, 'blocksPerScale', code);
-  const hidden = config.hidden ?? [64, 64, 64];
-  if (!Array.isArray(hidden) || !hidden.every((v) => typeof v === 'number' && Number.isInteger(v) && v > 0)) {
-    bad(`"hidden" must be a list of positive integers, got ${JSON.stringify(hidden)}`, 'option:hidden');
-  }
-  const activation = config.activation ?? 'softplus';
-  if (!ACTIVATION_NAMES.includes(activation)) bad(`unknown activation ${JSON.stringify(activation)}; known activations: ${ACTIVATION_NAMES.join(', ')}`, 'option:activation');
-  const zeroLast = config.zeroLast ?? 'weight';
-  if (!['none', 'weight', 'all'].includes(zeroLast)) bad(`"zeroLast" must be 'none', 'weight' or 'all', got ${JSON.stringify(zeroLast)}`, 'option:zeroLast');
-  const T = config.T === undefined ? 1 : checkT(config.T, code);
-  const trainT = config.trainT ?? false;
-  if (typeof trainT !== 'boolean') bad('"trainT" must be a boolean', 'option:trainT');
+  const blocksPerScale = o.blocksPerScale ?? 2;
+  const hidden = o.hidden ?? [64, 64, 64];
+  const activation = o.activation ?? 'softplus';
+  const zeroLast = o.zeroLast ?? 'weight';
+  const T = o.T ?? 1;
+  const trainT = o.trainT ?? false;
   return { kind: 'image', height, width, channels, scales, blocksPerScale, hidden: [...hidden], activation, zeroLast, T, trainT };
 }
 

@@ -1,19 +1,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, numberOption, parseOptions } from '@rnode/core';
 import { HOST_BACKENDS, hostTensorIO, registerKernels, type KernelSet } from '@rnode/core/kernels';
 import { base64ToFloat32, float32ToBase64 } from '@rnode/core';
 import { isShape, sizeOfShape, type EncodedArray } from './internal/shapes.js';
 
-export interface AdamOptions {
+/** A number in [0, 1) (Adam's β); the training options use it too. */
+export const betaOption = () => z.custom<number>((v) => typeof v === 'number' && v >= 0 && v < 1, { error: 'a number in [0, 1)' });
+
+export const adamOptionsSchema = z.object({
   /** Base learning rate (default 1e-3); the trainer passes the warmed-up rate to `step`. */
-  lr?: number;
-  beta1?: number; // 0.9
-  beta2?: number; // 0.999
-  eps?: number; // 1e-8
+  lr: z.optional(numberOption('non-negative')),
+  /** Default 0.9. */
+  beta1: z.optional(betaOption()),
+  /** Default 0.999. */
+  beta2: z.optional(betaOption()),
+  /** Default 1e-8. */
+  eps: z.optional(numberOption('non-negative')),
   /** L2 penalty added to the gradient, wd·θ (torch.optim.Adam's weight_decay, not AdamW). Default 0. */
-  weightDecay?: number;
-}
+  weightDecay: z.optional(numberOption('non-negative')),
+});
+export type AdamOptions = z.input<typeof adamOptionsSchema>;
 
 /** Serialisable optimizer state: hyper-parameters, step count and both moments per parameter (by name). */
 export interface AdamState {
@@ -48,12 +56,12 @@ export class Adam {
   private readonly v: tf.Variable[];
 
   constructor(params: readonly tf.Variable[], options: AdamOptions = {}) {
-    const o = checkOptions(options, ['lr', 'beta1', 'beta2', 'eps', 'weightDecay'], SOURCE);
-    this.lr = o.lr === undefined ? 1e-3 : checkNumber(o.lr, 'lr', SOURCE, 'non-negative');
-    this.beta1 = o.beta1 === undefined ? 0.9 : checkBeta(o.beta1, 'beta1');
-    this.beta2 = o.beta2 === undefined ? 0.999 : checkBeta(o.beta2, 'beta2');
-    this.eps = o.eps === undefined ? 1e-8 : checkNumber(o.eps, 'eps', SOURCE, 'non-negative');
-    this.weightDecay = o.weightDecay === undefined ? 0 : checkNumber(o.weightDecay, 'weightDecay', SOURCE, 'non-negative');
+    const o = parseOptions(adamOptionsSchema, options, SOURCE);
+    this.lr = o.lr ?? 1e-3;
+    this.beta1 = o.beta1 ?? 0.9;
+    this.beta2 = o.beta2 ?? 0.999;
+    this.eps = o.eps ?? 1e-8;
+    this.weightDecay = o.weightDecay ?? 0;
     const names = new Set<string>();
     for (const p of params) {
       if (names.has(p.name)) throw new RnodeError('INVALID_ARGUMENT', `two parameters named "${p.name}"`, { source: SOURCE });
@@ -173,12 +181,6 @@ export class Adam {
   dispose(): void {
     tf.dispose([...this.m, ...this.v]);
   }
-}
-
-function checkBeta(v: unknown, name: string): number {
-  const b = checkNumber(v, name, SOURCE, 'non-negative');
-  if (b >= 1) throw new RnodeError('INVALID_OPTIONS', `option "${name}" must be in [0, 1), got ${b}`, { source: SOURCE });
-  return b;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, checkOptions, type KnownNames } from '@rnode/core';
+import * as z from 'zod/mini';
+import { Random, RnodeError, parseOptions, type KnownNames } from '@rnode/core';
 import { odeintAdjointAsync, type AsyncAdjointSolution } from '@rnode/adjoint';
 import { resolveDataset } from '@rnode/data';
 import { cnfDynamics, type CnfState } from '@rnode/estimators';
 import type { Flow } from '@rnode/models';
 import { Adam, warmupLr } from './adam.js';
-import { TRAINING_KEYS, resolveTraining, type ResolvedTraining, type Sampler, type TrainingOptions } from './config.js';
+import { resolveTraining, trainingOptionsSchema, type ResolvedTraining, type Sampler } from './config.js';
 import { rnodeObjective } from './objective.js';
 import type { BatchGradients } from './internal/sharding.js';
 
@@ -28,12 +29,13 @@ export interface AsyncAdjointTrainer {
   dispose(): void;
 }
 
-export interface AsyncAdjointTrainerOptions extends TrainingOptions {
+export const asyncAdjointTrainerOptionsSchema = z.extend(trainingOptionsSchema, {
   /** A flow of `@rnode/models` (its blocks are solved one by one). */
-  flow: Flow;
+  flow: z.custom<Flow>(),
   /** A sampler `(n, rng) => Float32Array` or a registered dataset's name (fresh points per batch). */
-  data: Sampler | KnownNames['dataset'];
-}
+  data: z.custom<Sampler | KnownNames['dataset']>(),
+});
+export type AsyncAdjointTrainerOptions = z.input<typeof asyncAdjointTrainerOptionsSchema>;
 
 /** A flow the asynchronous adjoint can walk: its blocks in order, each solved over [0, span] (a 2-D `Flow` of `@rnode/models`). */
 export type BlockFlow = Pick<Flow, 'blocks' | 'params'>;
@@ -131,7 +133,7 @@ export async function adjointGradientsAsync(flow: BlockFlow, cfg: ResolvedTraini
  * the continuous adjoint (`adjoint` is not consulted) and `clip` is not supported.
  */
 export function createAsyncAdjointTrainer(options: AsyncAdjointTrainerOptions): AsyncAdjointTrainer {
-  const o = checkOptions(options, [...TRAINING_KEYS, 'flow', 'data'], 'async-trainer');
+  const o = parseOptions(asyncAdjointTrainerOptionsSchema, options, 'async-trainer');
   const { flow, data, ...training } = o;
   const cfg = resolveTraining(training, 'async-trainer');
   if (Number.isFinite(cfg.clip)) throw new RnodeError('INVALID_OPTIONS', 'option "clip" is not supported by the asynchronous trainer', { source: 'option:clip' });

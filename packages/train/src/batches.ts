@@ -2,10 +2,10 @@
 // tabular splits (shuffled epochs) or images (a resumable loader); the validation set of each;
 // the epoch position a checkpoint saves.
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, checkOptions, type RandomState } from '@rnode/core';
+import { Random, RnodeError, parseOptions, type RandomState } from '@rnode/core';
 import { resolveDataset } from '@rnode/data';
 import type { Checkpoint } from './checkpoint.js';
-import type { DataSource, Matrix, Sampler, TabularSource } from './config.js';
+import { tabularSourceSchema, type DataSource, type Matrix, type Sampler, type TabularSource } from './config.js';
 import { isImageSource, resolveImageSource, type ResolvedImageSource } from './image.js';
 
 export interface BatchSource {
@@ -62,8 +62,7 @@ export function createBatchSource(data: DataSource, o: { dim: number; rng: Rando
   if (image || isSampler(source)) {
     // ok
   } else if (typeof source === 'object' && source !== null) {
-    checkOptions(source, ['train', 'validation', 'test'], 'option:data');
-    const d = source;
+    const d = parseOptions(tabularSourceSchema, source, 'option:data');
     tabular = {
       train: checkMatrix(d.train, 'data.train', dim),
       ...(d.validation ? { validation: checkMatrix(d.validation, 'data.validation', dim) } : {}),

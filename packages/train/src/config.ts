@@ -1,4 +1,5 @@
-import { RnodeError, checkNumber, checkOptions, describe, type KnownNames, type Random } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, describe, functionOption, numberOption, parseOptions, type KnownNames, type Random } from '@rnode/core';
 import {
   jacobianFrobenius,
   kineticEnergy,
@@ -14,7 +15,8 @@ import { resolveAdjoint, type AdjointPlugin, type AdjointRef } from '@rnode/adjo
 import { DEFAULTS, isAdaptiveSolver, type OdeintOptions, type SolverRef } from '@rnode/solvers';
 import type { Matrix } from '@rnode/data';
 import type { ImageSource } from './image.js';
-import { presets, type Preset, type PresetName } from './presets.js';
+import { betaOption } from './adam.js';
+import { presetSchema, presets, type Preset, type PresetName } from './presets.js';
 
 /** Row-major data matrix, as `@rnode/data`'s parsers return it. */
 /** A row-major float32 matrix: `Matrix` of `@rnode/data` (its one home), re-exported here. */
@@ -24,90 +26,114 @@ export type { Matrix };
 export type Sampler = (n: number, rng: Random) => Float32Array;
 
 /** Tabular splits; batches are drawn from `train` in a shuffled order, reshuffled every epoch. */
-export interface TabularSource {
-  train: Matrix;
-  validation?: Matrix;
-  test?: Matrix;
-}
+export const tabularSourceSchema = z.object({
+  train: z.custom<Matrix>(),
+  validation: z.optional(z.custom<Matrix>()),
+  test: z.optional(z.custom<Matrix>()),
+});
+export type TabularSource = z.input<typeof tabularSourceSchema>;
 
 /** A sampler, tabular splits, images, or the name of a toy set of `@rnode/data` ('pinwheel', '8gaussians', …). */
 /** Training data: a sampler, tabular splits, images, or a registered dataset's name (the toy sets, or a user's). */
 export type DataSource = Sampler | TabularSource | ImageSource | KnownNames['dataset'];
 
+/** A plugin option: a registered name or a plugin object (the name's type is the registry's). */
+export const isRef = (v: unknown): boolean =>
+  typeof v === 'string' || (typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string');
+const refOption = <T>() => z.custom<T>(isRef, { error: 'a registered name or a plugin object' });
+
 /** A regularizer with its weight λ; `use` is a registered name or a plugin. */
-export interface WeightedRegularizer {
-  use: RegularizerRef;
-  weight: number;
-}
+export const weightedRegularizerSchema = z.object({
+  use: refOption<RegularizerRef>(),
+  weight: numberOption('non-negative'),
+});
+export type WeightedRegularizer = z.input<typeof weightedRegularizerSchema>;
 
 export type NllUnit = 'nats' | 'bits-per-dim';
 
-/** Test-time solve (evaluation and sampling). */
-export interface EvaluationOptions {
+/** Test-time solve (evaluation and sampling); nested in the training options, unknown keys are errors. */
+export const evaluationOptionsSchema = z.strictObject({
   /** Default: `DEFAULTS.method` of `@rnode/solvers` (dopri5). */
-  solver?: SolverRef;
+  solver: z.optional(refOption<SolverRef>()),
   /** Default: `DEFAULTS.rtol` / `DEFAULTS.atol` of `@rnode/solvers`. */
-  rtol?: number;
-  atol?: number;
-  stepSize?: number;
+  rtol: z.optional(numberOption('positive')),
+  atol: z.optional(numberOption('positive')),
+  stepSize: z.optional(numberOption('positive')),
   /** Exact divergence up to this dimension (default 8), Hutchinson above. */
-  exactMaxDim?: number;
+  exactMaxDim: z.optional(numberOption('non-negative')),
   /** Overrides the exact/Hutchinson choice. */
-  estimator?: EstimatorRef;
+  estimator: z.optional(refOption<EstimatorRef>()),
   /** Validation points drawn once from a sampler source (default 1000). */
-  samples?: number;
+  samples: z.optional(numberOption('integer>0')),
   /** Points per evaluation solve (default 1000; 200 for images, RNODE's test batch). */
-  batchSize?: number;
+  batchSize: z.optional(numberOption('integer>0')),
   /** Step attempts per evaluation solve before MAX_STEPS_REACHED (default: odeint's 100,000). */
-  maxSteps?: number;
+  maxSteps: z.optional(numberOption('integer>0')),
   /** Called after every step attempt of an evaluation solve (progress, time budgets); a throw ends the evaluation. Not serialised. */
-  onStep?: OdeintOptions['onStep'];
-}
+  onStep: z.optional(functionOption<NonNullable<OdeintOptions['onStep']>>()),
+});
+export type EvaluationOptions = z.input<typeof evaluationOptionsSchema>;
 
 /** Weights λ by registered regularizer name. */
 export type RegularizerWeights = Readonly<Partial<Record<KnownNames['regularizer'], number>>>;
 
 /** Everything that defines a run besides the model and the data (serialisable apart from plugins). */
-export interface TrainingOptions {
+export const trainingOptionsSchema = z.object({
   /** 'rnode' (default) or 'ffjord' or a full preset; the keys below override it. */
-  preset?: PresetName | Preset;
-  solver?: SolverRef;
-  stepSize?: number;
-  rtol?: number;
-  atol?: number;
-  adjoint?: 'backsolve' | 'backprop' | AdjointRef;
-  estimator?: EstimatorRef;
+  preset: z.optional(
+    z.custom<PresetName | Preset>((v) => typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v)), {
+      error: "a preset name ('rnode', 'ffjord') or a preset object",
+    }),
+  ),
+  solver: z.optional(refOption<SolverRef>()),
+  /** Fixed-grid step; fixed-grid solvers only (an adaptive solver with a stepSize is an error). */
+  stepSize: z.optional(numberOption('positive')),
+  rtol: z.optional(numberOption('positive')),
+  atol: z.optional(numberOption('positive')),
+  adjoint: z.optional(refOption<'backsolve' | 'backprop' | AdjointRef>()),
+  estimator: z.optional(refOption<EstimatorRef>()),
   /**
    * A record name → λ is merged over the preset's (λ = 0 drops one); a list of
    * `{ use, weight }` replaces them (plugins allowed). Record keys are registered
    * regularizer names (a typo is a type error; a user's plugin adds its name by
    * augmenting `RegularizerRegistry` of `@rnode/core`).
    */
-  regularizers?: RegularizerWeights | readonly WeightedRegularizer[];
+  regularizers: z.optional(
+    z.custom<RegularizerWeights | readonly WeightedRegularizer[]>((v) => typeof v === 'object' && v !== null, {
+      error: 'a record name → weight or a list of { use, weight }',
+    }),
+  ),
   /** Over the data dimensions, for the built-in 'kinetic-energy' and 'jacobian-frobenius': 'mean' (Eq. 17, default) or 'sum' (toy2d workloads). */
-  reduction?: Reduction;
+  reduction: z.optional(z.enum(['mean', 'sum'])),
   /** Unit of the NLL term (and of reported NLLs): 'nats' (default) or 'bits-per-dim' (NLL / (D·ln 2)); image data defaults to 'bits-per-dim' of the discrete data. */
-  nllUnit?: NllUnit;
-  batchSize?: number;
-  lr?: number;
+  nllUnit: z.optional(z.enum(['nats', 'bits-per-dim'])),
+  /** Default 100. */
+  batchSize: z.optional(numberOption('integer>0')),
+  /** Default 1e-3. */
+  lr: z.optional(numberOption('non-negative')),
   /** Linear warm-up over this many iterations: lr·min(1, (itr+1)/warmup). Default 0 (none). */
-  warmup?: number;
-  weightDecay?: number;
+  warmup: z.optional(numberOption('non-negative')),
+  weightDecay: z.optional(numberOption('non-negative')),
   /** Max global gradient norm (clip_grad_norm_); default none (the norm is still reported). */
-  clip?: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  seed?: number | string;
-  evaluation?: EvaluationOptions;
+  clip: z.optional(numberOption('positive')),
+  /** Default 0.9. */
+  beta1: z.optional(betaOption()),
+  /** Default 0.999. */
+  beta2: z.optional(betaOption()),
+  /** Default 1e-8. */
+  eps: z.optional(numberOption('non-negative')),
+  /** Default 0. */
+  seed: z.optional(
+    z.custom<number | string>((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)), { error: 'a finite number or a string' }),
+  ),
+  /** The test-time solve (a nested object; an unknown key in it is an error naming it). */
+  evaluation: z.optional(evaluationOptionsSchema),
   /** Stop after this many evaluations without improvement of the validation NLL (default: never). */
-  patience?: number;
-}
-
-export const TRAINING_KEYS = [
-  'preset', 'solver', 'stepSize', 'rtol', 'atol', 'adjoint', 'estimator', 'regularizers', 'reduction', 'nllUnit',
-  'batchSize', 'lr', 'warmup', 'weightDecay', 'clip', 'beta1', 'beta2', 'eps', 'seed', 'evaluation', 'patience',
-] as const;
+  patience: z.optional(
+    z.custom<number>((v) => v === Infinity || (typeof v === 'number' && Number.isInteger(v) && v > 0), { error: 'a positive integer' }),
+  ),
+});
+export type TrainingOptions = z.input<typeof trainingOptionsSchema>;
 
 /** The options after preset, overrides and defaults; plugins resolved. */
 export interface ResolvedTraining {
@@ -148,12 +174,6 @@ export interface ResolvedTraining {
 const refName = (r: unknown): string =>
   typeof r === 'string' ? r : typeof r === 'object' && r !== null && typeof (r as { name?: unknown }).name === 'string' ? (r as { name: string }).name : describe(r);
 
-function checkRef(v: unknown, name: string, source: string): void {
-  if (typeof v === 'string') return;
-  if (typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string') return;
-  throw new RnodeError('INVALID_OPTIONS', `option "${name}" must be a registered name or a plugin object, got ${describe(v)}`, { source });
-}
-
 /** What the data changes in the defaults: image data reports bits/dim and evaluates in solves of 200 (RNODE's test batch). */
 export interface TrainingContext {
   image?: boolean;
@@ -165,7 +185,7 @@ export interface TrainingContext {
  * `createTrainer` calls it; the CLI and bench call it (through `describeTraining`) for what they record.
  */
 export function resolveTraining(options: TrainingOptions | undefined, source = 'trainer', context: TrainingContext = {}): ResolvedTraining {
-  const o = checkOptions(options, TRAINING_KEYS, source);
+  const o = parseOptions(trainingOptionsSchema, options, source);
   let preset: Preset;
   let presetName: string;
   if (o.preset === undefined || typeof o.preset === 'string') {
@@ -178,48 +198,47 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
     }
     preset = p;
   } else {
-    checkOptions(o.preset, ['solver', 'stepSize', 'rtol', 'atol', 'adjoint', 'estimator', 'regularizers'], 'option:preset');
-    preset = o.preset;
+    preset = parseOptions(presetSchema, o.preset, 'option:preset') as Preset;
     presetName = 'custom';
   }
-  const num = (v: unknown, name: string, c: Parameters<typeof checkNumber>[3], dflt: number): number =>
-    v === undefined ? dflt : checkNumber(v, name, `option:${name}`, c);
-  const optNum = (v: unknown, name: string, dflt: number | undefined): number | undefined =>
-    v === undefined ? dflt : checkNumber(v, name, `option:${name}`, 'positive');
 
   const solver = o.solver ?? preset.solver;
-  checkRef(solver, 'solver', 'option:solver');
+  if (!isRef(solver)) {
+    throw new RnodeError('INVALID_OPTIONS', `option "solver" must be a registered name or a plugin object, got ${describe(solver)}`, { source: 'option:solver' });
+  }
+  const stepSize = o.stepSize ?? defaultStepSize(o.solver, preset);
+  // Cross-field: an explicit step with an adaptive solver (the solver's or the preset's) would
+  // fail only at the first solve, after a caller has written its run records.
+  if (o.stepSize !== undefined && isAdaptiveSolver(solver, 'option:solver')) {
+    throw new RnodeError(
+      'INVALID_OPTIONS',
+      `option "stepSize" is for fixed-grid solvers; solver "${refName(solver)}" is adaptive (give rtol/atol, or a fixed-grid solver such as 'rk4')`,
+      { source: 'option:stepSize', details: { option: 'stepSize' } },
+    );
+  }
   const reduction = o.reduction ?? 'mean';
-  if (reduction !== 'mean' && reduction !== 'sum') {
-    throw new RnodeError('INVALID_OPTIONS', `option "reduction" must be 'mean' or 'sum', got ${describe(reduction)}`, { source: 'option:reduction' });
-  }
   const nllUnit = o.nllUnit ?? (context.image ? 'bits-per-dim' : 'nats');
-  if (nllUnit !== 'nats' && nllUnit !== 'bits-per-dim') {
-    throw new RnodeError('INVALID_OPTIONS', `option "nllUnit" must be 'nats' or 'bits-per-dim', got ${describe(nllUnit)}`, { source: 'option:nllUnit' });
-  }
 
   // Regularizers: record merged over the preset's, or a list replacing them.
   let weighted: WeightedRegularizer[];
   if (o.regularizers === undefined || !Array.isArray(o.regularizers)) {
     const merged: Record<string, number> = { ...preset.regularizers, ...((o.regularizers as Record<string, number> | undefined) ?? {}) };
-    if (o.regularizers !== undefined && (typeof o.regularizers !== 'object' || o.regularizers === null)) {
-      throw new RnodeError('INVALID_OPTIONS', `option "regularizers" must be a record name → weight or a list of { use, weight }`, {
-        source: 'option:regularizers',
-      });
-    }
     // Names from a record are checked by resolve (they may come from a config file).
-    weighted = Object.entries(merged).map(([use, weight]) => ({ use: use as RegularizerRef, weight }));
-  } else {
-    weighted = (o.regularizers as readonly WeightedRegularizer[]).map((w, i) => {
-      checkOptions(w, ['use', 'weight'], `option:regularizers[${i}]`);
-      checkRef(w.use, `regularizers[${i}].use`, `option:regularizers[${i}]`);
-      return w;
+    weighted = Object.entries(merged).map(([use, weight]) => {
+      if (!isWeight(weight)) {
+        throw new RnodeError('INVALID_OPTIONS', `option "regularizers.${use}" must be a non-negative number, got ${describe(weight)}`, {
+          source: 'option:regularizers',
+          details: { option: `regularizers.${use}` },
+        });
+      }
+      return { use: use as RegularizerRef, weight };
     });
+  } else {
+    weighted = (o.regularizers as readonly WeightedRegularizer[]).map((w, i) => parseOptions(weightedRegularizerSchema, w, `option:regularizers[${i}]`));
   }
   const regularizers = weighted
-    .map((w) => ({ w, weight: checkNumber(w.weight, `regularizers.${refName(w.use)}`, 'option:regularizers', 'non-negative') }))
-    .filter((e) => e.weight > 0)
-    .map(({ w, weight }) => ({ plugin: regularizerWithReduction(w.use, reduction), weight }));
+    .filter((w) => w.weight > 0)
+    .map((w) => ({ plugin: regularizerWithReduction(w.use, reduction), weight: w.weight }));
   const names = new Set<string>();
   for (const r of regularizers) {
     if (names.has(r.plugin.name)) throw new RnodeError('INVALID_OPTIONS', `regularizer "${r.plugin.name}" is listed twice`, { source: 'option:regularizers' });
@@ -227,62 +246,46 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
   }
 
   const estimatorRef = o.estimator ?? preset.estimator;
-  checkRef(estimatorRef, 'estimator', 'option:estimator');
   const adjointRef = o.adjoint ?? preset.adjoint;
-  checkRef(adjointRef, 'adjoint', 'option:adjoint');
-
-  const ev = checkOptions(o.evaluation, ['solver', 'rtol', 'atol', 'stepSize', 'exactMaxDim', 'estimator', 'samples', 'batchSize', 'maxSteps', 'onStep'], 'option:evaluation');
-  if (ev.onStep !== undefined && typeof ev.onStep !== 'function') throw new RnodeError('INVALID_OPTIONS', 'option "evaluation.onStep" must be a function', { source: 'option:evaluation' });
-  if (ev.solver !== undefined) checkRef(ev.solver, 'evaluation.solver', 'option:evaluation');
-  if (ev.estimator !== undefined) checkRef(ev.estimator, 'evaluation.estimator', 'option:evaluation');
-  const exactMaxDim = ev.exactMaxDim === undefined ? 8 : checkNumber(ev.exactMaxDim, 'evaluation.exactMaxDim', 'option:evaluation', 'non-negative');
-
-  const beta = (v: unknown, name: string, dflt: number): number => {
-    const b = num(v, name, 'non-negative', dflt);
-    if (b >= 1) throw new RnodeError('INVALID_OPTIONS', `option "${name}" must be in [0, 1), got ${b}`, { source: `option:${name}` });
-    return b;
-  };
-  const seed = o.seed ?? 0;
-  if (typeof seed !== 'string' && !Number.isFinite(seed)) {
-    throw new RnodeError('INVALID_OPTIONS', `option "seed" must be a finite number or a string, got ${describe(seed)}`, { source: 'option:seed' });
-  }
+  const ev = o.evaluation ?? {};
 
   return {
     presetName,
     solver,
-    stepSize: optNum(o.stepSize, 'stepSize', defaultStepSize(o.solver, preset)),
-    rtol: optNum(o.rtol, 'rtol', preset.rtol),
-    atol: optNum(o.atol, 'atol', preset.atol),
+    stepSize,
+    rtol: o.rtol ?? preset.rtol,
+    atol: o.atol ?? preset.atol,
     adjoint: resolveAdjoint(adjointRef as AdjointRef),
     estimator: resolveEstimator(estimatorRef),
     regularizers,
     reduction,
     nllUnit,
-    batchSize: num(o.batchSize, 'batchSize', 'integer>0', 100),
-    lr: num(o.lr, 'lr', 'non-negative', 1e-3),
-    warmup: num(o.warmup, 'warmup', 'non-negative', 0),
-    weightDecay: num(o.weightDecay, 'weightDecay', 'non-negative', 0),
-    clip: o.clip === undefined || o.clip === Infinity ? Infinity : checkNumber(o.clip, 'clip', 'option:clip', 'positive'),
-    beta1: beta(o.beta1, 'beta1', 0.9),
-    beta2: beta(o.beta2, 'beta2', 0.999),
-    eps: num(o.eps, 'eps', 'non-negative', 1e-8),
-    seed,
+    batchSize: o.batchSize ?? 100,
+    lr: o.lr ?? 1e-3,
+    warmup: o.warmup ?? 0,
+    weightDecay: o.weightDecay ?? 0,
+    clip: o.clip ?? Infinity,
+    beta1: o.beta1 ?? 0.9,
+    beta2: o.beta2 ?? 0.999,
+    eps: o.eps ?? 1e-8,
+    seed: o.seed ?? 0,
     evaluation: {
       solver: ev.solver ?? DEFAULTS.method,
-      rtol: ev.rtol === undefined ? DEFAULTS.rtol : checkNumber(ev.rtol, 'evaluation.rtol', 'option:evaluation', 'positive'),
-      atol: ev.atol === undefined ? DEFAULTS.atol : checkNumber(ev.atol, 'evaluation.atol', 'option:evaluation', 'positive'),
-      stepSize: ev.stepSize === undefined ? undefined : checkNumber(ev.stepSize, 'evaluation.stepSize', 'option:evaluation', 'positive'),
-      exactMaxDim,
+      rtol: ev.rtol ?? DEFAULTS.rtol,
+      atol: ev.atol ?? DEFAULTS.atol,
+      stepSize: ev.stepSize,
+      exactMaxDim: ev.exactMaxDim ?? 8,
       estimator: ev.estimator,
-      samples: ev.samples === undefined ? 1000 : checkNumber(ev.samples, 'evaluation.samples', 'option:evaluation', 'integer>0'),
-      batchSize: ev.batchSize === undefined ? (context.image ? 200 : 1000) : checkNumber(ev.batchSize, 'evaluation.batchSize', 'option:evaluation', 'integer>0'),
-      maxSteps: ev.maxSteps === undefined ? undefined : checkNumber(ev.maxSteps, 'evaluation.maxSteps', 'option:evaluation', 'integer>0'),
+      samples: ev.samples ?? 1000,
+      batchSize: ev.batchSize ?? (context.image ? 200 : 1000),
+      maxSteps: ev.maxSteps,
       onStep: ev.onStep,
     },
-    patience:
-      o.patience === undefined || o.patience === Infinity ? Infinity : checkNumber(o.patience, 'patience', 'option:patience', 'integer>0'),
+    patience: o.patience ?? Infinity,
   };
 }
+
+const isWeight = (v: unknown): v is number => typeof v === 'number' && v >= 0;
 
 /**
  * The preset's step, unless the solver is overridden: then none for an adaptive solver, and for

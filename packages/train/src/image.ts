@@ -1,4 +1,5 @@
-import { RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, numberOption, parseOptions } from '@rnode/core';
 
 /** One batch of dequantised images in [0, 1), row-major [size, D] (`@rnode/data`'s `ImageBatch`). */
 export interface LoaderBatch {
@@ -27,15 +28,17 @@ export interface BatchLoader {
  * x − 0.5) before the flow and its log-determinant enters log p(x). NLLs are in bits/dim of the
  * discrete data: −(log p(x)/D − log 2^nbits)/log 2.
  */
-export interface ImageSource {
-  kind: 'image';
-  train: BatchLoader;
-  test?: BatchLoader;
+/** Image data (`data: { kind: 'image', … }`); the loaders are checked against the flow by `resolveImageSource`. */
+export const imageSourceSchema = z.object({
+  kind: z.literal('image'),
+  train: z.custom<BatchLoader>(),
+  test: z.optional(z.custom<BatchLoader>()),
   /** Bits per intensity (default 8). */
-  nbits?: number;
-  /** Logit transform α (default 1e-6, as RNODE's train.py; mnist.sh 1e-5, cifar10.sh 0.05); 0: x − 0.5 instead. */
-  alpha?: number;
-}
+  nbits: z.optional(numberOption('integer>0')),
+  /** Logit transform α (default 1e-6, as RNODE's train.py; mnist.sh 1e-5, cifar10.sh 0.05); 0: x − 0.5 instead; below 0.5. */
+  alpha: z.optional(z.custom<number>((v) => typeof v === 'number' && v >= 0 && v < 0.5, { error: 'a number in [0, 0.5)' })),
+});
+export type ImageSource = z.input<typeof imageSourceSchema>;
 
 export interface ResolvedImageSource {
   dim: number;
@@ -63,10 +66,9 @@ function checkLoader(l: unknown, name: string, dim: number): BatchLoader {
 }
 
 export function resolveImageSource(d: ImageSource, flowDim: number): ResolvedImageSource {
-  const o = checkOptions(d, ['kind', 'train', 'test', 'nbits', 'alpha'], 'option:data');
-  const nbits = o.nbits === undefined ? 8 : checkNumber(o.nbits, 'data.nbits', 'option:data', 'integer>0');
-  const alpha = o.alpha === undefined ? 1e-6 : checkNumber(o.alpha, 'data.alpha', 'option:data', 'non-negative');
-  if (alpha >= 0.5) throw new RnodeError('INVALID_OPTIONS', `data.alpha must be in [0, 0.5), got ${alpha}`, { source: 'option:data' });
+  const o = parseOptions(imageSourceSchema, d, 'option:data');
+  const nbits = o.nbits ?? 8;
+  const alpha = o.alpha ?? 1e-6;
   return {
     dim: flowDim,
     train: checkLoader(o.train, 'data.train', flowDim),

@@ -29,7 +29,7 @@ export type { AsyncAdjointTrainer, AsyncAdjointTrainerOptions, AsyncStepResult }
 /** The contract of `createTrainer({ parallel })` (implemented by `createWorkerGradients` of `@rnode/train/node`). */
 export type { ParallelGradients, ParallelSetup, ShardJob, ShardResult } from './internal/sharding.js';
 export type { Trainer, TrainerOptions } from './trainer.js';
-export { train, describeTrainConfig, TRAIN_CONFIG_KEYS } from './train.js';
+export { train, describeTrainConfig, trainConfigSchema } from './train.js';
 export type { TrainConfig, TrainRunOptions, TrainResult, CheckpointStore, ModelConfig } from './train.js';
 export { validateCheckpoint, encodeWeights, decodeWeights, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.js';
 export type { Checkpoint, ModelFile, BestState, RunIdentity } from './checkpoint.js';

@@ -1,23 +1,26 @@
+import * as z from 'zod/mini';
+import { numberOption } from '@rnode/core';
 import type { AdjointRef } from '@rnode/adjoint';
 import type { EstimatorRef } from '@rnode/estimators';
 import type { SolverRef } from '@rnode/solvers';
 
 /** A training recipe: how the flow is solved and differentiated, and the regularizer weights. */
-export interface Preset {
+export const presetSchema = z.object({
   /** Training solver (name or plugin). */
-  solver: SolverRef;
+  solver: z.custom<SolverRef>(),
   /** Fixed-grid step (fixed-grid solvers). */
-  stepSize?: number;
+  stepSize: z.optional(numberOption('positive')),
   /** Tolerances (adaptive solvers; regularizer states are left out of error control). */
-  rtol?: number;
-  atol?: number;
+  rtol: z.optional(numberOption('positive')),
+  atol: z.optional(numberOption('positive')),
   /** How gradients get through the solve: 'backsolve' (continuous adjoint) or 'backprop' (through the steps). */
-  adjoint: AdjointRef;
+  adjoint: z.custom<AdjointRef>(),
   /** Divergence estimator for training. */
-  estimator: EstimatorRef;
+  estimator: z.custom<EstimatorRef>(),
   /** Regularizer name → weight λ (weight 0 leaves it out of the solve). */
-  regularizers: Readonly<Record<string, number>>;
-}
+  regularizers: z.custom<Readonly<Record<string, number>>>(),
+});
+export type Preset = z.input<typeof presetSchema>;
 
 export type PresetName = 'rnode' | 'ffjord';
 

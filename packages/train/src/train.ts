@@ -1,7 +1,8 @@
 import { createFlow, type CreateFlowOptions, type FlowConfig } from '@rnode/models';
-import { Random, RnodeError, checkNumber, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { Random, RnodeError, functionOption, numberOption, parseOptions } from '@rnode/core';
 import type { Checkpoint } from './checkpoint.js';
-import { TRAINING_KEYS, describeTraining, resolveTraining, type DataSource, type EvaluationOptions, type TrainingOptions } from './config.js';
+import { describeTraining, resolveTraining, trainingOptionsSchema, type DataSource, type EvaluationOptions, type TrainingOptions } from './config.js';
 import { isImageSource } from './image.js';
 import type { CheckpointEvent, DoneEvent, TrainerEvent } from './events.js';
 import type { TrainableFlow } from './flow.js';
@@ -14,66 +15,54 @@ export interface CheckpointStore {
   save(kind: 'last' | 'best', ckpt: Checkpoint): Promise<string | undefined>;
 }
 
-/** The high-level run description (the CLI builds this). */
-export interface TrainConfig extends TrainingOptions {
+/** The high-level run description (the CLI builds this): the training options plus data, model and cadence. */
+export const trainConfigSchema = z.extend(trainingOptionsSchema, {
   /** A sampler `(n, rng) => Float32Array` (toy data) or tabular `{ train, validation?, test? }`. */
-  data: DataSource;
+  data: z.custom<DataSource>(),
   /**
    * A flow, or the options of `@rnode/models`' `createFlow` (e.g. `{ dim: 2, hidden: [64, 64, 64],
    * layer: 'concatsquash', activation: 'tanh' }`), initialised from `seed`.
    */
-  model: TrainableFlow | CreateFlowOptions | FlowConfig | ModelConfig;
+  model: z.custom<TrainableFlow | CreateFlowOptions | FlowConfig | ModelConfig>(),
   /** Total iterations (a resumed run continues up to this count). Give this or `epochs`. */
-  iterations?: number;
+  iterations: z.optional(numberOption('integer>=0')),
   /** Passes over the training set (tabular and image data): iterations = epochs · ⌈N / batchSize⌉. */
-  epochs?: number;
+  epochs: z.optional(numberOption('integer>0')),
   /** Validate every this many iterations, or 'epoch' (once per pass over the training set); 0 or absent: never, no early stopping. */
-  evalEvery?: number | 'epoch';
+  evalEvery: z.optional(epochOrCount()),
   /** Shorthand for `evaluation.samples`. */
-  evalSamples?: number;
+  evalSamples: z.optional(numberOption('integer>0')),
   /**
    * Save the 'last' checkpoint every this many iterations, or 'epoch' (once per pass over the
    * training set), and always at the end. 0: no iteration cadence. Default: evalEvery, else none.
    */
-  checkpointEvery?: number | 'epoch';
+  checkpointEvery: z.optional(epochOrCount()),
   /**
    * Also save the 'last' checkpoint when this many minutes of wall-clock time have passed since
    * the last save (checked after each iteration). 0 or absent: no time cadence.
    */
-  checkpointMinutes?: number;
+  checkpointMinutes: z.optional(numberOption('non-negative')),
   /** Node entry only: directory for last.json / best.json. */
-  checkpointDir?: string;
+  checkpointDir: z.optional(z.string()),
   /** A checkpoint to continue from (the Node entry also takes a file path). */
-  resume?: Checkpoint | string;
+  resume: z.optional(z.custom<Checkpoint | string>()),
   /** Node entry only: append every event as one JSON line to this file. */
-  metricsFile?: string;
-}
+  metricsFile: z.optional(z.string()),
+});
+export type TrainConfig = z.input<typeof trainConfigSchema>;
 
-export const TRAIN_CONFIG_KEYS = [
-  ...TRAINING_KEYS,
-  'data',
-  'model',
-  'iterations',
-  'epochs',
-  'evalEvery',
-  'evalSamples',
-  'checkpointEvery',
-  'checkpointMinutes',
-  'checkpointDir',
-  'resume',
-  'metricsFile',
-] as const;
-
-export interface TrainRunOptions {
-  onEvent?: (e: TrainerEvent) => void;
+/** `train`'s second argument: how the run is observed, stopped, stored and built. */
+export const trainRunOptionsSchema = z.object({
+  onEvent: z.optional(functionOption<(e: TrainerEvent) => void>()),
   /** Abort between iterations: the 'last' checkpoint is saved and the run ends with reason 'aborted'. */
-  signal?: AbortSignal;
-  store?: CheckpointStore;
+  signal: z.optional(z.custom<AbortSignal>()),
+  store: z.optional(z.custom<CheckpointStore>()),
   /** Builds the flow from `config.model` when it is a config (default: `@rnode/models`' createFlow). */
-  createFlow?: (config: CreateFlowOptions | FlowConfig | ModelConfig, rng: Random) => TrainableFlow;
+  createFlow: z.optional(functionOption<(config: CreateFlowOptions | FlowConfig | ModelConfig, rng: Random) => TrainableFlow>()),
   /** Data-parallel steps (`createWorkerGradients` of @rnode/train/node); the caller disposes it. */
-  parallel?: ParallelGradients;
-}
+  parallel: z.optional(z.custom<ParallelGradients>()),
+});
+export type TrainRunOptions = z.input<typeof trainRunOptionsSchema>;
 
 export interface TrainResult {
   /** The trainer (owns the flow when `train` built it); call `dispose()` when done. */
@@ -84,6 +73,13 @@ export interface TrainResult {
   bestIteration: number | null;
   /** The last iteration's metrics, if any ran. */
   last: TrainerEvent | null;
+}
+
+/** A non-negative iteration count or 'epoch'. */
+function epochOrCount() {
+  return z.custom<number | 'epoch'>((v) => v === 'epoch' || (typeof v === 'number' && Number.isInteger(v) && v >= 0), {
+    error: "a non-negative integer or 'epoch'",
+  });
 }
 
 /** Any other model config, built by `TrainRunOptions.createFlow` (e.g. `@rnode/models`' image flow config). */
@@ -109,9 +105,12 @@ function trainingOptionsOf(c: TrainConfig): TrainingOptions {
   } = c as TrainConfig & { identity?: unknown };
   delete (training as { identity?: unknown }).identity; // the Node entry's key
   if (evalSamples === undefined) return training;
-  const evaluation: EvaluationOptions = { ...(training.evaluation ?? {}), samples: checkNumber(evalSamples, 'evalSamples', 'option:evalSamples', 'integer>0') };
+  const evaluation: EvaluationOptions = { ...(training.evaluation ?? {}), samples: evalSamples };
   return { ...training, evaluation };
 }
+
+/** `describeTrainConfig` also takes the Node entry's `identity` (not part of the settings). */
+const describedConfigSchema = z.extend(trainConfigSchema, { identity: z.optional(z.unknown()) });
 
 /**
  * The settings `train(config)` runs with, as its checkpoints record them (`describeTraining` of
@@ -120,7 +119,7 @@ function trainingOptionsOf(c: TrainConfig): TrainingOptions {
  * be registered.
  */
 export function describeTrainConfig(config: TrainConfig): Record<string, unknown> {
-  const c = checkOptions(config, [...TRAIN_CONFIG_KEYS, 'identity'], 'train');
+  const c = parseOptions(describedConfigSchema, config, 'train');
   return describeTraining(resolveTraining(trainingOptionsOf(c), 'train', { image: isImageSource(c.data) }));
 }
 
@@ -131,20 +130,18 @@ export function describeTrainConfig(config: TrainConfig): Record<string, unknown
  * the iteration, before that state can reach a checkpoint.
  */
 export async function train(config: TrainConfig, run: TrainRunOptions = {}): Promise<TrainResult> {
-  const c = checkOptions(config, TRAIN_CONFIG_KEYS, 'train');
-  checkOptions(run, ['onEvent', 'signal', 'store', 'createFlow', 'parallel'], 'train');
+  const c = parseOptions(trainConfigSchema, config, 'train');
+  parseOptions(trainRunOptionsSchema, run, 'train');
   if ((c.iterations === undefined) === (c.epochs === undefined)) {
     throw new RnodeError('INVALID_OPTIONS', 'give one of "iterations" and "epochs"', { source: c.iterations === undefined ? 'option:iterations' : 'option:epochs' });
   }
-  const epochs = c.epochs === undefined ? undefined : checkNumber(c.epochs, 'epochs', 'option:epochs', 'integer>0');
-  let iterations = c.iterations === undefined || c.iterations === 0 ? 0 : checkNumber(c.iterations, 'iterations', 'option:iterations', 'integer>0');
+  const epochs = c.epochs;
+  let iterations = c.iterations ?? 0;
   const evalEpoch = c.evalEvery === 'epoch';
-  let evalEvery = c.evalEvery === undefined || c.evalEvery === 0 || evalEpoch ? 0 : checkNumber(c.evalEvery, 'evalEvery', 'option:evalEvery', 'integer>0');
+  let evalEvery = c.evalEvery === undefined || c.evalEvery === 'epoch' ? 0 : c.evalEvery;
   const checkpointEpoch = c.checkpointEvery === 'epoch';
-  let checkpointEvery =
-    c.checkpointEvery === undefined ? evalEvery : c.checkpointEvery === 0 || checkpointEpoch ? 0 : checkNumber(c.checkpointEvery, 'checkpointEvery', 'option:checkpointEvery', 'integer>0');
-  const checkpointMs =
-    c.checkpointMinutes === undefined || c.checkpointMinutes === 0 ? 0 : checkNumber(c.checkpointMinutes, 'checkpointMinutes', 'option:checkpointMinutes', 'positive') * 60_000;
+  let checkpointEvery = c.checkpointEvery === undefined ? evalEvery : c.checkpointEvery === 'epoch' ? 0 : c.checkpointEvery;
+  const checkpointMs = (c.checkpointMinutes ?? 0) * 60_000;
   if (c.checkpointDir !== undefined && !run.store) {
     throw new RnodeError('INVALID_OPTIONS', 'option "checkpointDir" needs the Node entry (@rnode/train/node trainWithFiles) or a store', { source: 'option:checkpointDir' });
   }

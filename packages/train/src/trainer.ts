@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, RnodeError, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { Random, RnodeError, functionOption, parseOptions } from '@rnode/core';
 import type { EstimatorRef } from '@rnode/estimators';
 import { logitInverse } from '@rnode/data';
 import { Adam } from './adam.js';
 import { checkMatrix, createBatchSource } from './batches.js';
 import type { BestState, Checkpoint } from './checkpoint.js';
-import { TRAINING_KEYS, resolveTraining, type DataSource, type Matrix, type ResolvedTraining, type TrainingOptions } from './config.js';
+import { resolveTraining, trainingOptionsSchema, type DataSource, type Matrix, type ResolvedTraining } from './config.js';
 import { evaluateNll } from './evaluation.js';
 import type { EvaluationEvent, IterationEvent, TrainerEvent, TrainerEventOf, TrainerEventType } from './events.js';
 import type { FlowSolveOptions, TrainableFlow } from './flow.js';
@@ -14,22 +15,23 @@ import type { ParallelGradients } from './internal/sharding.js';
 import { createStep } from './step.js';
 import { restoreCheckpoint, takeCheckpoint, type TrainerState } from './trainer-checkpoint.js';
 
-export interface TrainerOptions extends TrainingOptions {
+export const trainerOptionsSchema = z.extend(trainingOptionsSchema, {
   /** The model (a `Flow` of `@rnode/models` or anything `TrainableFlow`). */
-  flow: TrainableFlow;
+  flow: z.custom<TrainableFlow>(),
   /** A sampler `(n, rng) => Float32Array` (fresh toy data per batch), tabular splits or images (`{ kind: 'image', … }`). */
-  data: DataSource;
+  data: z.custom<DataSource>(),
   /** Receives every event (same as `on` for each type). */
-  onEvent?: (e: TrainerEvent) => void;
+  onEvent: z.optional(functionOption<(e: TrainerEvent) => void>()),
   /** Dispose the flow's variables with the trainer (default false). */
-  ownsFlow?: boolean;
+  ownsFlow: z.optional(z.boolean()),
   /**
    * Split every training batch over threads (e.g. `createWorkerGradients` of
    * `@rnode/train/node`): the trainer computes the first shard, the others run elsewhere, and
    * the gradients are combined weighted by rows. Plugins must be given by registered name.
    */
-  parallel?: ParallelGradients;
-}
+  parallel: z.optional(z.custom<ParallelGradients>()),
+});
+export type TrainerOptions = z.input<typeof trainerOptionsSchema>;
 
 export interface Trainer {
   readonly flow: TrainableFlow;
@@ -81,7 +83,7 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
  * stopping here, and checkpoint/restore (trainer-checkpoint.ts).
  */
 export function createTrainer(options: TrainerOptions): Trainer {
-  const o = checkOptions(options, [...TRAINING_KEYS, 'flow', 'data', 'onEvent', 'ownsFlow', 'parallel'], SOURCE);
+  const o = parseOptions(trainerOptionsSchema, options, SOURCE);
   const flow = o.flow;
   if (!flow || typeof flow.forward !== 'function' || !Array.isArray(flow.params)) {
     throw new RnodeError('INVALID_OPTIONS', 'option "flow" must be a flow (params, dim, forward, forwardAsync, inverse)', { source: 'option:flow' });

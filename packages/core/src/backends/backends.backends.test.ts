@@ -170,6 +170,7 @@ describe('backend plugins', () => {
 
   it('createWebgpuBackend checks its options', () => {
     expect(() => createWebgpuBackend({ icdd: 'x' } as never)).toThrow(/unknown option "icdd"/);
+    expect(() => createWebgpuBackend({ powerPreference: 'fast' as never })).toThrow(/option "powerPreference" must be 'low-power' or 'high-performance', got "fast"/);
   });
 
   it.runIf(project === 'webgpu')('webgpu in Node: software adapter detected, no synchronous reads', async () => {

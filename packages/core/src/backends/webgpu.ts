@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWebgpuKernels } from './webgpu-kernels.js';
-import { checkOptions, RnodeError } from '../errors.js';
+import * as z from 'zod/mini';
+import { RnodeError } from '../errors.js';
+import { parseOptions } from '../options.js';
 import { importOptional } from '../internal/import.js';
 import { importPeer } from './optional.js';
 import type { BackendPlugin } from './types.js';
@@ -32,20 +34,19 @@ import type { BackendPlugin } from './types.js';
  * later instances that would need a different Dawn instance are reported by
  * `ctx.warn` at init.
  */
-export interface WebgpuBackendOptions {
+export const webgpuBackendOptionsSchema = z.object({
   /** Dawn toggles for `create()` of the `webgpu` package, e.g. `['enable-dawn-features=allow_unsafe_apis']` (Node only). */
-  readonly dawnFlags?: readonly string[];
+  dawnFlags: z.optional(z.readonly(z.array(z.string()))),
   /**
    * Path of a Vulkan ICD JSON file (e.g. SwiftShader's) for Dawn in Node. Sets
    * `process.env.VK_ICD_FILENAMES` before Dawn starts. Without it, an existing
    * `VK_ICD_FILENAMES` is left as it is.
    */
-  readonly icd?: string;
+  icd: z.optional(z.string()),
   /** Passed to `requestAdapter`. */
-  readonly powerPreference?: 'low-power' | 'high-performance';
-}
-
-const OPTION_KEYS = ['dawnFlags', 'icd', 'powerPreference'] as const;
+  powerPreference: z.optional(z.enum(['low-power', 'high-performance'])),
+});
+export type WebgpuBackendOptions = Readonly<z.input<typeof webgpuBackendOptionsSchema>>;
 
 interface AdapterFacts {
   vendor: string;
@@ -188,7 +189,8 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): Backend
   /** The adapter facts found by `isAvailable()` (undefined before, or when none). */
   adapterInfo(): Readonly<AdapterFacts> | undefined;
 } {
-  const o = checkOptions(options, OPTION_KEYS, 'backend:webgpu');
+  parseOptions(webgpuBackendOptionsSchema, options, 'backend:webgpu');
+  const o = options; // the caller's object: plugin instances made from the same options share Dawn without a warning
   let probe: Promise<boolean> | undefined;
   let reason: string | undefined;
   let facts: AdapterFacts | undefined;

@@ -6,7 +6,8 @@
 // Per sample, with z, e ∈ R^D and layers y = x·W_l(t) + c_l(t) (tanh after all but the last):
 //   f = net(t, z), g = eᵀ ∂f/∂z, div = g·e, kin = |f|², frob = |g|²
 // and `backward` returns dz and dθ of ℓ = Σ_batch (cf·f + cg·g + cdiv·div + ckin·kin + cfrob·frob).
-import { RnodeError, checkOptions, describe } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, describe, numberOption, parseOptions } from '@rnode/core';
 import { CNF_MLP_WASM_RELAXED, CNF_MLP_WASM_SIMD } from './cnf-mlp-wasm.generated.js';
 
 const SOURCE = 'kernel:cnf-mlp';
@@ -14,16 +15,24 @@ const SOURCE = 'kernel:cnf-mlp';
 export type CnfMlpKind = 'concatsquash' | 'concat' | 'ignore';
 export type CnfMlpVariant = 'simd' | 'relaxed';
 
-export interface CnfMlpKernelConfig {
+const KINDS = ['concatsquash', 'concat', 'ignore'] as const satisfies readonly CnfMlpKind[];
+const MAX_LAYERS = 63;
+const isWidth = (d: unknown): boolean => typeof d === 'number' && Number.isInteger(d) && d >= 1 && d <= 1 << 16;
+
+export const cnfMlpKernelConfigSchema = z.object({
   /** Layer widths d_0 = D → d_1 → … → d_L = D (L ≥ 1 layers). */
-  dims: readonly number[];
-  kind: CnfMlpKind;
-  activation: 'tanh';
+  dims: z.custom<readonly number[]>((v) => Array.isArray(v) && v.length >= 2 && v.length <= MAX_LAYERS + 1 && v.every(isWidth), {
+    error: `an array of 2 to ${MAX_LAYERS + 1} positive integer layer widths (at most 65536)`,
+  }),
+  kind: z.enum(KINDS),
+  /** The only activation of this kernel. */
+  activation: z.literal('tanh'),
   /** Largest batch a call may pass (sizes the kernel's memory). */
-  maxBatch: number;
+  maxBatch: numberOption('integer>0'),
   /** 'auto' (default): `relaxed` when the engine validates relaxed SIMD, else `simd`. */
-  variant?: 'auto' | CnfMlpVariant;
-}
+  variant: z.optional(z.enum(['auto', 'simd', 'relaxed'])),
+});
+export type CnfMlpKernelConfig = z.input<typeof cnfMlpKernelConfigSchema>;
 
 export interface CnfMlpOutputs {
   f: Float32Array; // [B*D]
@@ -33,6 +42,7 @@ export interface CnfMlpOutputs {
   frob: Float32Array; // [B]
 }
 
+/** The cotangents of `backward`: data, not options (arrays checked by length where they are used). */
 export interface CnfMlpCotangents {
   f?: Float32Array; // [B*D]
   g?: Float32Array; // [B*D]
@@ -40,6 +50,14 @@ export interface CnfMlpCotangents {
   kin?: Float32Array; // [B]
   frob?: Float32Array; // [B]
 }
+/** The keys `backward` knows (a typo such as `frobenius` is an error). */
+const cotangentsSchema = z.object({
+  f: z.optional(z.custom<Float32Array>()),
+  g: z.optional(z.custom<Float32Array>()),
+  div: z.optional(z.custom<Float32Array>()),
+  kin: z.optional(z.custom<Float32Array>()),
+  frob: z.optional(z.custom<Float32Array>()),
+});
 
 export interface CnfMlpGrads {
   dz: Float32Array; // [B*D]
@@ -91,8 +109,6 @@ interface Exports {
   scratchPtr(): number;
 }
 
-const KINDS: readonly CnfMlpKind[] = ['concatsquash', 'concat', 'ignore'];
-const MAX_LAYERS = 63;
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   const table = new Uint8Array(128);
@@ -188,20 +204,10 @@ function bad(message: string): never {
 }
 
 function checkConfig(config: CnfMlpKernelConfig): void {
-  checkOptions(config, ['dims', 'kind', 'activation', 'maxBatch', 'variant'], SOURCE);
-  const { dims, kind, activation, maxBatch } = config;
-  if (!Array.isArray(dims) || dims.length < 2 || dims.length > MAX_LAYERS + 1) {
-    bad(`option "dims" must be an array of 2 to ${MAX_LAYERS + 1} layer widths, got ${describe(dims)}`);
-  }
-  for (const d of dims) {
-    if (!Number.isInteger(d) || d < 1 || d > 1 << 16) bad(`option "dims" must hold positive integer widths, got ${describe(d)}`);
-  }
+  const { dims, kind } = parseOptions(cnfMlpKernelConfigSchema, config, SOURCE);
   if (dims[0] !== dims[dims.length - 1]) {
     bad(`option "dims" must start and end with the same width D (z → f), got ${dims[0]} and ${dims[dims.length - 1]}`);
   }
-  if (!KINDS.includes(kind)) bad(`option "kind" must be one of ${KINDS.join(', ')}, got ${describe(kind)}`);
-  if (activation !== 'tanh') bad(`option "activation" must be "tanh" (the only activation of this kernel), got ${describe(activation)}`);
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) bad(`option "maxBatch" must be a positive integer, got ${describe(maxBatch)}`);
   let p = 0;
   for (let l = 1; l < dims.length; l++) p += dims[l - 1]! * dims[l]! + dims[l]! * (kind === 'concatsquash' ? 4 : kind === 'concat' ? 2 : 1);
   if (p > 2 ** 27) bad(`dims ${dims.join('→')} give ${p} parameters, more than this kernel's 2^27`);
@@ -337,7 +343,7 @@ export function createCnfMlpKernel(config: CnfMlpKernelConfig): CnfMlpKernel {
       checkArray(z, 'z', batch * D);
       checkArray(e, 'e', batch * D);
       if (typeof cot !== 'object' || cot === null) argError(`cot must be an object, got ${describe(cot)}`);
-      checkOptions(cot, ['f', 'g', 'div', 'kin', 'frob'], SOURCE);
+      parseOptions(cotangentsSchema, cot, SOURCE);
       if (typeof grads !== 'object' || grads === null) argError(`grads must be an object, got ${describe(grads)}`);
       checkArray(grads.dz, 'grads.dz', batch * D);
       checkArray(grads.dtheta, 'grads.dtheta', P);

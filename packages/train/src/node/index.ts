@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { RnodeError, checkOptions, isRnodeError } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, isRnodeError, parseOptions } from '@rnode/core';
 import { appendToFd, writeFileAtomic, type WriteFs } from '@rnode/core/node';
 import { validateCheckpoint, type Checkpoint, type RunIdentity } from '../checkpoint.js';
 import type { TrainerEvent } from '../events.js';
@@ -105,8 +106,15 @@ export interface MetricsWriter {
 }
 
 /** A JSONL metrics file: one event per line (appends to an existing file). */
-export function createMetricsWriter(path: string, options: { truncate?: boolean; fs?: Partial<WriteFs> } = {}): MetricsWriter {
-  checkOptions(options, ['truncate', 'fs'], 'metrics-writer');
+const metricsWriterOptionsSchema = z.object({
+  /** Start a new file instead of appending (default false). */
+  truncate: z.optional(z.boolean()),
+  /** Replacements for the file system calls (tests: a full disk). */
+  fs: z.optional(z.custom<Partial<WriteFs>>()),
+});
+
+export function createMetricsWriter(path: string, options: z.input<typeof metricsWriterOptionsSchema> = {}): MetricsWriter {
+  parseOptions(metricsWriterOptionsSchema, options, 'metrics-writer');
   mkdirSync(dirname(resolvePath(path)), { recursive: true });
   let fd: number | null;
   try {

@@ -1,24 +1,26 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { RnodeError, checkOptions } from '@rnode/core';
+import * as z from 'zod/mini';
+import { RnodeError, parseOptions } from '@rnode/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParallelGradients, ParallelSetup, ShardJob, ShardResult } from '../internal/sharding.js';
 
-export interface WorkerGradientsOptions {
+export const workerGradientsOptionsSchema = z.object({
   /** Shards per step, this thread's included: `threads − 1` workers are started. Default 2. */
-  threads?: number;
+  threads: z.optional(z.custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 64, { error: 'an integer in [1, 64]' })),
   /** The tfjs backend each worker uses; default: this thread's active backend. */
-  backend?: string;
+  backend: z.optional(z.string()),
   /**
    * Modules each worker imports, in order, before building the flow (file paths or URLs; one or
    * a list): register custom solver, estimator or regularizer plugins there, by the names the
    * training options use (the CLI passes its --plugin modules).
    */
-  setup?: string | URL | ReadonlyArray<string | URL>;
+  setup: z.optional(z.custom<string | URL | ReadonlyArray<string | URL>>()),
   /** The worker script (default: the built `worker.js` beside this module). */
-  workerUrl?: string | URL;
-}
+  workerUrl: z.optional(z.custom<string | URL>()),
+});
+export type WorkerGradientsOptions = z.input<typeof workerGradientsOptionsSchema>;
 
 type Reply = { type: 'ready' } | { type: 'result'; result: ShardResult } | { type: 'error'; message: string; code?: string; source?: string };
 
@@ -40,11 +42,8 @@ function defaultWorkerUrl(): URL {
  * float32 rounding (the probes are the same numbers, see `shardRandom`).
  */
 export function createWorkerGradients(options: WorkerGradientsOptions = {}): ParallelGradients {
-  const o = checkOptions(options, ['threads', 'backend', 'setup', 'workerUrl'], SOURCE);
+  const o = parseOptions(workerGradientsOptionsSchema, options, SOURCE);
   const threads = o.threads ?? 2;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-    throw new RnodeError('INVALID_OPTIONS', `"threads" must be an integer in [1, 64], got ${String(threads)}`, { source: 'option:threads' });
-  }
   const workers: Worker[] = [];
   let failed: Error | null = null;
 
