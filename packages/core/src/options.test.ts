@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { caughtRnodeError as caught } from './testing/index.js';
 import * as z from 'zod/mini';
-import { RnodeError, isRnodeError } from './errors.js';
 import { functionOption, numberOption, optionKeys, parseOptions, perComponentOption } from './options.js';
 
 const schema = z.object({
@@ -13,15 +13,6 @@ const schema = z.object({
   flag: z.optional(z.boolean()),
 });
 
-function caught(f: () => unknown): RnodeError {
-  try {
-    f();
-  } catch (e) {
-    if (isRnodeError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('parseOptions', () => {
   afterEach(() => {

@@ -1,18 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, isRnodeError, type RnodeError } from '@rnode/core';
+import { Random } from '@rnode/core';
 import { describe, expect, it } from 'vitest';
+import { caughtRnodeError as caught } from '@rnode/core/testing';
 import { createConcatConv2d, createConvOdeNet, resolveConvOdeNetConfig } from './conv.js';
 import { createOdeNet, odeNetConfigSchema, resolveOdeNetConfig } from './odenet.js';
 
-const caught = (fn: () => unknown): RnodeError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isRnodeError(e)) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
 
 describe('ODE net configs: one schema gives the type and the check', () => {
   it('bad configs fail naming the option, before any parameter is created', () => {

@@ -1,19 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { isRnodeError, type RnodeError } from '@rnode/core';
 import { describe, expect, it } from 'vitest';
+import { caughtRnodeError as caught } from '@rnode/core/testing';
 import { pid } from './controllers.js';
 import { odeint, odeintAsync } from './odeint.js';
 import { odeintOptionsSchema } from './options.js';
 
-const caught = (fn: () => unknown): RnodeError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isRnodeError(e)) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
 
 describe('odeint options: one schema gives the type and the check', () => {
   it('a wrong type, an unknown key or an out-of-range value fails naming the option, before f runs or a tensor is made', async () => {

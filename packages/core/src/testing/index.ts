@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../backends/index.js';
+import { isRnodeError, type RnodeError } from '../errors.js';
 
 /**
  * Test helpers shared by every package's tests and by the conformance suites.
@@ -11,6 +12,20 @@ export async function leakedTensors(fn: () => unknown | Promise<unknown>): Promi
   const before = tf.memory().numTensors;
   await fn();
   return tf.memory().numTensors - before;
+}
+
+/**
+ * The `RnodeError` that `fn` throws synchronously, to assert its code, source and message.
+ * Anything else thrown is rethrown; no throw at all fails.
+ */
+export function caughtRnodeError(fn: () => unknown): RnodeError {
+  try {
+    fn();
+  } catch (e) {
+    if (isRnodeError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected an RnodeError, but nothing was thrown');
 }
 
 /** max |a - b| / (atol/rtol + |b|) style relative error, elementwise max. */
