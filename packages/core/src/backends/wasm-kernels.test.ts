@@ -8,6 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './index.js';
 import { WRAPPED_CONV2D_BACKPROP_INPUT, WRAPPED_SHARE, registerWasmKernels } from './wasm-kernels.js';
 import { leakedTensors, testBackendName } from '../testing/index.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { conv2DBackpropFilterFast, conv2DBackpropInputWasm, conv2DWasm, convNetKernelVariant, convNetVariantAvailable, setConvNetKernelVariant } from './wasm-conv.js';
+
+/** V8 flags are process-wide; Node 20 runs relaxed SIMD only with this one (the CLI and bench set it). */
+function enableRelaxedSimdForTests(): boolean {
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return convNetVariantAvailable('relaxed');
+}
 
 /** float32, sums of up to a few thousand products: error relative to the largest |reference| entry. */
 const TOL = 2e-5;
@@ -98,11 +110,11 @@ describe.runIf(run)('wasm training kernels', () => {
     console.log('[wasm-kernels] worst error / max|ref|:', JSON.stringify(worst));
   });
 
-  it('registers idempotently; replaces only the kernels it wraps on purpose (BatchMatMul, Conv2DBackpropInput)', () => {
+  it('registers idempotently; replaces only the kernels it wraps on purpose (BatchMatMul, Conv2DBackpropInput, Conv2D, Softplus)', () => {
     for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {
       expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
     }
-    const names = ['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput', 'Identity', 'Cast'];
+    const names = ['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput', 'Conv2D', 'Softplus', 'Identity', 'Cast'];
     const before = names.map((k) => tf.getKernel(k, 'wasm'));
     expect(registerWasmKernels()).toEqual([]);
     expect(names.map((k) => tf.getKernel(k, 'wasm'))).toEqual(before);
@@ -461,5 +473,136 @@ describe.runIf(run)('wasm training kernels', () => {
     );
     expectClose('depthwise dilated (adjoint)', viaFilter!, fwd[0]!);
     expectClose('depthwise dilated (adjoint)', viaInput!, fwd[0]!);
+  });
+});
+
+// rnode's own conv-net kernels (wasm-conv.ts): Conv2D (and through it the stride-1
+// Conv2DBackpropInput), Conv2DBackpropFilter and Softplus, in both compiled variants.
+describe.runIf(run)('wasm conv-net kernels (assembly/conv-net.ts), both variants', () => {
+  const project = testBackendName();
+  const relaxed = enableRelaxedSimdForTests();
+  beforeAll(async () => {
+    await useBackend('cpu');
+    await useBackend('wasm');
+  });
+  afterAll(async () => {
+    setConvNetKernelVariant('auto');
+    await useBackend(project);
+    const mine = Object.fromEntries(Object.entries(worst).filter(([k]) => /conv-net|softplus/.test(k)));
+    console.log('[wasm conv-net kernels] worst error / max|ref| (softplus: relative to float64):', JSON.stringify(mine));
+  });
+  // channel counts off the f32x4 / 8-lane blocks (and below 4: unfolded into a 1×1 conv), widths
+  // off the 4-pixel tiles (tiles crossing rows), bands shorter
+  // than the image (40×40×32: 12 rows per band), 1×1 and 5×5 filters, explicit and valid padding
+  const cases: ConvCase[] = [
+    { x: [3, 7, 7, 1], f: [3, 3, 1, 64], strides: [1, 1], pad: 'same' },
+    { x: [2, 14, 14, 64], f: [3, 3, 64, 4], strides: [1, 1], pad: 'same' },
+    { x: [1, 40, 40, 32], f: [3, 3, 32, 32], strides: [1, 1], pad: 'same' },
+    // 3×3 with ≥ 4 channels runs Winograd F(2×2, 3×3): odd output sizes (partial 2×2 tiles)
+    { x: [2, 7, 7, 16], f: [3, 3, 16, 64], strides: [1, 1], pad: 'same' },
+    { x: [1, 5, 9, 8], f: [3, 3, 8, 3], strides: [1, 1], pad: 'valid' },
+    { x: [1, 6, 7, 4], f: [3, 3, 4, 9], strides: [1, 1], pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
+    { x: [2, 9, 6, 5], f: [5, 5, 5, 9], strides: [1, 1], pad: 'same' },
+    { x: [1, 6, 11, 3], f: [3, 3, 3, 17], strides: [1, 1], pad: 'valid' },
+    { x: [2, 5, 5, 12], f: [1, 1, 12, 3], strides: [1, 1], pad: 'valid' },
+    { x: [1, 8, 8, 3], f: [3, 3, 3, 4], strides: [1, 1], pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  ];
+  const variants: Array<'simd' | 'relaxed'> = ['simd', ...(relaxed ? (['relaxed'] as const) : [])];
+
+  it('the relaxed-SIMD variant validates once V8 has the flag (it is what the CLI and bench run)', () => {
+    expect(relaxed).toBe(true);
+  });
+
+  for (const variant of variants) {
+    it.each(cases)(`${variant}: Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter equal cpu: $x $f $pad`, async (c) => {
+      setConvNetKernelVariant(variant);
+      const dyShape = tf.tidy(() => tf.conv2d(t4(c.x, 1), t4(c.f, 2), 1, c.pad).shape);
+      await tf.setBackend('wasm');
+      // the fast paths are taken (each returns null where it does not apply)
+      const direct = tf.tidy(() => {
+        const backend = tf.backend();
+        const x = t4(c.x, 30);
+        const f = t4(c.f, 31);
+        const dy = t4(dyShape, 32);
+        const attrs = { strides: [1, 1], pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1], filterShape: c.f, inputShape: c.x } as never;
+        const y = conv2DWasm({ inputs: { x, filter: f }, backend, attrs });
+        const dx = conv2DBackpropInputWasm({ inputs: { dy, filter: f }, backend, attrs });
+        const dW = conv2DBackpropFilterFast({ inputs: { x, dy }, backend, attrs });
+        const taken = [y !== null, dx !== null, dW !== null];
+        for (const t of [y, dx, dW]) if (t) backend.disposeData(t.dataId);
+        return taken;
+      });
+      expect(direct).toEqual([true, true, true]);
+      expect(convNetKernelVariant()).toBe(variant);
+      await compare(`conv-net ${variant} conv2d, dx, dW`, () =>
+        tf.tidy(() => {
+          const x = t4(c.x, 33);
+          const f = t4(c.f, 34);
+          const w = t4(dyShape, 35);
+          const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c.pad), w)))([x, f]);
+          return [tf.conv2d(x, f, 1, c.pad), dx!, df!];
+        }),
+      );
+    });
+
+    it(`${variant}: softplus to float64 (relative 1e-6 everywhere, ±88 and beyond, NaN and ±inf), and its gradient`, async () => {
+      setConvNetKernelVariant(variant);
+      await tf.setBackend('wasm');
+      const xs: number[] = [];
+      for (let v = -120; v <= 120; v += 0.0137) xs.push(v);
+      xs.push(0, -0, 1e-30, -1e-30, 87.5, -87.5, 88.8, -88.8, 1e6, -1e6, 3e38, -3e38);
+      const x = tf.tensor1d(xs);
+      const y = tf.softplus(x);
+      const got = y.dataSync();
+      let worstRel = 0;
+      xs.forEach((v, i) => {
+        const f = Math.fround(v);
+        const ref = Math.max(f, 0) + Math.log1p(Math.exp(-Math.abs(f)));
+        // below −87 the kernel clamps exp's argument: the value there is ~1e−38, not exp(x)
+        if (f < -87) expect(Math.abs(got[i]!)).toBeLessThan(2e-38);
+        else worstRel = Math.max(worstRel, Math.abs(got[i]! - ref) / ref);
+      });
+      worst[`softplus ${variant}`] = worstRel;
+      expect(worstRel).toBeLessThan(1e-6);
+      const special = tf.softplus(tf.tensor1d([NaN, Infinity, -Infinity, 0.5, 0.25, -3])).dataSync();
+      expect(Number.isNaN(special[0]!)).toBe(true);
+      expect(special[1]).toBe(Infinity);
+      expect(special[2]!).toBeGreaterThanOrEqual(0);
+      expect(special[2]!).toBeLessThan(2e-38);
+      tf.dispose([x, y]);
+      // sizes off the 4-lane vectors and across the 16,384-value chunks
+      await compare(`softplus ${variant} and grad`, () =>
+        tf.tidy(() => {
+          const a = tn([3, 16_411], 40);
+          const s = tf.mul(a, 30);
+          return [tf.softplus(s), tf.grad((q: tf.Tensor) => tf.sum(tf.mul(tf.softplus(q), tn([3, 16_411], 41))))(s)];
+        }),
+      );
+    });
+  }
+
+  it('not covered, tfjs runs: strides 2, NCHW, dilations (the wrappers fall back)', async () => {
+    await tf.setBackend('wasm');
+    const x = t4([1, 8, 8, 3], 50);
+    const f = t4([3, 3, 3, 4], 51);
+    const backend = tf.backend();
+    const out = [
+      conv2DWasm({ inputs: { x, filter: f }, backend, attrs: { strides: [2, 2], pad: 'same', dataFormat: 'NHWC' } as never }),
+      conv2DWasm({ inputs: { x, filter: f }, backend, attrs: { strides: [1, 1], pad: 'same', dataFormat: 'NCHW' } as never }),
+      conv2DWasm({ inputs: { x, filter: f }, backend, attrs: { strides: [1, 1], dilations: [2, 2], pad: 'same', dataFormat: 'NHWC' } as never }),
+    ];
+    tf.dispose([x, f]);
+    expect(out).toEqual([null, null, null]);
+  });
+});
+
+describe('conv-net kernels: generated binaries', () => {
+  const pkg = fileURLToPath(new URL('../..', import.meta.url));
+  const have = existsSync(join(pkg, '../../node_modules/assemblyscript/package.json'));
+  const title = 'src/backends/conv-net-wasm.generated.ts is what `pnpm build:kernels` builds';
+  it.skipIf(!have)(have ? title : `${title} (SKIPPED: assemblyscript is not installed, cannot rebuild)`, () => {
+    // the package's own build:kernels command line, with --check (compare, write nothing)
+    const [, ...args] = (JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).scripts['build:kernels'] as string).split(/\s+/);
+    expect(() => execFileSync(process.execPath, [...args, '--check'], { cwd: pkg, stdio: 'pipe' }), 'stale: run `pnpm build:kernels`').not.toThrow();
   });
 });

@@ -3,6 +3,7 @@ import { backend_util, getKernel } from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { registerKernels, wrapKernel, type KernelSet } from '../kernels/register.js';
 import { WASM_KERNELS_APPLIED } from './wasm.js';
+import { conv2DBackpropFilterFast, conv2DBackpropInputWasm, conv2DWasm, precompileConvNetKernels, softplusWasm } from './wasm-conv.js';
 
 /**
  * Kernels tfjs-backend-wasm 4.22 lacks for training, registered for the `wasm`
@@ -13,11 +14,12 @@ import { WASM_KERNELS_APPLIED } from './wasm.js';
  * which is why they live with the backend, not with the models that need them most:
  *
  * - `Conv2DBackpropFilter` (the filter gradient of `tf.conv2d`, and the
- *   second-order path of its input gradient): a composite of the wasm kernels
- *   Transpose, Conv2D (XNNPACK) and Slice. The filter gradient is itself a
- *   convolution: with the channels of `x` as batch and the batch of `x` as
- *   channels, `x` convolved with `dy` (dilation = forward stride, stride =
- *   forward dilation) gives `dW`.
+ *   second-order path of its input gradient): at stride 1 in NHWC (every conv of
+ *   rnode's models) rnode's own wasm-SIMD implicit GEMM (`wasm-conv.ts`); otherwise
+ *   a composite of the wasm kernels Transpose, Conv2D (XNNPACK) and Slice. The
+ *   filter gradient is itself a convolution: with the channels of `x` as batch and
+ *   the batch of `x` as channels, `x` convolved with `dy` (dilation = forward
+ *   stride, stride = forward dilation) gives `dW`.
  * - `DepthwiseConv2dNativeBackpropInput` / `...BackpropFilter` (the gradients
  *   of `tf.depthwiseConv2d`): direct loops over the wasm heap in JavaScript.
  *   Depthwise layers are small in rnode's models, so correctness comes first.
@@ -37,6 +39,10 @@ import { WASM_KERNELS_APPLIED } from './wasm.js';
  *   and the explicit VJPs of the conv ODE nets): a naive C++ loop in 4.22, about
  *   10x slower than the XNNPACK Conv2D. At stride 1 the input gradient is a
  *   convolution (see `conv2DBackpropInputAsConv`); other cases go to the original.
+ * - `Conv2D` at stride 1 in NHWC: rnode's wasm-SIMD implicit GEMM (`wasm-conv.ts`,
+ *   with fused multiply-add under relaxed SIMD: 1.3–1.6× XNNPACK's speed here, which
+ *   has no FMA in tfjs 4.22's build); XNNPACK for the rest.
+ * - `Softplus`: vectorised (`wasm-conv.ts`); tfjs's is a scalar loop, ~4× slower.
  * - `Identity` and same-dtype `Cast`: tfjs-backend-wasm copies the data, where the
  *   cpu and webgl backends share it (tfjs never writes into a tensor's data). The
  *   tape clones every tensor it saves for the backward pass (`Identity`) and the
@@ -92,6 +98,8 @@ function pair(v: unknown, fallback = 1): [number, number] {
  * tfjs never has strides > 1 together with dilations > 1, and neither do we.
  */
 export function conv2DBackpropFilterWasm(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const fast = conv2DBackpropFilterFast(args);
+  if (fast) return fast;
   const backend = args.backend as WasmBackendLike;
   const attrs = (args.attrs ?? {}) as Attrs;
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
@@ -359,7 +367,14 @@ export const wasmTrainingKernels: KernelSet = {
 export function registerWasmKernels(): string[] {
   const added = registerKernels(wasmTrainingKernels, BACKEND);
   if (wrapBatchMatMul()) added.push('BatchMatMul (transposes made explicit)');
-  if (wrapConv2DBackpropInput()) added.push('Conv2DBackpropInput (stride 1 as an XNNPACK Conv2D)');
+  if (wrapConv2DBackpropInput()) added.push('Conv2DBackpropInput (stride 1: rnode\'s wasm-SIMD kernel, else as an XNNPACK Conv2D)');
+  if (wrapKernel(tf.Conv2D, BACKEND, WRAPPED_CONV2D, (inner) => (args) => conv2DWasm(args as Parameters<typeof conv2DWasm>[0]) ?? inner(args))) {
+    added.push('Conv2D (stride 1, NHWC: rnode\'s wasm-SIMD implicit GEMM)');
+  }
+  if (wrapKernel(tf.Softplus, BACKEND, WRAPPED_SOFTPLUS, (inner) => (args) => softplusWasm(args as Parameters<typeof softplusWasm>[0]) ?? inner(args))) {
+    added.push('Softplus (vectorised)');
+  }
+  void precompileConvNetKernels();
   added.push(...wrapIdentityAndCast());
   (globalThis as Record<symbol, unknown>)[WASM_KERNELS_APPLIED] = true;
   return added;
@@ -396,6 +411,10 @@ function wrapIdentityAndCast(): string[] {
   return added;
 }
 
+/** Markers of the wrapped Conv2D and Softplus (rnode's conv-net kernels, `wasm-conv.ts`). */
+export const WRAPPED_CONV2D = Symbol.for('rnode.wasm.conv2D.convNetKernel');
+export const WRAPPED_SOFTPLUS = Symbol.for('rnode.wasm.softplus.convNetKernel');
+
 /** The marker on rnode's wrapped kernels (`Symbol.for`: one per process, whichever copy of rnode set it). */
 export const WRAPPED_CONV2D_BACKPROP_INPUT = Symbol.for('rnode.wasm.conv2DBackpropInput.asConv2D');
 
@@ -410,7 +429,9 @@ export const WRAPPED_CONV2D_BACKPROP_INPUT = Symbol.for('rnode.wasm.conv2DBackpr
 function wrapConv2DBackpropInput(): boolean {
   if (!getKernel(tf.Conv2D, BACKEND) || !getKernel(tf.Reverse, BACKEND) || !getKernel(tf.Transpose, BACKEND)) return false;
   return wrapKernel(tf.Conv2DBackpropInput, BACKEND, WRAPPED_CONV2D_BACKPROP_INPUT, (inner) => (args) =>
-    conv2DBackpropInputAsConv(args as Parameters<typeof conv2DBackpropInputAsConv>[0]) ?? inner(args),
+    conv2DBackpropInputWasm(args as Parameters<typeof conv2DBackpropInputWasm>[0]) ??
+    conv2DBackpropInputAsConv(args as Parameters<typeof conv2DBackpropInputAsConv>[0]) ??
+    inner(args),
   );
 }
 

@@ -5,3 +5,5 @@ export { registerKernels } from './register.js';
 export type { CustomKernel, KernelSet } from './register.js';
 export { hostTensorIO, HOST_BACKENDS } from './host-io.js';
 export type { HostTensorIO } from './host-io.js';
+export { decodeBase64, wasmKernelModule } from './wasm-module.js';
+export type { WasmKernelBinaries, WasmKernelModule, WasmVariant } from './wasm-module.js';

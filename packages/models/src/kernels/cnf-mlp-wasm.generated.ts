@@ -1,6 +1,6 @@
-// GENERATED FILE, do not edit. Regenerate with `pnpm --filter @rnode/models build:kernels`
-// (node packages/models/scripts/build-kernels.mjs) from packages/models/assembly/cnf-mlp.ts
-// with AssemblyScript 0.28.20. Checked by src/kernels/cnf-mlp.test.ts.
+// GENERATED FILE, do not edit. Regenerate with `pnpm build:kernels` in this package
+// (scripts/build-wasm-kernels.mjs) from packages/models/assembly/cnf-mlp.ts
+// with AssemblyScript 0.28.20.
 
 /** asc -O3 --runtime stub --noAssert --enable simd (28526 bytes) */
 export const CNF_MLP_WASM_SIMD =

@@ -8,6 +8,7 @@
 // and `backward` returns dz and dθ of ℓ = Σ_batch (cf·f + cg·g + cdiv·div + ckin·kin + cfrob·frob).
 import * as z from 'zod/mini';
 import { RnodeError, describe, numberOption, parseOptions } from '@rnode/core';
+import { wasmKernelModule } from '@rnode/core/kernels';
 import { CNF_MLP_WASM_RELAXED, CNF_MLP_WASM_SIMD } from './cnf-mlp-wasm.generated.js';
 
 const SOURCE = 'kernel:cnf-mlp';
@@ -109,60 +110,16 @@ interface Exports {
   scratchPtr(): number;
 }
 
-
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const table = new Uint8Array(128);
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  for (let i = 0; i < 64; i++) table[alphabet.charCodeAt(i)] = i;
-  let n = s.length;
-  while (n > 0 && s[n - 1] === '=') n--;
-  const out = new Uint8Array((n * 3) >> 2);
-  let o = 0;
-  for (let i = 0; i < n; i += 4) {
-    const a = table[s.charCodeAt(i)]!;
-    const b = table[s.charCodeAt(i + 1)]!;
-    const c = i + 2 < n ? table[s.charCodeAt(i + 2)]! : 0;
-    const d = i + 3 < n ? table[s.charCodeAt(i + 3)]! : 0;
-    const v = (a << 18) | (b << 12) | (c << 6) | d;
-    out[o++] = v >> 16;
-    if (o < out.length) out[o++] = (v >> 8) & 255;
-    if (o < out.length) out[o++] = v & 255;
-  }
-  return out;
-}
-
-const bytes: Partial<Record<CnfMlpVariant, Uint8Array<ArrayBuffer>>> = {};
-const modules: Partial<Record<CnfMlpVariant, WebAssembly.Module>> = {};
-
-function wasmBytes(v: CnfMlpVariant): Uint8Array<ArrayBuffer> {
-  return (bytes[v] ??= decodeBase64(v === 'simd' ? CNF_MLP_WASM_SIMD : CNF_MLP_WASM_RELAXED));
-}
-
-function hasWasm(): boolean {
-  return typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
-}
+const loader = wasmKernelModule(SOURCE, { simd: CNF_MLP_WASM_SIMD, relaxed: CNF_MLP_WASM_RELAXED });
 
 /** Whether the engine runs a variant (not cached when false: a flag may enable it later). */
 export function cnfMlpVariantAvailable(v: CnfMlpVariant): boolean {
-  if (modules[v]) return true;
-  if (!hasWasm()) return false;
-  try {
-    return WebAssembly.validate(wasmBytes(v));
-  } catch {
-    return false;
-  }
+  return loader.available(v);
 }
 
 /** WebAssembly with fixed-width SIMD is present (the `simd` variant runs). */
 export function cnfMlpKernelAvailable(): boolean {
-  return cnfMlpVariantAvailable('simd');
-}
-
-function moduleFor(v: CnfMlpVariant): WebAssembly.Module {
-  const m = modules[v];
-  if (m) return m;
-  moduleAvailableOrThrow(v);
-  return (modules[v] = new WebAssembly.Module(wasmBytes(v)));
+  return loader.available('simd');
 }
 
 /**
@@ -171,33 +128,13 @@ function moduleFor(v: CnfMlpVariant): WebAssembly.Module {
  * (tens of KB) on the main thread; workers and Node do not need this. Resolves to the variant.
  */
 export async function precompileCnfMlpKernel(variant: 'auto' | CnfMlpVariant = 'auto'): Promise<CnfMlpVariant> {
-  const v = resolveVariant(variant);
-  if (!modules[v]) {
-    moduleAvailableOrThrow(v);
-    modules[v] = await WebAssembly.compile(wasmBytes(v));
-  }
+  const v = loader.resolve(variant);
+  await loader.compile(v);
   return v;
 }
 
-function moduleAvailableOrThrow(v: CnfMlpVariant): void {
-  if (!cnfMlpVariantAvailable(v)) {
-    throw new RnodeError(
-      'BACKEND_UNAVAILABLE',
-      v === 'relaxed'
-        ? 'the relaxed-SIMD variant does not validate in this engine (Node 20 needs --experimental-wasm-relaxed-simd); use variant "simd" or "auto"'
-        : 'WebAssembly fixed-width SIMD is not available in this engine',
-      { source: SOURCE },
-    );
-  }
-}
-
-function resolveVariant(v: CnfMlpKernelConfig['variant']): CnfMlpVariant {
-  if (v === undefined || v === 'auto') return cnfMlpVariantAvailable('relaxed') ? 'relaxed' : 'simd';
-  if (v === 'simd' || v === 'relaxed') return v;
-  throw new RnodeError('INVALID_OPTIONS', `option "variant" must be "auto", "simd" or "relaxed", got ${describe(v)}`, {
-    source: SOURCE,
-  });
-}
+const moduleFor = (v: CnfMlpVariant): WebAssembly.Module => loader.module(v);
+const resolveVariant = (v: CnfMlpKernelConfig['variant']): CnfMlpVariant => loader.resolve(v);
 
 function bad(message: string): never {
   throw new RnodeError('INVALID_OPTIONS', message, { source: SOURCE });
