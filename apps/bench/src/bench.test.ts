@@ -89,6 +89,14 @@ describe(`workloads on ${backend}, tiny configurations`, () => {
     expect((j.bits_per_dim_loss as number[])[0]).toBeGreaterThan(1);
   });
 
+  test('cifar-iter: a reduced image flow on synthetic 8×8×3 images, 16 + 16 NFE per block', () => {
+    const { j } = one('cifar-iter');
+    expect([j.nfe_forward, j.nfe_backward]).toEqual([16, 16]);
+    expect(j.setup).toMatchObject({ blocks: 1, reference_model: false, solver: 'rk38' });
+    expect(String((j.setup as { data: string }).data)).toMatch(/^synthetic 32×32×3 .* logit α = 0\.05/);
+    expect((j.bits_per_dim_loss as number[])[0]).toBeGreaterThan(1);
+  });
+
   test('solvers: one JSON line per backend with every solve', () => {
     const { j } = one('solvers');
     expect((j.solves as unknown[]).length).toBe(24);

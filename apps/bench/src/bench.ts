@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // rnode's benchmark harness (bin `rnode-bench`): `node dist/bench.js <workload> [flags]`.
-// Workloads: solvers, toy2d-rnode, toy2d-ffjord, toy2d-quality, mnist-iter (see --help and
+// Workloads: solvers, toy2d-rnode, toy2d-ffjord, toy2d-quality, mnist-iter, cifar-iter (see --help and
 // shared/bench/WORKLOADS.md). Each backend runs in a child process: this same file, forked with
 // the internal flag --internal-child.
 import { childMain } from './child.js';

@@ -20,6 +20,7 @@ describe('spec configurations (WORKLOADS.md), resolved without running', () => {
     ['toy2d-ffjord', { iterations: 50, warmup: 5, batch: 512, seed: 0 }],
     ['toy2d-quality', { iterations: 2000, evalEvery: 250, testSamples: 10000, batch: 512, seed: 0 }],
     ['mnist-iter', { iterations: 3, warmup: 1, batch: 200, seed: 0, scales: 3, blocksPerScale: 2, width: 64, downsample: 1 }],
+    ['cifar-iter', { iterations: 3, warmup: 1, batch: 200, seed: 0, scales: 4, blocksPerScale: 2, width: 64, downsample: 1 }],
     ['solvers', { iterations: 5, warmup: 1, rtol: 1e-5, atol: 1e-6, stepSize: 0.05 }],
   ])('%s with no flags is the spec', (name, params) => {
     const c = resolved([name]);
@@ -67,7 +68,7 @@ describe('usage errors exit 2 and name what is wrong', () => {
 test('--help lists the workloads and the flags, exit 0', async () => {
   const c = capture();
   expect(await runBench(['--help'], c.io)).toBe(0);
-  for (const w of ['solvers', 'toy2d-rnode', 'toy2d-ffjord', 'toy2d-quality', 'mnist-iter']) expect(c.out()).toContain(w);
+  for (const w of ['solvers', 'toy2d-rnode', 'toy2d-ffjord', 'toy2d-quality', 'mnist-iter', 'cifar-iter']) expect(c.out()).toContain(w);
   for (const f of ['--backends', '--json', '--workers', '--out', '--iterations', '--warmup', '--batch', '--eval-every', '--test-samples', '--repeats']) {
     expect(c.out()).toContain(f);
   }

@@ -176,7 +176,7 @@ export function helpText(only?: Workload): string {
   lines.push('', 'Flags:');
   lines.push(`  --backends <list>   comma-separated: ${KNOWN_BACKENDS.join(', ')} (default ${DEFAULT_BACKENDS.join(',')}); unavailable ones are skipped with the reason`);
   lines.push('  --json              one JSON object per line per backend on stdout (progress and warnings on stderr)');
-  lines.push('  --workers <n>       toy2d workloads and mnist-iter: threads of a data-parallel step (default 1; 2 uses both cores here: this thread + 1 worker thread, same training up to float32 rounding)');
+  lines.push('  --workers <n>       toy2d workloads, mnist-iter and cifar-iter: threads of a data-parallel step (default 1; 2 uses both cores here: this thread + 1 worker thread, same training up to float32 rounding)');
   lines.push(`  --out <dir>         toy2d-quality: where the chart (SVG, PNG) and the rows (JSON, CSV) go (default ${DEFAULT_OUT}/)`);
   lines.push('  -h, --help          this help');
   for (const w of ws) {

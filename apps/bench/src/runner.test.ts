@@ -5,7 +5,7 @@ import { createImageFlow } from '@rnode/models';
 import { Random } from '@rnode/core';
 import { describe, expect, test } from 'vitest';
 import { checkWorkers, createToyTraining, type ToyPreset } from './runner.js';
-import { MNIST_PARAMS } from './workloads/mnist-iter.js';
+import { CIFAR_PARAMS, MNIST_PARAMS } from './workloads/image-iter.js';
 
 async function iterate(preset: ToyPreset, runner: 'trainer' | 'async-adjoint', n: number, workers = 1) {
   const t = createToyTraining({ preset, batch: 16, seed: 0, workers, syncRead: true, runner });
@@ -66,6 +66,19 @@ test("mnist-iter's spec model is the library's default image flow: 10 blocks, 80
     expect(flow.paramCount).toBe(MNIST_PARAMS);
     expect(flow.blocks.length).toBe(10);
     expect(flow.config).toMatchObject({ scales: 3, blocksPerScale: 2, hidden: [64, 64, 64], activation: 'softplus', zeroLast: 'weight', T: 1, trainT: false });
+  } finally {
+    flow.dispose();
+  }
+  expect(tf.memory().numTensors).toBe(n0);
+});
+
+test("cifar-iter's spec model is the library's default 32×32×3 image flow: 14 blocks, 1,358,868 parameters", () => {
+  const n0 = tf.memory().numTensors;
+  const flow = createImageFlow({ height: 32, width: 32, channels: 3 }, new Random('0:model'));
+  try {
+    expect(flow.paramCount).toBe(CIFAR_PARAMS);
+    expect(flow.blocks.length).toBe(14);
+    expect(flow.config).toMatchObject({ scales: 4, blocksPerScale: 2, hidden: [64, 64, 64], activation: 'softplus', zeroLast: 'weight', T: 1, trainT: false });
   } finally {
     flow.dispose();
   }

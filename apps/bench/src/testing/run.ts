@@ -34,6 +34,7 @@ export const TINY: Record<string, string[]> = {
   'toy2d-quality': ['--iterations', '2', '--eval-every', '1', '--test-samples', '200', '--batch', '32'],
   'adjoint-memory': ['--batch', '32', '--max-steps', '16'],
   'mnist-iter': ['--iterations', '1', '--warmup', '0', '--batch', '2', '--downsample', '2', '--scales', '1', '--blocks-per-scale', '1', '--width', '4'],
+  'cifar-iter': ['--iterations', '1', '--warmup', '0', '--batch', '2', '--downsample', '4', '--scales', '1', '--blocks-per-scale', '1', '--width', '4'],
 };
 
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
