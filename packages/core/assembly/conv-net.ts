@@ -141,18 +141,25 @@ export function conv(x: usize, w: usize, y: usize, Hp: i32, Wp: i32, ci4: i32, f
 
 // ---------------------------------------------------------------- Winograd F(2×2, 3×3)
 
-/** v[ξ, t, :] = (Bᵀ d B)[ξ] of the 4×4 window d of tile t of x [2tH + 2, 2tW + 2, ci4] (Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]). */
-function winogradInput(x: usize, v: usize, tH: i32, tW: i32, ci4: i32): void {
+/**
+ * v[ξ, g·T + t, :] = (Bᵀ d B)[ξ] of the 4×4 window d of tile t of image g of x [images, 2tH + 2,
+ * 2tW + 2, ci4] (Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]).
+ */
+function winogradInput(x: usize, v: usize, tH: i32, tW: i32, ci4: i32, images: i32): void {
   const T = tH * tW;
   const Wf = 2 * tW + 2;
   const xRow = <usize>(Wf * ci4) << 2;
   const xPix = <usize>ci4 << 2;
-  const vPlane = <usize>(T * ci4) << 2;
+  const xImage = <usize>(2 * tH + 2) * xRow;
+  const vPlane = <usize>(images * T * ci4) << 2;
   // input transform: Bᵀ d B, Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
-  for (let a: i32 = 0; a < tH; a++) {
-    for (let b: i32 = 0; b < tW; b++) {
-      const t = a * tW + b;
-      const x0 = x + <usize>(2 * a) * xRow + <usize>(2 * b) * xPix;
+  for (let ab: i32 = 0; ab < images * T; ab++) {
+    const g = ab / T;
+    const a = (ab - g * T) / tW;
+    const b = ab - g * T - a * tW;
+    {
+      const t = ab;
+      const x0 = x + <usize>g * xImage + <usize>(2 * a) * xRow + <usize>(2 * b) * xPix;
       const vt = v + (<usize>(t * ci4) << 2);
       for (let c: i32 = 0; c < ci4; c += 4) {
         const p0 = x0 + (<usize>c << 2);
@@ -192,33 +199,81 @@ function winogradInput(x: usize, v: usize, tH: i32, tW: i32, ci4: i32): void {
 }
 
 /**
+ * The transformed filter of Winograd F(2×2, 3×3): u[ξ = 4r + s, c, :] = (G g Gᵀ)[r, s] of the 3×3
+ * filter g = w[:, :, c, :] [3, 3, ci4, co8], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], 4 output channels at a time.
+ */
+export function winogradFilter(w: usize, u: usize, ci4: i32, co8: i32): void {
+  const n = <usize>(ci4 * co8) << 2; // bytes per tap of w and per ξ of u
+  const half = f32x4.splat(0.5);
+  for (let k: usize = 0; k < n; k += 16) {
+    const p = w + k;
+    const g00 = v128.load(p), g01 = v128.load(p + n), g02 = v128.load(p + 2 * n);
+    const g10 = v128.load(p + 3 * n), g11 = v128.load(p + 4 * n), g12 = v128.load(p + 5 * n);
+    const g20 = v128.load(p + 6 * n), g21 = v128.load(p + 7 * n), g22 = v128.load(p + 8 * n);
+    // G g: rows (g0, ½(g0 + g1 + g2), ½(g0 − g1 + g2), g2) of the 3 columns
+    const s0 = f32x4.add(g00, g20), s1 = f32x4.add(g01, g21), s2 = f32x4.add(g02, g22);
+    const h00 = g00, h01 = g01, h02 = g02;
+    const h10 = f32x4.mul(f32x4.add(s0, g10), half), h11 = f32x4.mul(f32x4.add(s1, g11), half), h12 = f32x4.mul(f32x4.add(s2, g12), half);
+    const h20 = f32x4.mul(f32x4.sub(s0, g10), half), h21 = f32x4.mul(f32x4.sub(s1, g11), half), h22 = f32x4.mul(f32x4.sub(s2, g12), half);
+    const h30 = g20, h31 = g21, h32 = g22;
+    // (G g) Gᵀ: each row (a, b, c) → (a, ½(a + b + c), ½(a − b + c), c)
+    const q = u + k;
+    let t = f32x4.add(h00, h02);
+    v128.store(q, h00);
+    v128.store(q + n, f32x4.mul(f32x4.add(t, h01), half));
+    v128.store(q + 2 * n, f32x4.mul(f32x4.sub(t, h01), half));
+    v128.store(q + 3 * n, h02);
+    t = f32x4.add(h10, h12);
+    v128.store(q + 4 * n, h10);
+    v128.store(q + 5 * n, f32x4.mul(f32x4.add(t, h11), half));
+    v128.store(q + 6 * n, f32x4.mul(f32x4.sub(t, h11), half));
+    v128.store(q + 7 * n, h12);
+    t = f32x4.add(h20, h22);
+    v128.store(q + 8 * n, h20);
+    v128.store(q + 9 * n, f32x4.mul(f32x4.add(t, h21), half));
+    v128.store(q + 10 * n, f32x4.mul(f32x4.sub(t, h21), half));
+    v128.store(q + 11 * n, h22);
+    t = f32x4.add(h30, h32);
+    v128.store(q + 12 * n, h30);
+    v128.store(q + 13 * n, f32x4.mul(f32x4.add(t, h31), half));
+    v128.store(q + 14 * n, f32x4.mul(f32x4.sub(t, h31), half));
+    v128.store(q + 15 * n, h32);
+  }
+}
+
+/**
  * The 3×3 convolution of one image by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray
  * 2016): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 2×2 output tile, i.e. 16 GEMMs [T tiles × ci4] ·
  * [ci4 × co8] (the `conv` micro-kernel as a 1×1 convolution) between an input and an output
  * transform: 2.25× fewer multiplications than `conv`.
- *   x [2tH + 2, 2tW + 2, ci4]  the placed image (zero-padded to whole tiles)
- *   u [16, ci4, co8]           the transformed filter G g Gᵀ (by the caller)
- *   v [16, T, ci4], m [16, T, co8]  scratch (T = tH·tW)
- *   y [Ho, Wo, co8]            Ho ≤ 2tH, Wo ≤ 2tW
+ *   x [images, 2tH + 2, 2tW + 2, ci4]  the placed images (zero-padded to whole tiles)
+ *   u [16, ci4, co8]                   the transformed filter G g Gᵀ (by the caller)
+ *   v [16, images·T, ci4], m [16, images·T, co8]  scratch (T = tH·tW)
+ *   y [images, Ho, Wo, co8]            Ho ≤ 2tH, Wo ≤ 2tW
+ * Several small images per call make the GEMMs tall enough to keep the micro-kernel busy.
  */
-export function convWinograd(x: usize, u: usize, v: usize, m: usize, y: usize, tH: i32, tW: i32, ci4: i32, co8: i32, Ho: i32, Wo: i32): void {
+export function convWinograd(x: usize, u: usize, v: usize, m: usize, y: usize, tH: i32, tW: i32, ci4: i32, co8: i32, Ho: i32, Wo: i32, images: i32): void {
   const T = tH * tW;
-  const vPlane = <usize>(T * ci4) << 2; // bytes per ξ of v
-  const mPlane = <usize>(T * co8) << 2;
-  winogradInput(x, v, tH, tW, ci4);
-  // the 16 GEMMs: m[ξ] = v[ξ] · u[ξ] (T "pixels" of a 1×1 convolution)
+  const vPlane = <usize>(images * T * ci4) << 2; // bytes per ξ of v
+  const mPlane = <usize>(images * T * co8) << 2;
+  winogradInput(x, v, tH, tW, ci4, images);
+  // the 16 GEMMs: m[ξ] = v[ξ] · u[ξ] (images·T "pixels" of a 1×1 convolution)
   const uPlane = <usize>(ci4 * co8) << 2;
   for (let xi: i32 = 0; xi < 16; xi++) {
-    conv(v + <usize>xi * vPlane, u + <usize>xi * uPlane, m + <usize>xi * mPlane, 1, T, ci4, 1, 1, co8);
+    conv(v + <usize>xi * vPlane, u + <usize>xi * uPlane, m + <usize>xi * mPlane, 1, images * T, ci4, 1, 1, co8);
   }
   // output transform: Aᵀ m A, Aᵀ = [1 1 1 0; 0 1 −1 −1]
   const yRow = <usize>(Wo * co8) << 2;
   const yPix = <usize>co8 << 2;
-  for (let a: i32 = 0; a < tH; a++) {
-    for (let b: i32 = 0; b < tW; b++) {
-      const t = a * tW + b;
+  const yImage = <usize>Ho * yRow;
+  for (let ab: i32 = 0; ab < images * T; ab++) {
+    const g = ab / T;
+    const a = (ab - g * T) / tW;
+    const b = ab - g * T - a * tW;
+    {
+      const t = ab;
       const mt = m + (<usize>(t * co8) << 2);
-      const y0 = y + <usize>(2 * a) * yRow + <usize>(2 * b) * yPix;
+      const y0 = y + <usize>g * yImage + <usize>(2 * a) * yRow + <usize>(2 * b) * yPix;
       const row2 = 2 * a + 1 < Ho;
       const col2 = 2 * b + 1 < Wo;
       for (let o: i32 = 0; o < co8; o += 4) {
@@ -317,20 +372,24 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, Hp: i32, Wp: i32,
  * transformed planes accumulate w[ξ] += Σ_t v[ξ, t, :]ᵀ m[ξ, t, :] (the `convFilterGrad` micro-kernel
  * with the tiles as pixels) and the caller applies Gᵀ · G once after the last image
  * (A = [1 0; 1 1; 1 −1; 0 −1], Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]).
- *   x [2tH + 2, 2tW + 2, ci4]  the placed image; dy [Ho, Wo, co8] (outside: zero)
- *   v [16, T, ci4], m [16, T, co8]  scratch;  w [16, ci4, co8] accumulated
+ *   x [images, 2tH + 2, 2tW + 2, ci4]  the placed images; dy [images, Ho, Wo, co8] (outside: zero)
+ *   v [16, images·T, ci4], m [16, images·T, co8]  scratch;  w [16, ci4, co8] accumulated
  */
-export function convFilterGradWinograd(x: usize, dy: usize, v: usize, m: usize, w: usize, tH: i32, tW: i32, ci4: i32, co8: i32, Ho: i32, Wo: i32): void {
+export function convFilterGradWinograd(x: usize, dy: usize, v: usize, m: usize, w: usize, tH: i32, tW: i32, ci4: i32, co8: i32, Ho: i32, Wo: i32, images: i32): void {
   const T = tH * tW;
-  winogradInput(x, v, tH, tW, ci4);
-  const mPlane = <usize>(T * co8) << 2;
+  winogradInput(x, v, tH, tW, ci4, images);
+  const mPlane = <usize>(images * T * co8) << 2;
   const dyRow = <usize>(Wo * co8) << 2;
   const dyPix = <usize>co8 << 2;
+  const dyImage = <usize>Ho * dyRow;
   const zero = f32x4.splat(0);
-  for (let a: i32 = 0; a < tH; a++) {
-    for (let b: i32 = 0; b < tW; b++) {
-      const t = a * tW + b;
-      const d0 = dy + <usize>(2 * a) * dyRow + <usize>(2 * b) * dyPix;
+  for (let ab: i32 = 0; ab < images * T; ab++) {
+    const g = ab / T;
+    const a = (ab - g * T) / tW;
+    const b = ab - g * T - a * tW;
+    {
+      const t = ab;
+      const d0 = dy + <usize>g * dyImage + <usize>(2 * a) * dyRow + <usize>(2 * b) * dyPix;
       const row2 = 2 * a + 1 < Ho;
       const col2 = 2 * b + 1 < Wo;
       const q0 = m + (<usize>(t * co8) << 2);
@@ -364,10 +423,48 @@ export function convFilterGradWinograd(x: usize, dy: usize, v: usize, m: usize, 
       }
     }
   }
-  const vPlane = <usize>(T * ci4) << 2;
+  const vPlane = <usize>(images * T * ci4) << 2;
   const wPlane = <usize>(ci4 * co8) << 2;
   for (let xi: i32 = 0; xi < 16; xi++) {
-    convFilterGrad(v + <usize>xi * vPlane, m + <usize>xi * mPlane, w + <usize>xi * wPlane, 1, T, ci4, 1, 1, co8, 1);
+    convFilterGrad(v + <usize>xi * vPlane, m + <usize>xi * mPlane, w + <usize>xi * wPlane, 1, images * T, ci4, 1, 1, co8, 1);
+  }
+}
+
+/**
+ * The filter gradient from its 16 Winograd planes: dw[i, j, c, :] = Σ_{r,s} Gᵀ[i, r] Gᵀ[j, s] w[4r + s, c, :]
+ * (Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]); w [16, ci4, co8] → dw [3, 3, ci4, co8], 4 channels at a time.
+ */
+export function winogradFilterGradOutput(w: usize, dw: usize, ci4: i32, co8: i32): void {
+  const n = <usize>(ci4 * co8) << 2;
+  const half = f32x4.splat(0.5);
+  for (let k: usize = 0; k < n; k += 16) {
+    const p = w + k;
+    // rows of Gᵀ applied over r: t_i[s] for i = 0..2, s = 0..3
+    const w0 = v128.load(p), w1 = v128.load(p + n), w2 = v128.load(p + 2 * n), w3 = v128.load(p + 3 * n);
+    const w4 = v128.load(p + 4 * n), w5 = v128.load(p + 5 * n), w6 = v128.load(p + 6 * n), w7 = v128.load(p + 7 * n);
+    const w8 = v128.load(p + 8 * n), w9 = v128.load(p + 9 * n), w10 = v128.load(p + 10 * n), w11 = v128.load(p + 11 * n);
+    const w12 = v128.load(p + 12 * n), w13 = v128.load(p + 13 * n), w14 = v128.load(p + 14 * n), w15 = v128.load(p + 15 * n);
+    // i = 0: w_r0 + ½(w_r1 + w_r2); i = 1: ½(w_r1 − w_r2); i = 2: ½(w_r1 + w_r2) + w_r3 (r = row index of ξ)
+    const a0 = f32x4.mul(f32x4.add(w4, w8), half), a1 = f32x4.mul(f32x4.add(w5, w9), half);
+    const a2 = f32x4.mul(f32x4.add(w6, w10), half), a3 = f32x4.mul(f32x4.add(w7, w11), half);
+    const t00 = f32x4.add(w0, a0), t01 = f32x4.add(w1, a1), t02 = f32x4.add(w2, a2), t03 = f32x4.add(w3, a3);
+    const t10 = f32x4.mul(f32x4.sub(w4, w8), half), t11 = f32x4.mul(f32x4.sub(w5, w9), half);
+    const t12 = f32x4.mul(f32x4.sub(w6, w10), half), t13 = f32x4.mul(f32x4.sub(w7, w11), half);
+    const t20 = f32x4.add(a0, w12), t21 = f32x4.add(a1, w13), t22 = f32x4.add(a2, w14), t23 = f32x4.add(a3, w15);
+    // then over s, the same three combinations
+    const q = dw + k;
+    let b = f32x4.mul(f32x4.add(t01, t02), half);
+    v128.store(q, f32x4.add(t00, b));
+    v128.store(q + n, f32x4.mul(f32x4.sub(t01, t02), half));
+    v128.store(q + 2 * n, f32x4.add(b, t03));
+    b = f32x4.mul(f32x4.add(t11, t12), half);
+    v128.store(q + 3 * n, f32x4.add(t10, b));
+    v128.store(q + 4 * n, f32x4.mul(f32x4.sub(t11, t12), half));
+    v128.store(q + 5 * n, f32x4.add(b, t13));
+    b = f32x4.mul(f32x4.add(t21, t22), half);
+    v128.store(q + 6 * n, f32x4.add(t20, b));
+    v128.store(q + 7 * n, f32x4.mul(f32x4.sub(t21, t22), half));
+    v128.store(q + 8 * n, f32x4.add(b, t23));
   }
 }
 

@@ -31,8 +31,10 @@ interface Exports {
   conv(x: number, w: number, y: number, Hp: number, Wp: number, ci4: number, fh: number, fw: number, co8: number): void;
   convFilterGrad(x: number, dy: number, dw: number, Hp: number, Wp: number, ci4: number, fh: number, fw: number, co8: number, band: number): void;
   softplus(x: number, y: number, n: number): void;
-  convWinograd(x: number, u: number, v: number, m: number, y: number, tH: number, tW: number, ci4: number, co8: number, Ho: number, Wo: number): void;
-  convFilterGradWinograd(x: number, dy: number, v: number, m: number, w: number, tH: number, tW: number, ci4: number, co8: number, Ho: number, Wo: number): void;
+  winogradFilterGradOutput(w: number, dw: number, ci4: number, co8: number): void;
+  winogradFilter(w: number, u: number, ci4: number, co8: number): void;
+  convWinograd(x: number, u: number, v: number, m: number, y: number, tH: number, tW: number, ci4: number, co8: number, Ho: number, Wo: number, images: number): void;
+  convFilterGradWinograd(x: number, dy: number, v: number, m: number, w: number, tH: number, tW: number, ci4: number, co8: number, Ho: number, Wo: number, images: number): void;
 }
 
 type Attrs = NamedAttrMap & Record<string, unknown>;
@@ -281,36 +283,9 @@ function reserve(k: Exports, sizes: number[]): number[] | null {
   return k.ensureMemory(at) ? offs : null;
 }
 
-/**
- * The transformed filter of Winograd F(2×2, 3×3): u[ξ = 4r + s, c, o] = (G g Gᵀ)[r, s] for each
- * (c, o) of w [3, 3, ci4, co8], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
- */
-function winogradFilter(w: Float32Array, ci4: number, co8: number, u: Float32Array): void {
-  const n = ci4 * co8;
-  for (let k = 0; k < n; k++) {
-    const g = (i: number, j: number) => w[(i * 3 + j) * n + k]!;
-    for (let j = 0; j < 3; j++) {
-      // (G g) column j: rows 0..3
-      const a = g(0, j);
-      const b = g(1, j);
-      const c = g(2, j);
-      gg[j] = a;
-      gg[3 + j] = 0.5 * (a + b + c);
-      gg[6 + j] = 0.5 * (a - b + c);
-      gg[9 + j] = c;
-    }
-    for (let r = 0; r < 4; r++) {
-      const a = gg[3 * r]!;
-      const b = gg[3 * r + 1]!;
-      const c = gg[3 * r + 2]!;
-      u[(4 * r) * n + k] = a;
-      u[(4 * r + 1) * n + k] = 0.5 * (a + b + c);
-      u[(4 * r + 2) * n + k] = 0.5 * (a - b + c);
-      u[(4 * r + 3) * n + k] = c;
-    }
-  }
-}
-const gg = new Float64Array(12);
+
+/** Images per Winograd call: enough 2×2 tiles (≥ 256) for tall GEMMs on small planes (7×7: 16 tiles per image). */
+const winogradGroup = (B: number, tiles: number): number => Math.max(1, Math.min(B, Math.ceil(256 / tiles)));
 
 /** Runs the convolution of frame f over every image: out [B, Ho, Wo, O]. */
 function convolve(backend: WasmHeapBackend, src: TensorInfo, filter: TensorInfo, f: Frame, flipTranspose: boolean): TensorInfo | null {
@@ -320,34 +295,34 @@ function convolve(backend: WasmHeapBackend, src: TensorInfo, filter: TensorInfo,
   const wino = !l.unfold && f.fh === 3 && f.fw === 3;
   const tH = Math.ceil(f.Ho / 2);
   const tW = Math.ceil(f.Wo / 2);
+  const T = tH * tW;
+  const G = wino ? winogradGroup(f.B, T) : 1;
   // Winograd: the frame grows to whole 2×2 output tiles (the extra rows and columns only reach outputs that are dropped)
   const frame: Frame = wino ? { ...f, Hp: 2 * tH + 2, Wp: 2 * tW + 2 } : f;
-  const xLen = wino ? frame.Hp * frame.Wp * l.ci4 : l.Hp * l.Wp * l.ci4;
+  const xOne = wino ? frame.Hp * frame.Wp * l.ci4 : l.Hp * l.Wp * l.ci4;
   const wLen = l.kh * l.kw * l.ci4 * l.co;
-  const yLen = f.Ho * f.Wo * l.co;
-  const T = tH * tW;
-  const offs = reserve(k, [xLen, wLen, yLen, l.unfold ? f.Hp * f.Wp * f.C : 0, wino ? 16 * l.ci4 * l.co : 0, wino ? 16 * T * l.ci4 : 0, wino ? 16 * T * l.co : 0]);
+  const yOne = f.Ho * f.Wo * l.co;
+  const offs = reserve(k, [G * xOne, wLen, G * yOne, l.unfold ? f.Hp * f.Wp * f.C : 0, wino ? 16 * l.ci4 * l.co : 0, wino ? 16 * G * T * l.ci4 : 0, wino ? 16 * G * T * l.co : 0]);
   if (!offs) return null;
   const [xOff, wOff, yOff, sOff, uOff, vOff, mOff] = offs as [number, number, number, number, number, number, number];
   const out = backend.makeOutput([f.B, f.Ho, f.Wo, f.O], 'float32');
   // views after makeOutput (it may grow the tfjs heap)
   const xs = backend.typedArrayFromHeap(src) as Float32Array;
   const ys = backend.typedArrayFromHeap(out) as Float32Array;
-  const xk = f32(k, xOff, xLen);
-  const yk = f32(k, yOff, yLen);
   const scratch = l.unfold ? f32(k, sOff, f.Hp * f.Wp * f.C) : null;
   const wk = f32(k, wOff, wLen);
   packFilter(backend.typedArrayFromHeap(filter) as Float32Array, f, l, wk, flipTranspose);
-  if (wino) winogradFilter(wk, l.ci4, l.co, f32(k, uOff, 16 * l.ci4 * l.co));
-  for (let n = 0; n < f.B; n++) {
+  if (wino) k.winogradFilter(wOff, uOff, l.ci4, l.co);
+  for (let n0 = 0; n0 < f.B; n0 += G) {
+    const g = Math.min(G, f.B - n0);
     if (wino) {
-      placeImage(xs, n, frame, xk, l.ci4);
-      k.convWinograd(xOff, uOff, vOff, mOff, yOff, tH, tW, l.ci4, l.co, f.Ho, f.Wo);
+      for (let i = 0; i < g; i++) placeImage(xs, n0 + i, frame, f32(k, xOff + 4 * i * xOne, xOne), l.ci4);
+      k.convWinograd(xOff, uOff, vOff, mOff, yOff, tH, tW, l.ci4, l.co, f.Ho, f.Wo, g);
     } else {
-      stageImage(xs, n, f, l, xk, scratch);
+      stageImage(xs, n0, f, l, f32(k, xOff, xOne), scratch);
       k.conv(xOff, wOff, yOff, l.Hp, l.Wp, l.ci4, l.kh, l.kw, l.co);
     }
-    narrow(yk, f.Ho * f.Wo, l.co, ys, n * f.Ho * f.Wo * f.O, f.O);
+    narrow(f32(k, yOff, g * yOne), g * f.Ho * f.Wo, l.co, ys, n0 * f.Ho * f.Wo * f.O, f.O);
   }
   return out;
 }
@@ -395,77 +370,51 @@ export function conv2DBackpropFilterFast(args: { inputs: Record<string, TensorIn
   const tH = Math.ceil(f.Ho / 2);
   const tW = Math.ceil(f.Wo / 2);
   const T = tH * tW;
+  const G = wino ? winogradGroup(f.B, T) : 1;
   const frame: Frame = wino ? { ...f, Hp: 2 * tH + 2, Wp: 2 * tW + 2 } : f;
-  const xLen = wino ? frame.Hp * frame.Wp * l.ci4 : l.Hp * l.Wp * l.ci4;
-  const dyLen = f.Ho * f.Wo * l.co;
+  const xOne = wino ? frame.Hp * frame.Wp * l.ci4 : l.Hp * l.Wp * l.ci4;
+  const dyOne = f.Ho * f.Wo * l.co;
   const wLen = (wino ? 16 : l.kh * l.kw) * l.ci4 * l.co;
-  const offs = reserve(k, [xLen, dyLen, wLen, l.unfold ? f.Hp * f.Wp * f.C : 0, wino ? 16 * T * l.ci4 : 0, wino ? 16 * T * l.co : 0]);
+  const offs = reserve(k, [G * xOne, G * dyOne, wLen, l.unfold ? f.Hp * f.Wp * f.C : 0, wino ? 16 * G * T * l.ci4 : 0, wino ? 16 * G * T * l.co : 0, wino ? 9 * l.ci4 * l.co : 0]);
   if (!offs) return null;
-  const [xOff, dyOff, wOff, sOff, vOff, mOff] = offs as [number, number, number, number, number, number];
+  const [xOff, dyOff, wOff, sOff, vOff, mOff, dOff] = offs as [number, number, number, number, number, number, number];
   const backend = args.backend as WasmHeapBackend;
   const out = backend.makeOutput(filterShape, 'float32');
   const xs = backend.typedArrayFromHeap(x) as Float32Array;
   const dys = backend.typedArrayFromHeap(dy) as Float32Array;
   const ws = backend.typedArrayFromHeap(out) as Float32Array;
-  const xk = f32(k, xOff, xLen);
-  const dyk = f32(k, dyOff, dyLen);
   const wk = f32(k, wOff, wLen);
   const scratch = l.unfold ? f32(k, sOff, f.Hp * f.Wp * f.C) : null;
   wk.fill(0);
   const band = bandRows(l, f.Wo, f.Ho);
-  for (let n = 0; n < f.B; n++) {
-    widen(dys, n * f.Ho * f.Wo * f.O, f.Ho * f.Wo, f.O, dyk, l.co);
+  for (let n0 = 0; n0 < f.B; n0 += G) {
+    const g = Math.min(G, f.B - n0);
+    widen(dys, n0 * f.Ho * f.Wo * f.O, g * f.Ho * f.Wo, f.O, f32(k, dyOff, g * dyOne), l.co);
     if (wino) {
-      placeImage(xs, n, frame, xk, l.ci4);
-      k.convFilterGradWinograd(xOff, dyOff, vOff, mOff, wOff, tH, tW, l.ci4, l.co, f.Ho, f.Wo);
+      for (let i = 0; i < g; i++) placeImage(xs, n0 + i, frame, f32(k, xOff + 4 * i * xOne, xOne), l.ci4);
+      k.convFilterGradWinograd(xOff, dyOff, vOff, mOff, wOff, tH, tW, l.ci4, l.co, f.Ho, f.Wo, g);
     } else {
-      stageImage(xs, n, f, l, xk, scratch);
+      stageImage(xs, n0, f, l, f32(k, xOff, xOne), scratch);
       k.convFilterGrad(xOff, dyOff, wOff, l.Hp, l.Wp, l.ci4, l.kh, l.kw, l.co, band);
     }
   }
+  let res = wk;
   if (wino) {
-    winogradFilterGradOutput(wk, f, l, ws);
-    return out;
+    // the 16 planes → [3, 3, ci4, co]
+    k.winogradFilterGradOutput(wOff, dOff, l.ci4, l.co);
+    res = f32(k, dOff, 9 * l.ci4 * l.co);
   }
   // [kh, kw, ci4, co] (or unfolded rows (i, j, c)) → [fh, fw, C, O]
   const stride = l.unfold ? f.C : l.ci4;
   for (let tap = 0; tap < f.fh * f.fw; tap++) {
     for (let c = 0; c < f.C; c++) {
       const s = (tap * stride + c) * l.co;
-      ws.set(wk.subarray(s, s + f.O), (tap * f.C + c) * f.O);
+      ws.set(res.subarray(s, s + f.O), (tap * f.C + c) * f.O);
     }
   }
   return out;
 }
 
-/** dW[i, j, c, o] = Σ_{r,s} Gᵀ[i, r] Gᵀ[j, s] w[4r + s, c, o], Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1] (Winograd F(3×3, 2×2)). */
-function winogradFilterGradOutput(w: Float32Array, f: Frame, l: Layout, dW: Float32Array): void {
-  const n = l.ci4 * l.co;
-  const GT = [
-    [1, 0.5, 0.5, 0],
-    [0, 0.5, -0.5, 0],
-    [0, 0.5, 0.5, 1],
-  ];
-  const t = new Float64Array(12);
-  for (let c = 0; c < f.C; c++) {
-    for (let o = 0; o < f.O; o++) {
-      const k = c * l.co + o;
-      // rows: t[i][s] = Σ_r Gᵀ[i][r] w[4r + s]
-      for (let i = 0; i < 3; i++) {
-        const g = GT[i]!;
-        for (let s2 = 0; s2 < 4; s2++) {
-          t[i * 4 + s2] = g[0]! * w[s2 * n + k]! + g[1]! * w[(4 + s2) * n + k]! + g[2]! * w[(8 + s2) * n + k]! + g[3]! * w[(12 + s2) * n + k]!;
-        }
-      }
-      for (let i = 0; i < 3; i++) {
-        for (let j = 0; j < 3; j++) {
-          const g = GT[j]!;
-          dW[((i * 3 + j) * f.C + c) * f.O + o] = g[0]! * t[i * 4]! + g[1]! * t[i * 4 + 1]! + g[2]! * t[i * 4 + 2]! + g[3]! * t[i * 4 + 3]!;
-        }
-      }
-    }
-  }
-}
 
 const SOFTPLUS_CHUNK = 1 << 14;
 

@@ -500,6 +500,8 @@ describe.runIf(run)('wasm conv-net kernels (assembly/conv-net.ts), both variants
     { x: [1, 40, 40, 32], f: [3, 3, 32, 32], strides: [1, 1], pad: 'same' },
     // 3×3 with ≥ 4 channels runs Winograd F(2×2, 3×3): odd output sizes (partial 2×2 tiles)
     { x: [2, 7, 7, 16], f: [3, 3, 16, 64], strides: [1, 1], pad: 'same' },
+    // several images per Winograd call (2 of 196 tiles each here), the last call with fewer
+    { x: [3, 28, 28, 8], f: [3, 3, 8, 8], strides: [1, 1], pad: 'same' },
     { x: [1, 5, 9, 8], f: [3, 3, 8, 3], strides: [1, 1], pad: 'valid' },
     { x: [1, 6, 7, 4], f: [3, 3, 4, 9], strides: [1, 1], pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
     { x: [2, 9, 6, 5], f: [5, 5, 5, 9], strides: [1, 1], pad: 'same' },
