@@ -48,6 +48,18 @@ describe(`workloads on ${backend}, tiny configurations`, () => {
     expect((j.memory as unknown[]).length).toBe(12); // 2 paths × 2 adjoints × 3 step counts (4, 8, 16)
   });
 
+  test('adjoint-memory-image: an image flow\'s peak memory flat in the steps with the adjoint, growing with backprop', () => {
+    const { j } = one('adjoint-memory-image');
+    const r = j.peak_ratio_max_vs_4_steps as Record<string, number | null>;
+    expect(r['backsolve_op_level']).toBeLessThan(1.1);
+    expect(r['backprop_op_level']).toBeGreaterThan(1.5);
+    expect(r['backsolve_fused']).toBeNull(); // conv nets have no fused path
+    const m = j.memory as Array<{ adjoint: string; steps: number; nfe_forward: number }>;
+    expect(m.map((x) => `${x.adjoint}@${x.steps}`)).toEqual(['backsolve@4', 'backsolve@8', 'backprop@4', 'backprop@8']);
+    expect(m[0]!.nfe_forward % 16).toBe(0); // 4 evaluations per RK4 step and block, 4 steps
+    expect(m.map((x) => x.nfe_forward / m[0]!.nfe_forward)).toEqual([1, 2, 1, 2]);
+  });
+
   test('toy2d-ffjord: adaptive NFE forward and backward', () => {
     const { j } = one('toy2d-ffjord');
     expect(j.nfe_forward).toBeGreaterThanOrEqual(8);

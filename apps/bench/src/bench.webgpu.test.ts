@@ -26,7 +26,11 @@ describe.skipIf(process.env.RNODE_BACKEND !== 'webgpu')('every workload runs on 
     const j = r.json[0]!;
     for (const k of REQUIRED_KEYS) expect(j).toHaveProperty(k);
     expect(j).toMatchObject({ workload, backend: 'webgpu', spec: false, sync_read: false });
-    if (workload === 'toy2d-rnode' || workload === 'mnist-iter') expect([j.nfe_forward, j.nfe_backward]).toEqual([16, 16]);
+    if (['toy2d-rnode', 'mnist-iter', 'cifar-iter'].includes(workload)) expect([j.nfe_forward, j.nfe_backward]).toEqual([16, 16]);
+    if (['toy2d-rnode', 'toy2d-ffjord', 'mnist-iter', 'cifar-iter'].includes(workload)) {
+      // the GPU work of an iteration, counted at the WebGPU API (gpu-work.ts)
+      for (const k of ['dispatches', 'submits', 'uploads', 'upload_bytes', 'readbacks', 'readback_bytes']) expect(j[k], k).toBeGreaterThan(0);
+    }
     if (workload === 'toy2d-ffjord') {
       expect(j.runner).toBe('async-adjoint'); // dopri5 without synchronous reads
       expect(j.nfe_backward).toBeGreaterThan(0);

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { canReadSync, isRnodeError, useBackend, type BackendName } from '@rnode/core';
+import { canReadSync, isRnodeError, useBackend, webgpuBackend, type BackendName } from '@rnode/core';
 import { median, peakRssMib, spreadOf } from './stats.js';
 import type { BenchJob, BenchResult } from './types.js';
 import { findWorkload } from './workloads/index.js';
@@ -69,6 +69,8 @@ export async function runJob(job: BenchJob, log: (line: string) => void): Promis
       sync_read: syncRead,
       // The wasm-SIMD kernels of the fused CNF path (dense tanh nets on cpu/wasm): 'relaxed' = FMA.
       fused_kernel: ['cpu', 'wasm'].includes(tf.getBackend()) ? fusedKernelVariant() : null,
+      // webgpu: the adapter it ran on (SwiftShader is a CPU emulation: correctness and counts, not speed)
+      ...(tf.getBackend() === 'webgpu' ? { gpu_adapter: adapterName() } : {}),
       ...(f.extra ?? {}),
       ...(f.rows ? { rows: f.rows.map((r) => ({ label: r.label, median_s_per_iter: r.times_s.length ? median(r.times_s) : null, spread: r.times_s.length ? spreadOf(r.times_s) : null, nfe_forward: r.nfe_forward, nfe_backward: r.nfe_backward })) } : {}),
       ...(f.details ? { details: f.details } : {}),
@@ -97,4 +99,10 @@ export async function childMain(jobJson: string | undefined): Promise<void> {
   else {
     process.stdout.write(`${JSON.stringify(msg)}\n`, done);
   }
+}
+
+function adapterName(): string | null {
+  const f = webgpuBackend.adapterInfo();
+  if (!f) return null;
+  return [f.vendor, f.architecture, f.device, f.description].filter((x) => x).join(' ') || null;
 }

@@ -1,6 +1,7 @@
 import type { IterationRunner } from './runner.js';
 import { mean } from './stats.js';
 import type { WorkloadFigures } from './types.js';
+import { gpuWorkCounter, gpuWorkSince, type GpuWork } from './gpu-work.js';
 
 export interface Measured {
   times: number[];
@@ -8,6 +9,8 @@ export interface Measured {
   nfeForward: number[];
   nfeBackward: number[];
   losses: number[];
+  /** webgpu: the GPU work of each measured iteration (empty on other backends). */
+  gpuWork: GpuWork[];
 }
 
 const now = (): number => performance.now();
@@ -21,14 +24,17 @@ export async function measureIterations(
   run: IterationRunner,
   o: { iterations: number; warmup: number; label: string; log: (line: string) => void },
 ): Promise<Measured> {
-  const m: Measured = { times: [], warmupTimes: [], nfeForward: [], nfeBackward: [], losses: [] };
+  const m: Measured = { times: [], warmupTimes: [], nfeForward: [], nfeBackward: [], losses: [], gpuWork: [] };
+  const gpu = gpuWorkCounter();
   const total = o.warmup + o.iterations;
   const every = Math.max(1, Math.round(total / 10));
   let lastLog = now();
   for (let i = 0; i < total; i++) {
+    const g0 = gpu?.();
     const t0 = now();
     const r = await run({ iteration: i });
     const s = (now() - t0) / 1000;
+    if (gpu && g0 && i >= o.warmup) m.gpuWork.push(gpuWorkSince(g0, gpu()));
     if (i < o.warmup) m.warmupTimes.push(s);
     else {
       m.times.push(s);
@@ -62,6 +68,22 @@ export function iterationFigures(
     nfe_forward: mean(m.nfeForward),
     nfe_backward: mean(m.nfeBackward),
     runner,
-    extra,
+    extra: m.gpuWork.length ? { ...gpuWorkFigures(m.gpuWork), ...extra } : extra,
+  };
+}
+
+/**
+ * Per measured iteration (means): compute dispatches, command submissions, host → GPU uploads
+ * and their bytes, GPU → host readbacks (each a synchronisation) and their bytes.
+ */
+export function gpuWorkFigures(work: GpuWork[]): Record<string, number> {
+  const avg = (k: keyof GpuWork) => mean(work.map((w) => w[k]));
+  return {
+    dispatches: avg('dispatches'),
+    submits: avg('submits'),
+    uploads: avg('uploads'),
+    upload_bytes: avg('uploadBytes'),
+    readbacks: avg('readbacks'),
+    readback_bytes: avg('readbackBytes'),
   };
 }

@@ -33,6 +33,7 @@ export const TINY: Record<string, string[]> = {
   'toy2d-ffjord': ['--iterations', '2', '--warmup', '1', '--batch', '32'],
   'toy2d-quality': ['--iterations', '2', '--eval-every', '1', '--test-samples', '200', '--batch', '32'],
   'adjoint-memory': ['--batch', '32', '--max-steps', '16'],
+  'adjoint-memory-image': ['--batch', '1', '--max-steps', '8', '--downsample', '2', '--scales', '1', '--width', '4'],
   'mnist-iter': ['--iterations', '1', '--warmup', '0', '--batch', '2', '--downsample', '2', '--scales', '1', '--blocks-per-scale', '1', '--width', '4'],
   'cifar-iter': ['--iterations', '1', '--warmup', '0', '--batch', '2', '--downsample', '4', '--scales', '1', '--blocks-per-scale', '1', '--width', '4'],
 };
