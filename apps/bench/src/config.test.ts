@@ -20,7 +20,7 @@ describe('spec configurations (WORKLOADS.md), resolved without running', () => {
     ['toy2d-ffjord', { iterations: 50, warmup: 5, batch: 512, seed: 0 }],
     ['toy2d-quality', { iterations: 2000, evalEvery: 250, testSamples: 10000, batch: 512, seed: 0 }],
     ['mnist-iter', { iterations: 3, warmup: 1, batch: 200, seed: 0, scales: 3, blocksPerScale: 2, width: 64, downsample: 1 }],
-    ['adjoint-memory-image', { batch: 4, seed: 0, maxSteps: 32, downsample: 1, scales: 3, width: 64 }],
+    ['adjoint-memory-image', { batch: 1, seed: 0, maxSteps: 8, downsample: 1, scales: 3, width: 64 }],
     ['cifar-iter', { iterations: 3, warmup: 1, batch: 200, seed: 0, scales: 4, blocksPerScale: 2, width: 64, downsample: 1 }],
     ['solvers', { iterations: 5, warmup: 1, rtol: 1e-5, atol: 1e-6, stepSize: 0.05 }],
   ])('%s with no flags is the spec', (name, params) => {

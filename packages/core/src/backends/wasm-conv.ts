@@ -284,22 +284,37 @@ function reserve(k: Exports, sizes: number[]): number[] | null {
 }
 
 
-/** Images per Winograd call: enough 2×2 tiles (≥ 256) for tall GEMMs on small planes (7×7: 16 tiles per image). */
-const winogradGroup = (B: number, tiles: number): number => Math.max(1, Math.min(B, Math.ceil(256 / tiles)));
+/** How a frame's images go through the kernels: Winograd (3×3, not unfolded) or not, and how many per call. */
+interface Plan {
+  wino: boolean;
+  /** 2×2 output tiles per image (Winograd): tH × tW = T. */
+  tH: number;
+  tW: number;
+  T: number;
+  /** Images per kernel call: enough tiles (≥ 256) for tall GEMMs on small planes (7×7: 16 tiles per image); 1 without Winograd. */
+  G: number;
+  /** The frame the images are placed in: Winograd grows it to whole tiles (the extra rows and columns only reach outputs that are dropped). */
+  frame: Frame;
+  /** Floats of one placed image. */
+  xOne: number;
+}
+
+function plan(f: Frame, l: Layout): Plan {
+  const wino = !l.unfold && f.fh === 3 && f.fw === 3;
+  const tH = Math.ceil(f.Ho / 2);
+  const tW = Math.ceil(f.Wo / 2);
+  const T = tH * tW;
+  const G = wino ? Math.max(1, Math.min(f.B, Math.ceil(256 / T))) : 1;
+  const frame: Frame = wino ? { ...f, Hp: 2 * tH + 2, Wp: 2 * tW + 2 } : f;
+  return { wino, tH, tW, T, G, frame, xOne: wino ? frame.Hp * frame.Wp * l.ci4 : l.Hp * l.Wp * l.ci4 };
+}
 
 /** Runs the convolution of frame f over every image: out [B, Ho, Wo, O]. */
 function convolve(backend: WasmHeapBackend, src: TensorInfo, filter: TensorInfo, f: Frame, flipTranspose: boolean): TensorInfo | null {
   const k = instance();
   if (!k) return null;
   const l = layout(f);
-  const wino = !l.unfold && f.fh === 3 && f.fw === 3;
-  const tH = Math.ceil(f.Ho / 2);
-  const tW = Math.ceil(f.Wo / 2);
-  const T = tH * tW;
-  const G = wino ? winogradGroup(f.B, T) : 1;
-  // Winograd: the frame grows to whole 2×2 output tiles (the extra rows and columns only reach outputs that are dropped)
-  const frame: Frame = wino ? { ...f, Hp: 2 * tH + 2, Wp: 2 * tW + 2 } : f;
-  const xOne = wino ? frame.Hp * frame.Wp * l.ci4 : l.Hp * l.Wp * l.ci4;
+  const { wino, tH, tW, T, G, frame, xOne } = plan(f, l);
   const wLen = l.kh * l.kw * l.ci4 * l.co;
   const yOne = f.Ho * f.Wo * l.co;
   const offs = reserve(k, [G * xOne, wLen, G * yOne, l.unfold ? f.Hp * f.Wp * f.C : 0, wino ? 16 * l.ci4 * l.co : 0, wino ? 16 * G * T * l.ci4 : 0, wino ? 16 * G * T * l.co : 0]);
@@ -366,13 +381,7 @@ export function conv2DBackpropFilterFast(args: { inputs: Record<string, TensorIn
   if (!k) return null;
   const f = forwardFrame(info);
   const l = layout(f);
-  const wino = !l.unfold && f.fh === 3 && f.fw === 3;
-  const tH = Math.ceil(f.Ho / 2);
-  const tW = Math.ceil(f.Wo / 2);
-  const T = tH * tW;
-  const G = wino ? winogradGroup(f.B, T) : 1;
-  const frame: Frame = wino ? { ...f, Hp: 2 * tH + 2, Wp: 2 * tW + 2 } : f;
-  const xOne = wino ? frame.Hp * frame.Wp * l.ci4 : l.Hp * l.Wp * l.ci4;
+  const { wino, tH, tW, T, G, frame, xOne } = plan(f, l);
   const dyOne = f.Ho * f.Wo * l.co;
   const wLen = (wino ? 16 : l.kh * l.kw) * l.ci4 * l.co;
   const offs = reserve(k, [G * xOne, G * dyOne, wLen, l.unfold ? f.Hp * f.Wp * f.C : 0, wino ? 16 * G * T * l.ci4 : 0, wino ? 16 * G * T * l.co : 0, wino ? 9 * l.ci4 * l.co : 0]);
