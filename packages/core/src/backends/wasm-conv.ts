@@ -5,13 +5,16 @@ import { CONV_NET_WASM_RELAXED, CONV_NET_WASM_SIMD } from './conv-net-wasm.gener
 
 /**
  * rnode's own wasm-SIMD kernels for the conv ODE nets (assembly/conv-net.ts): stride-1 NHWC
- * convolutions as register-blocked implicit GEMMs with fused multiply-add where the engine has
- * relaxed SIMD, the filter gradient the same way (tfjs-backend-wasm has none; the composite
- * of transposes and an XNNPACK conv it replaces ran at a third of the forward's speed), and a
- * vectorised softplus (tfjs-backend-wasm's is a scalar loop). The kernels run in their own
- * wasm instance, one per thread: each call copies one image at a time into it (zero-padded
- * spatially and to whole f32x4 channel blocks) and the result out into the tfjs heap, so the
- * instance's memory stays the size of one image whatever the batch.
+ * convolutions — 3×3 by Winograd F(2×2, 3×3), inputs with fewer than 4 channels unfolded into a
+ * 1×1 convolution, the rest direct — around a register-blocked GEMM micro-kernel with fused
+ * multiply-add where the engine has relaxed SIMD; the input gradient as a convolution of dy with
+ * the flipped, transposed filter; the filter gradient the same way (tfjs-backend-wasm has none;
+ * the composite of transposes and an XNNPACK conv it replaces ran at a third of the forward's
+ * speed); and a vectorised softplus (tfjs-backend-wasm's is a scalar loop). The kernels run in
+ * their own wasm instance, one per thread: each kernel call copies a few images into it (one, or
+ * enough small ones for ≥ 256 Winograd tiles; zero-padded spatially and to whole f32x4 channel
+ * blocks) and the result out into the tfjs heap, so the instance's memory stays the size of a
+ * few images whatever the batch.
  *
  * Each function returns null where it does not apply (other strides, dilations or layouts,
  * non-float32, no WebAssembly SIMD, a module that could not be compiled synchronously yet);
