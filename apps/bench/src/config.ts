@@ -190,7 +190,9 @@ export function helpText(only?: Workload): string {
     '',
     'Output: a table (workload, backend, median s/iter, spread, NFE forward/backward, peak RSS MiB, spec);',
     'with --json, per backend: workload, backend, median_s_per_iter, spread, nfe_forward, nfe_backward,',
-    'peak_rss_mib, spec, modified, iterations, warmup, batch, times_s, node, cpu, date, config, …',
+    'peak_rss_mib, spec, modified, iterations, warmup, batch, times_s, node, cpu, date, config, …;',
+    'on webgpu also the GPU work per iteration (dispatches, submits, uploads, upload_bytes, readbacks,',
+    'readback_bytes) and gpu_adapter.',
     'Exit status: 0 ok, 1 a backend failed (or none ran), 2 usage errors.',
     '',
     'Examples:',
@@ -198,6 +200,7 @@ export function helpText(only?: Workload): string {
     '  rnode-bench toy2d-ffjord --backends cpu,wasm --json',
     '  rnode-bench toy2d-quality --out bench-out',
     '  rnode-bench mnist-iter --iterations 1 --warmup 0 --batch 4 --downsample 2 --scales 1 --width 8   # a smoke run (spec: false)',
+    '  rnode-bench cifar-iter --batch 20 --workers 2     # the CIFAR-10 model, a quick check (spec: false)',
     '  rnode-bench solvers --backends cpu,wasm --repeats 5',
   );
   return `${lines.join('\n')}\n`;
