@@ -38,6 +38,6 @@ describe.skipIf(process.env.RNODE_BACKEND !== 'webgpu')('every workload runs on 
     if (workload === 'toy2d-quality') {
       for (const e of j.evaluations as Array<{ test_nll: number }>) expect(Number.isFinite(e.test_nll)).toBe(true);
     }
-    if (!['solvers', 'toy2d-quality', 'adjoint-memory'].includes(workload)) expect(j.median_s_per_iter).toBeGreaterThan(0);
+    if (!['solvers', 'toy2d-quality', 'adjoint-memory', 'adjoint-memory-image'].includes(workload)) expect(j.median_s_per_iter).toBeGreaterThan(0);
   }, 300_000);
 });
