@@ -15,7 +15,7 @@ import { conv2DBackpropFilterFast, conv2DBackpropInputWasm, conv2DWasm, precompi
  *
  * - `Conv2DBackpropFilter` (the filter gradient of `tf.conv2d`, and the
  *   second-order path of its input gradient): at stride 1 in NHWC (every conv of
- *   rnode's models) rnode's own wasm-SIMD implicit GEMM (`wasm-conv.ts`); otherwise
+ *   rnode's models) rnode's own wasm-SIMD kernels (`wasm-conv.ts`); otherwise
  *   a composite of the wasm kernels Transpose, Conv2D (XNNPACK) and Slice. The
  *   filter gradient is itself a convolution: with the channels of `x` as batch and
  *   the batch of `x` as channels, `x` convolved with `dy` (dilation = forward
@@ -37,11 +37,13 @@ import { conv2DBackpropFilterFast, conv2DBackpropInputWasm, conv2DWasm, precompi
  * - `BatchMatMul` with `transposeA`/`transposeB` (see `wrapBatchMatMul`).
  * - `Conv2DBackpropInput` (the input gradient of `tf.conv2d`, `tf.conv2dTranspose`,
  *   and the explicit VJPs of the conv ODE nets): a naive C++ loop in 4.22, about
- *   10x slower than the XNNPACK Conv2D. At stride 1 the input gradient is a
+ *   10x slower than the XNNPACK Conv2D. At stride 1 in NHWC rnode's wasm-SIMD
+ *   kernel (`wasm-conv.ts`) runs it; else, at stride 1, it is an XNNPACK
  *   convolution (see `conv2DBackpropInputAsConv`); other cases go to the original.
- * - `Conv2D` at stride 1 in NHWC: rnode's wasm-SIMD implicit GEMM (`wasm-conv.ts`,
- *   with fused multiply-add under relaxed SIMD: 1.3–1.6× XNNPACK's speed here, which
- *   has no FMA in tfjs 4.22's build); XNNPACK for the rest.
+ * - `Conv2D` at stride 1 in NHWC: rnode's wasm-SIMD kernels (`wasm-conv.ts`: 3×3 by
+ *   Winograd F(2×2, 3×3), fused multiply-add under relaxed SIMD; 2.5–3× the speed of
+ *   XNNPACK, which has no FMA in tfjs 4.22's build, on the image flows' 64→64 layers);
+ *   XNNPACK for the rest.
  * - `Softplus`: vectorised (`wasm-conv.ts`); tfjs's is a scalar loop, ~4× slower.
  * - `Identity` and same-dtype `Cast`: tfjs-backend-wasm copies the data, where the
  *   cpu and webgl backends share it (tfjs never writes into a tensor's data). The
