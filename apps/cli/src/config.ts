@@ -27,6 +27,8 @@ export const runConfigSchema = z.strictObject({
   lambdaJ: nonNegNum,
   /** Weights by registered regularizer name (`--regularizer name=weight`); lambdaK/lambdaJ are shorthands. */
   regularizers: z.record(z.string().min(1), nonNegNum),
+  /** Regularizers integrated and logged with weight 0 unless weighted (`--monitor`): the paper's Figures 3–4 for unregularized runs. */
+  monitor: z.array(z.string().min(1)),
   /** Plugin modules (`--plugin`), loaded first: file paths from the working directory, or package names. */
   plugins: z.array(z.string().min(1)),
   reduction: kineticEnergyOptionsSchema.shape.reduction, // the library's field (estimators)

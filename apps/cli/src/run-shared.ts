@@ -112,6 +112,7 @@ export function trainingOverrides(run: RunConfig): Partial<TrainingOptions> {
     ...(run.adjoint !== undefined ? { adjoint: run.adjoint as AdjointRef } : {}),
     ...(Object.keys(regularizers).length ? { regularizers: regularizers as RegularizerWeights } : {}),
     ...(run.reduction !== undefined ? { reduction: run.reduction } : {}),
+    ...(run.monitor?.length ? { monitor: run.monitor as NonNullable<TrainingOptions['monitor']> } : {}),
   };
 }
 

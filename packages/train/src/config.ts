@@ -103,6 +103,14 @@ export const trainingOptionsSchema = z.object({
       error: 'a record name → weight or a list of { use, weight }',
     }),
   ),
+  /**
+   * Regularizers to integrate and report without weight: each is added to the ODE state with
+   * λ = 0 unless it has a weight, so its value per iteration is in the events (and metrics
+   * files) while the loss and the gradient stay those of the run without it. What the paper's
+   * Figures 3 and 4 plot for unregularized runs. With an adaptive solver the extra state enters
+   * the error control (as in the reference code), so the solver's steps may change.
+   */
+  monitor: z.optional(z.array(refOption<RegularizerRef>())),
   /** Over the data dimensions, for the built-in 'kinetic-energy' and 'jacobian-frobenius': 'mean' (Eq. 17, default) or 'sum' (toy2d workloads). */
   reduction: z.optional(z.enum(['mean', 'sum'])),
   /** Unit of the NLL term (and of reported NLLs): 'nats' (default) or 'bits-per-dim' (NLL / (D·ln 2)); image data defaults to 'bits-per-dim' of the discrete data. */
@@ -236,8 +244,12 @@ export function resolveTraining(options: TrainingOptions | undefined, source = '
   } else {
     weighted = (o.regularizers as readonly WeightedRegularizer[]).map((w, i) => parseOptions(weightedRegularizerSchema, w, `option:regularizers[${i}]`));
   }
+  for (const use of o.monitor ?? []) {
+    if (!weighted.some((w) => refName(w.use) === refName(use))) weighted.push({ use, weight: 0 });
+  }
+  const monitored = new Set((o.monitor ?? []).map(refName));
   const regularizers = weighted
-    .filter((w) => w.weight > 0)
+    .filter((w) => w.weight > 0 || monitored.has(refName(w.use)))
     .map((w) => ({ plugin: regularizerWithReduction(w.use, reduction), weight: w.weight }));
   const names = new Set<string>();
   for (const r of regularizers) {

@@ -43,7 +43,7 @@ export interface ObjectiveTerms {
 /**
  * The RNODE objective (Eq. 17 of Finlay et al. 2020) from a flow's forward pass:
  * mean_batch(NLL) + Σ_k λ_k · mean_batch(∫ reg_k dt). With all λ = 0 it is FFJORD's
- * maximum-likelihood loss. Regularizer integrals are taken from `out.regs` by name. Makes
+ * maximum-likelihood loss; a λ = 0 term (a monitored regularizer) is reported, not added. Regularizer integrals are taken from `out.regs` by name. Makes
  * intermediate tensors: call inside tf.tidy or tf.variableGrads.
  */
 export function rnodeObjective(
@@ -65,7 +65,8 @@ export function rnodeObjective(
   });
   let loss: tf.Scalar = nll;
   o.regularizers.forEach((r, i) => {
-    loss = tf.add(loss, tf.mul(regs[i]!, r.weight));
+    // λ = 0: a monitored regularizer (reported, not in the loss; an overflowing one must not make the loss NaN).
+    if (r.weight !== 0) loss = tf.add(loss, tf.mul(regs[i]!, r.weight));
   });
   return { loss, nll, regularizers: regs };
 }

@@ -274,3 +274,41 @@ test('an abort from outside (a timer, a signal handler) is seen: the loop yields
   res.trainer.dispose();
   res.trainer.flow.dispose?.();
 });
+
+test('monitor: a regularizer with λ = 0 is reported each iteration and changes neither the loss nor the parameters (fixed grid)', async () => {
+  const n0 = tf.memory().numTensors;
+  const run = async (monitor?: Array<'kinetic-energy' | 'jacobian-frobenius'>) => {
+    const events: TrainerEvent[] = [];
+    const tr = createTrainer({
+      flow: smallFlow(7, [8]),
+      ownsFlow: true,
+      data: 'pinwheel',
+      batchSize: 32,
+      seed: 3,
+      regularizers: { 'kinetic-energy': 0, 'jacobian-frobenius': 0 },
+      ...(monitor ? { monitor } : {}),
+      onEvent: (e) => events.push(e),
+    });
+    for (let i = 0; i < 4; i++) await tr.step();
+    const params = tr.flow.params.map((p) => Array.from(p.dataSync()));
+    tr.dispose();
+    return { its: events.filter((e) => e.type === 'iteration'), params };
+  };
+  const plain = await run();
+  const watched = await run(['jacobian-frobenius', 'kinetic-energy']);
+  expect(plain.its.every((e) => Object.keys(e.regularizers).length === 0)).toBe(true);
+  expect(watched.its.map((e) => e.loss)).toEqual(plain.its.map((e) => e.loss));
+  expect(watched.params).toEqual(plain.params);
+  // Reported: positive after the first update (the last layer starts at zero, so ‖J‖ is 0 at first).
+  const last = watched.its.at(-1)!;
+  expect(last.kineticEnergy).toBeGreaterThan(0);
+  expect(last.jacobianNorm).toBeGreaterThan(0);
+  expect(last.loss).toBe(last.nll);
+  expect(tf.memory().numTensors).toBe(n0);
+});
+
+test('monitor: an unknown regularizer name is an error naming it', () => {
+  expect(() =>
+    createTrainer({ flow: smallFlow(7, [8]), ownsFlow: true, data: 'pinwheel', monitor: ['jacobian-frobenius', 'kinetic' as 'kinetic-energy'] }),
+  ).toThrow(/kinetic/);
+});

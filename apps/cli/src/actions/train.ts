@@ -64,6 +64,8 @@ async function resolveTrainConfig(flags: TrainFlags): Promise<RunConfig> {
     ...(await loadPluginModules(flags.plugin ?? [])),
   ];
   for (const name of Object.keys(fromFile.regularizers ?? {})) checkPluginName('regularizer', name, `${where}: key "regularizers"`);
+  for (const [i, name] of (fromFile.monitor ?? []).entries()) checkPluginName('regularizer', name, `${where}: key "monitor[${i}]"`);
+  for (const name of flags.monitor ?? []) checkPluginName('regularizer', name, '--monitor');
   if (flags.regularizer) fromFlags.regularizers = parseRegularizers(flags.regularizer, registeredNames('regularizer'));
   const merged = mergeConfig(foldRegularizers(fromFile, where), foldRegularizers(fromFlags, 'options'));
   return { ...parseRunConfig(merged, 'options'), plugins: [...new Set(modules.map((m) => m.record))] };

@@ -27,6 +27,7 @@ export function trainCommand(program: Command, ctx: CommandContext): void {
     .option('--regularizer <name=weight>', 'weight of a registered regularizer, over the preset\'s (e.g. kinetic-energy=0.05, or a plugin\'s); repeatable; 0 turns one off', collect)
     .option('--lambda-k <x>', 'weight λ_K of the kinetic-energy regularizer, short for --regularizer kinetic-energy=x (preset: rnode 0.01, ffjord 0)', num('non-negative'))
     .option('--lambda-j <x>', 'weight λ_J of the Jacobian Frobenius regularizer, short for --regularizer jacobian-frobenius=x (preset: rnode 0.01, ffjord 0)', num('non-negative'))
+    .option('--monitor <names>', 'regularizers to integrate and log per iteration (metrics.jsonl) without adding them to the loss, comma-separated (e.g. jacobian-frobenius,kinetic-energy: what FFJORD runs plot in the paper\'s Figures 3 and 4); a weighted one is logged anyway', (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .addOption(new Option('--reduction <how>', 'regularizers over the data dimensions: mean (paper Eq. 17, default) or sum (the toy2d workloads)').choices(['mean', 'sum']))
     .option('--estimator <name>', 'divergence estimator for training (hutchinson, hutchinson-rademacher, exact) (default: hutchinson)')
     .option('--adjoint <name>', 'gradient method (backsolve, backprop) (default: backsolve)')
