@@ -91,11 +91,12 @@ function instance(): Exports | null {
 const ceil = (n: number, m: number) => Math.ceil(n / m) * m;
 const align = (bytes: number) => ceil(bytes, 64);
 
-function pair(v: unknown): [number, number] {
-  if (v == null) return [1, 1];
+/** A conv attribute (strides, dilations) as [h, w]: tfjs gives a number, a pair, or nothing (the fallback). */
+export function pair(v: unknown, fallback = 1): [number, number] {
+  if (v == null) return [fallback, fallback];
   if (typeof v === 'number') return [v, v];
   const a = v as number[];
-  return [a[0] ?? 1, a[1] ?? 1];
+  return [a[0] ?? fallback, a[1] ?? fallback];
 }
 
 /**

@@ -3,7 +3,7 @@ import { backend_util, getKernel } from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { registerKernels, wrapKernel, type KernelSet } from '../kernels/register.js';
 import { WASM_KERNELS_APPLIED } from './wasm.js';
-import { conv2DBackpropFilterFast, conv2DBackpropInputWasm, conv2DWasm, precompileConvNetKernels, softplusWasm } from './wasm-conv.js';
+import { conv2DBackpropFilterFast, conv2DBackpropInputWasm, conv2DWasm, pair, precompileConvNetKernels, softplusWasm } from './wasm-conv.js';
 
 /**
  * Kernels tfjs-backend-wasm 4.22 lacks for training, registered for the `wasm`
@@ -84,12 +84,6 @@ function free(backend: WasmBackendLike, ...infos: TensorInfo[]): void {
   for (const t of infos) backend.disposeData(t.dataId);
 }
 
-function pair(v: unknown, fallback = 1): [number, number] {
-  if (v == null) return [fallback, fallback];
-  if (typeof v === 'number') return [v, v];
-  const a = v as number[];
-  return [a[0] ?? fallback, a[1] ?? fallback];
-}
 
 /**
  * dW[i,j,ci,co] = Σ_{n,oh,ow} x[n, oh·sh + i·dh − top, ow·sw + j·dw − left, ci] · dy[n,oh,ow,co].
