@@ -6,13 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Random, useBackend, type BackendChoice } from '@rnode/core';
-import { loadModel, type Flow, type ImageFlow, type ModelFile } from '@rnode/models';
+import { loadModel, type Flow, type ImageFlow, type ImageModelFile, type ModelFile } from '@rnode/models';
 import type { Checkpoint, RunIdentity } from '@rnode/train';
 import { readCheckpoint } from '@rnode/train/node';
 import { dataLabel, type DataSpec } from './data.js';
 import { messageOf, UsageError } from './errors.js';
-import { evalSolve, type SolveFlags } from './eval-solve.js';
-import { evaluateImageFlow, type ImageRunData } from './image-run.js';
+import { evalSolve, type EvalSolve, type SolveFlags } from './eval-solve.js';
+import { evaluateImageFlow, sampleImages, type ImageRunData } from './image-run.js';
 import { checkFlowMemory, checkRows, checkSteps, EVAL_BATCH, shapeOfModelConfig, type FlowShape } from './limits.js';
 import { loadPluginModules, PluginModuleError } from './plugins.js';
 import { checkRunFileAgrees, warnStderr } from './run-folder.js';
@@ -221,5 +221,19 @@ export async function sampleCheckpoint(r: CheckpointRequest & { n: number }): Pr
     return { data, rows: r.n, cols, run: ck.run };
   } finally {
     ck.flow.dispose();
+  }
+}
+
+/** n samples of an image checkpoint (its α from the run.json beside it), as intensities in [0, 1], [n, H·W·C]; the backend must be set. */
+export async function sampleImageCheckpoint(path: string, n: number, seed: number, solve: EvalSolve): Promise<{ pixels: Float32Array; shape: [number, number, number]; alpha: number }> {
+  const ck = readCheckpoint(path);
+  const runData = readRunFile(path).run?.data as ImageRunData | undefined;
+  const alpha = runData?.kind === 'image' ? runData.alpha : 1e-6;
+  const flow = loadModel(ck.model as unknown as ImageModelFile) as unknown as ImageFlow;
+  try {
+    const [h, w, c] = flow.shape;
+    return { pixels: await sampleImages(flow, n, alpha, seed, solve), shape: [h, w, c], alpha };
+  } finally {
+    flow.dispose();
   }
 }

@@ -6,7 +6,7 @@
 import { join, dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, useBackend, type BackendChoice } from '@rnode/core';
-import { densityPlot, samplesPlot, trajectoryPlot, writePng, type Extent } from './plot/index.js';
+import { densityPlot, samplesPlot, trajectoryPlot, writePng, type Extent, type FigureFormat } from './plot/index.js';
 import { loadCheckpoint, type LoadedCheckpoint, type RunFile } from './checkpoint-read.js';
 import { evalSolve } from './eval-solve.js';
 import { prepareData } from './toy-run.js';
@@ -30,6 +30,8 @@ export interface PlotRequest {
   out?: string;
   compare?: string;
   data?: string;
+  /** Also write each figure as SVG beside its PNG. */
+  svg?: boolean;
 }
 
 const title = (ck: LoadedCheckpoint, path: string): string => {
@@ -75,25 +77,27 @@ export async function plotFigures(r: PlotRequest): Promise<string[]> {
       grid.set((await p.data()) as Float32Array, s);
       tf.dispose([x, lp, p]);
     }
-    const density = join(out, 'density.png');
-    await writePng(density, await densityPlot({ grid, nx: n, ny: n, extent, data: data.slice(0, 2 * r.samples), title: `${title(main, r.checkpoint)} on ${label}: learned density` }));
-    files.push(density);
+    // Each figure as PNG, and as SVG with --svg.
+    const write = async (name: string, render: (format: FigureFormat) => Promise<Buffer>): Promise<void> => {
+      for (const format of r.svg ? (['png', 'svg'] as const) : (['png'] as const)) {
+        const file = join(out, `${name}.${format}`);
+        await writePng(file, await render(format));
+        files.push(file);
+      }
+    };
+    await write('density', (format) => densityPlot({ grid, nx: n, ny: n, extent, data: data.slice(0, 2 * r.samples), title: `${title(main, r.checkpoint)} on ${label}: learned density`, format }));
 
     // Samples beside the data.
     const z = await main.flow.sampleAsync(r.samples, new Random(`${r.seed}:sample`), solve);
     const samples = (await z.data()) as Float32Array;
     z.dispose();
-    const samplesFile = join(out, 'samples.png');
-    await writePng(samplesFile, await samplesPlot({ samples, data: data.slice(0, 2 * r.samples), extent, title: `${title(main, r.checkpoint)} on ${label}: samples` }));
-    files.push(samplesFile);
+    await write('samples', (format) => samplesPlot({ samples, data: data.slice(0, 2 * r.samples), extent, title: `${title(main, r.checkpoint)} on ${label}: samples`, format }));
 
     // Particle trajectories, data (t = 0) to base (t = T): the paper's Figure 1.
     const particles = data.slice(0, 2 * r.particles);
     const panels = [{ title: title(main, r.checkpoint), paths: trajectories(main, particles) }];
     if (other) panels.push({ title: title(other, r.compare!), paths: trajectories(other, particles) });
-    const trajFile = join(out, 'trajectories.png');
-    await writePng(trajFile, await trajectoryPlot({ title: `${label}: trajectories from data to base`, panels }));
-    files.push(trajFile);
+    await write('trajectories', (format) => trajectoryPlot({ title: `${label}: trajectories from data to base`, panels, format }));
     return files;
   } finally {
     main.flow.dispose();

@@ -22,6 +22,7 @@ export async function runPlot(f: PlotFlags, ctx: CommandContext): Promise<void> 
     ...(f.out !== undefined ? { out: f.out } : {}),
     ...(f.compare !== undefined ? { compare: f.compare } : {}),
     ...(f.data !== undefined ? { data: f.data } : {}),
+    ...(f.svg ? { svg: true } : {}),
   }));
   if (f.json) ctx.io.stdout.write(`${JSON.stringify({ files })}\n`);
   else ctx.io.stdout.write(files.map((p) => `wrote ${p}\n`).join(''));

@@ -2,18 +2,16 @@
 import { configureWatch } from '../watch.js';
 import { extname } from 'node:path';
 import { checkBackendName, checkPluginName } from '../plugins.js';
-import { loadCheckpointPlugins, sampleCheckpoint } from '../checkpoint-read.js';
+import { loadCheckpointPlugins, sampleCheckpoint, sampleImageCheckpoint } from '../checkpoint-read.js';
 import { toCsv, toNpy, writeOutput } from '../writers.js';
 import { samplesPng } from '../figures.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from '../context.js';
 import type { SampleFlags } from '../commands/sample.js';
 import { useBackend, type BackendChoice } from '@rnode/core';
-import { loadModel, type ImageFlow, type ImageModelFile } from '@rnode/models';
 import { readCheckpoint } from '@rnode/train/node';
-import { readRunFile } from '../checkpoint-read.js';
 import { evalSolve, givenSolveFlags } from '../eval-solve.js';
-import { imageGridPng, sampleImages, type ImageRunData } from '../image-run.js';
+import { imageGridPng } from '../image-run.js';
 import { writePng } from '../plot/index.js';
 
 function isImageCheckpoint(path: string): boolean {
@@ -23,31 +21,23 @@ function isImageCheckpoint(path: string): boolean {
 }
 
 /** Image checkpoints: n samples (default 64) as one PNG grid (sharp), or .npy [n, H·W·C] of intensities in [0, 1]. */
-async function sampleImageCheckpoint(f: SampleFlags, ext: string, backend: string, ctx: CommandContext): Promise<void> {
+async function sampleImages(f: SampleFlags, ext: string, backend: string, ctx: CommandContext): Promise<void> {
   if (f.out === undefined || !['.png', '.npy'].includes(ext)) throw new UsageError('image checkpoints are sampled to a PNG grid: pass --out samples.png (or .npy)');
   const t0 = performance.now();
   await useBackend(backend as BackendChoice);
-  const ck = readCheckpoint(f.checkpoint);
-  const runData = readRunFile(f.checkpoint).run?.data as ImageRunData | undefined;
-  const alpha = runData?.kind === 'image' ? runData.alpha : 1e-6;
-  const flow = loadModel(ck.model as unknown as ImageModelFile) as ImageFlow;
   const n = f.num ?? 64;
-  try {
-    const pixels = await sampleImages(flow, n, alpha, f.seed ?? 0, evalSolve(givenSolveFlags(f)));
-    const [h, w, c] = flow.shape;
-    const seconds = (performance.now() - t0) / 1000;
-    let size: [number, number] | null = null;
-    if (ext === '.png') {
-      const g = await imageGridPng(pixels, n, [h, w, c]);
-      await writePng(f.out, g.png);
-      size = [g.width, g.height];
-    } else writeOutput(f.out, toNpy(pixels, n, h * w * c));
-    const summary = { out: f.out, n, shape: [h, w, c], ...(size ? { width: size[0], height: size[1] } : {}), alpha, seconds, backend };
-    if (f.json) ctx.io.stdout.write(`${JSON.stringify(summary)}\n`);
-    else ctx.io.stdout.write(`wrote ${n} samples of ${h}×${w}×${c} to ${f.out}${size ? ` (${size[0]}×${size[1]} grid)` : ''} (${seconds.toFixed(1)} s)\n`);
-  } finally {
-    flow.dispose();
-  }
+  const { pixels, shape, alpha } = await sampleImageCheckpoint(f.checkpoint, n, f.seed ?? 0, evalSolve(givenSolveFlags(f)));
+  const [h, w, c] = shape;
+  const seconds = (performance.now() - t0) / 1000;
+  let size: [number, number] | null = null;
+  if (ext === '.png') {
+    const g = await imageGridPng(pixels, n, shape);
+    await writePng(f.out, g.png);
+    size = [g.width, g.height];
+  } else writeOutput(f.out, toNpy(pixels, n, h * w * c));
+  const summary = { out: f.out, n, shape: [h, w, c], ...(size ? { width: size[0], height: size[1] } : {}), alpha, seconds, backend };
+  if (f.json) ctx.io.stdout.write(`${JSON.stringify(summary)}\n`);
+  else ctx.io.stdout.write(`wrote ${n} samples of ${h}×${w}×${c} to ${f.out}${size ? ` (${size[0]}×${size[1]} grid)` : ''} (${seconds.toFixed(1)} s)\n`);
 }
 
 export async function runSample(f: SampleFlags, ctx: CommandContext): Promise<void> {
@@ -60,7 +50,7 @@ export async function runSample(f: SampleFlags, ctx: CommandContext): Promise<vo
   checkBackendName(backend);
   const t0 = performance.now();
   if (isImageCheckpoint(f.checkpoint)) {
-    await sampleImageCheckpoint(f, ext, backend, ctx);
+    await sampleImages(f, ext, backend, ctx);
     return;
   }
   const s = await sampleCheckpoint({ checkpoint: f.checkpoint, backend, seed: f.seed ?? 0, solve: givenSolveFlags(f), n: f.num ?? 1000 });

@@ -18,6 +18,7 @@ export interface PlotFlags {
   seed?: number;
   backend?: string;
   json?: boolean;
+  svg?: boolean;
 }
 
 export function plotCommand(program: Command, ctx: CommandContext): void {
@@ -31,7 +32,8 @@ export function plotCommand(program: Command, ctx: CommandContext): void {
     .option('--grid <n>', 'density grid resolution per axis (default: 100)', int())
     .option('--samples <n>', 'number of samples to draw (default: 2000)', int())
     .option('--particles <n>', 'number of trajectories (default: 200)', int())
-    .option('--seed <n>', 'random seed (default: 0)', int('any'));
+    .option('--seed <n>', 'random seed (default: 0)', int('any'))
+    .option('--svg', 'also write each figure as SVG (density.svg, …)');
   addPluginFlag(cmd, { recorded: true });
   addCommonFlags(addBudgetFlags(cmd))
     .addHelpText('after', '\nExample:\n  rnode plot --checkpoint out/pinwheel-rnode/last.json --compare out/pinwheel-ffjord/last.json --out figures')

@@ -20,7 +20,11 @@ export interface RenderOptions {
   panelSize?: number;
   /** Pixel density of the PNG relative to the CSS size (default 2). */
   scale?: number;
+  /** 'png' (default) or 'svg' (the same figure as SVG text, UTF-8 bytes). */
+  format?: FigureFormat;
 }
+
+export type FigureFormat = 'png' | 'svg';
 
 export type Extent = readonly [xmin: number, xmax: number, ymin: number, ymax: number];
 
@@ -76,6 +80,8 @@ export interface CurveSeries {
 
 export interface CurvePlotOptions extends RenderOptions {
   series: readonly CurveSeries[];
+  /** 'line' (default) or 'point' (a scatter plot, e.g. NFE against ‖J‖_F, the paper's Figure 3). */
+  mark?: 'line' | 'point';
   xLabel: string;
   yLabel: string;
   title: string;
@@ -117,15 +123,16 @@ const BASE_CONFIG = {
   font: 'sans-serif',
 } as const;
 
-/** Render a Vega-Lite spec to PNG bytes. */
-export async function renderVegaLite(spec: TopLevelSpec, scale = 2): Promise<Buffer> {
-  const needs = 'a PNG figure (rnode plot, rnode sample --out x.png)';
+/** Render a Vega-Lite spec to PNG bytes, or to SVG (UTF-8 bytes). */
+export async function renderVegaLite(spec: TopLevelSpec, scale = 2, format: FigureFormat = 'png'): Promise<Buffer> {
+  const needs = 'a figure (rnode plot, rnode sample --out x.png, rnode sweep, rnode reproduce)';
   const { compile } = await importOptional<typeof import('vega-lite')>('vega-lite', needs, FIGURE_PACKAGES);
   const vega = await importOptional<typeof import('vega')>('vega', needs, FIGURE_PACKAGES);
   const { default: sharp } = await importOptional<typeof import('sharp')>('sharp', needs, FIGURE_PACKAGES);
   const vgSpec = compile(spec).spec;
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none' });
   try {
+    if (format === 'svg') return Buffer.from(await view.toSVG(), 'utf8');
     const svg = await view.toSVG(scale);
     return await sharp(Buffer.from(svg)).png().toBuffer();
   } finally {
@@ -207,7 +214,7 @@ export async function densityPlot(o: DensityPlotOptions): Promise<Buffer> {
     hconcat: panels,
     resolve: { scale: { color: 'independent', stroke: 'independent' } },
   } as unknown as TopLevelSpec;
-  return renderVegaLite(spec, o.scale ?? 2);
+  return renderVegaLite(spec, o.scale ?? 2, o.format);
 }
 
 function quantileExtent(arrays: readonly Float32Array[], q = 0.005, pad = 0.1): Extent {
@@ -278,7 +285,7 @@ export async function samplesPlot(o: SamplesPlotOptions): Promise<Buffer> {
     config: BASE_CONFIG,
     hconcat: panels,
   } as unknown as TopLevelSpec;
-  return renderVegaLite(spec, o.scale ?? 2);
+  return renderVegaLite(spec, o.scale ?? 2, o.format);
 }
 
 function trajectoryPanel(p: TrajectoryPanel, extent: Extent, size: number, labels: readonly [string, string]) {
@@ -339,7 +346,7 @@ export async function trajectoryPlot(o: TrajectoryPlotOptions): Promise<Buffer> 
     config: BASE_CONFIG,
     hconcat: panels.map((p) => trajectoryPanel(p, extent, size, labels)),
   } as unknown as TopLevelSpec;
-  return renderVegaLite(spec, o.scale ?? 2);
+  return renderVegaLite(spec, o.scale ?? 2, o.format);
 }
 
 /** Line chart of one or more series (e.g. NLL against wall-clock time for RNODE and FFJORD). */
@@ -361,14 +368,14 @@ export async function curvePlot(o: CurvePlotOptions): Promise<Buffer> {
     width: Math.round(size * 1.5),
     height: size,
     data: { values },
-    mark: { type: 'line', point: values.length <= 200, strokeWidth: 1.8 },
+    mark: o.mark === 'point' ? { type: 'point', filled: true, opacity: 0.6, size: 18 } : { type: 'line', point: values.length <= 200, strokeWidth: 1.8 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: o.xLabel, scale: { type: o.logX ? 'log' : 'linear', zero: false } },
-      y: { field: 'y', type: 'quantitative', title: o.yLabel, scale: { type: o.logY ? 'log' : 'linear', zero: false } },
+      x: { field: 'x', type: 'quantitative', title: o.xLabel, scale: o.logX ? { type: 'log' } : { type: 'linear', zero: false } },
+      y: { field: 'y', type: 'quantitative', title: o.yLabel, scale: o.logY ? { type: 'log' } : { type: 'linear', zero: false } },
       color: { field: 'series', type: 'nominal', title: null, sort: o.series.map((s) => s.name) },
     },
   } as unknown as TopLevelSpec;
-  return renderVegaLite(spec, o.scale ?? 2);
+  return renderVegaLite(spec, o.scale ?? 2, o.format);
 }
 
 /**
