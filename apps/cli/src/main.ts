@@ -13,6 +13,9 @@ import { summaryCommand } from './commands/summary.js';
 import { downloadCommand } from './commands/download.js';
 import { benchCommand } from './commands/bench.js';
 import { playgroundCommand } from './commands/playground.js';
+import { sweepCommand } from './commands/sweep.js';
+import { workerCommand } from './commands/worker.js';
+import { reproduceCommand } from './commands/reproduce.js';
 
 function readVersion(): string {
   try {
@@ -44,10 +47,13 @@ export function createProgram(ctx: CommandContext): Command {
   downloadCommand(program, ctx);
   benchCommand(program, ctx);
   playgroundCommand(program, ctx);
+  sweepCommand(program, ctx);
+  workerCommand(program, ctx);
+  reproduceCommand(program, ctx);
   infoCommand(program, ctx);
   program.addHelpText(
     'after',
-    '\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode eval --checkpoint out/pinwheel-rnode/last.json\n  rnode sample --checkpoint out/pinwheel-rnode/last.json -n 1000 --out samples.png\n  rnode train --data mnist --subset 2000 --downsample 2 --epochs 5\n  rnode summary --data mnist\n  rnode download mnist --dir data/mnist\n  rnode info',
+    '\nExamples:\n  rnode train --data pinwheel --iterations 300\n  rnode eval --checkpoint out/pinwheel-rnode/last.json\n  rnode sample --checkpoint out/pinwheel-rnode/last.json -n 1000 --out samples.png\n  rnode train --data mnist --subset 2000 --downsample 2 --epochs 5\n  rnode summary --data mnist\n  rnode download mnist --dir data/mnist\n  rnode sweep grid.json --parallel 2\n  rnode reproduce all --scale tiny --out repro\n  rnode info',
   );
   return program;
 }
