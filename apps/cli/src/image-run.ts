@@ -19,6 +19,7 @@ import type { EvalSolve } from './eval-solve.js';
 import { importOptional } from './optional.js';
 import { checkpointCadence, finishSummary, runCheckpoint, trainOnThreads, trainingOverrides, trainingTally, type RunSummary, type TrainHooks } from './run-shared.js';
 import { TrainingAborted } from './interrupt.js';
+import { checkImageBackpropMemory } from './limits.js';
 import { configHash, openRunFolder, warnStderr } from './run-folder.js';
 
 export const IMAGE_DATASETS = ['mnist', 'fashion-mnist', 'cifar10'] as const;
@@ -206,6 +207,23 @@ export async function runImageTraining(run: ImageTrainRun, hooks: TrainHooks): P
   };
   // What the trainer runs with (its checkpoints record the same): the one source of the settings below.
   const training = describeTrainConfig(trainConfig);
+  if (training.adjoint === 'backprop') {
+    const flow = createImageFlow(model as CreateImageFlowOptions, new Random(0));
+    try {
+      checkImageBackpropMemory({
+        blocks: flow.summary().blocks,
+        hidden: flow.config.hidden,
+        batch: batchSize,
+        solver: training.solver as string,
+        stepSize: training.stepSize as number | undefined,
+        T: flow.config.T,
+        backend: backend.name,
+        where: 'options',
+      });
+    } finally {
+      flow.dispose();
+    }
+  }
   const weights = training.regularizers as Record<string, number>;
   // Every setting of the run, flags and defaults, as recorded in run.json and the --json summary.
   const config: Record<string, unknown> = {

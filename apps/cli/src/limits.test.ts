@@ -64,6 +64,7 @@ describe('limits before allocation: exit 2 within a second of CPU beyond start-u
     ['eval --solver rk4 --step-size 1e-12', () => ['eval', '-c', ck, '--solver', 'rk4', '--step-size', '1e-12'], /needs 1,000,000,000,000 steps/],
     ['eval of a checkpoint with hidden [1e8,1e8,1e8]', () => ['eval', '-c', variant('big', (c) => { c.model.config.blocks[0].net.hidden = [1e8, 1e8, 1e8]; })], /checkpoint .*hidden \[100000000,100000000,100000000\].*would need about/],
     ['sample -n 100000000', () => ['sample', '-c', ck, '-n', '100000000'], /-n: 100000000 points of dimension 2 would need about/],
+    ['train --data mnist --adjoint backprop --batch-size 4', () => ['train', '--data', 'mnist', '--adjoint', 'backprop', '--batch-size', '4', '--iterations', '1'], /backprop through the solver \(--adjoint backprop\) over 4 rk38 steps per block \(16 evaluations kept on the tape\) at batch 4 would need about 3\.0 GB of memory \(use the adjoint/],
     ['eval with run.json testSamples 1e9', () => ['eval', '-c', variant('ts', (_c, run) => { run.testSamples = 1e9; })], /"testSamples" of .*run\.json: 1000000000 points .* would need about/],
   ];
   test.each(cases)('%s', (_name, args, message) => {
@@ -75,6 +76,15 @@ describe('limits before allocation: exit 2 within a second of CPU beyond start-u
     expect(r.seconds).toBeLessThan(15); // the wall time on a shared machine: no hang
     expect(r.rssMb).toBeLessThan(200);
   });
+});
+
+test('image backprop through the solver: beyond wasm\'s 4 GiB heap whatever the budget; a small one trains', () => {
+  const env = { ...process.env, NO_COLOR: '1', RNODE_MAX_MEMORY: '64G' };
+  const big = spawnSync(process.execPath, [BIN, 'train', '--data', 'mnist', '--adjoint', 'backprop', '--batch-size', '4', '--step-size', '0.125', '--iterations', '1', '--out', join(tmp, 'bp')], { cwd: tmp, encoding: 'utf8', env, timeout: 120_000 });
+  expect(big.status, big.stderr).toBe(2);
+  expect(big.stderr).toContain("32 evaluations kept on the tape) at batch 4 would need about 6.1 GB of memory; the wasm backend's heap is 4.3 GB at most");
+  const small = rnode(['train', '--data', 'mnist', '--subset', '40', '--downsample', '4', '--scales', '1', '--blocks-per-scale', '1', '--width', '8', '--batch-size', '20', '--iterations', '1', '--test-samples', '20', '--adjoint', 'backprop', '--quiet', '--out', join(tmp, 'bp-small')], { cwd: tmp });
+  expect(small.code, small.stderr).toBe(0);
 });
 
 describe('evaluation budget', () => {

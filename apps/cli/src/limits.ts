@@ -159,3 +159,46 @@ export function shapeOfModelConfig(config: unknown, dimHint?: number): FlowShape
   const T = typeof c.T === 'number' ? c.T : 1;
   return { dim, hidden: Array.from({ length: n }, () => h), T: Array.from({ length: n }, () => T) };
 }
+
+/**
+ * float32 copies of one evaluation's conv activations (each block's H·W·(C + Σ hidden) per image)
+ * that the tape keeps for every evaluation when training backpropagates through the solver: the
+ * net, its Hutchinson VJP and their derivatives. Measured: MNIST's paper model (10 blocks), batch
+ * 4, 4 RK4 steps (16 evaluations per block) needs 2.8 GB on wasm, i.e. 22 copies; 8 steps ran out
+ * of wasm's 4 GiB heap as "memory access out of bounds".
+ */
+const BACKPROP_IMAGE_COPIES = 24;
+/** The wasm backend's heap: a wasm32 memory. */
+const WASM_HEAP = 4 * GiB;
+
+/**
+ * An image run with `--adjoint backprop` keeps every evaluation of the fixed-grid solve on the
+ * tape, so its memory grows with the steps; refused before training when it would not fit the
+ * budget (or wasm's 4 GiB heap, whatever the budget), naming the flags that bring it down. The
+ * adjoint (backsolve) keeps memory flat in the steps and is not checked here.
+ */
+export function checkImageBackpropMemory(o: {
+  blocks: ReadonlyArray<{ shape: readonly number[] }>;
+  hidden: readonly number[];
+  batch: number;
+  solver: string;
+  stepSize: number | undefined;
+  T: number;
+  backend: string;
+  where: string;
+  budget?: number;
+}): void {
+  const plugin = solverPlugin(o.solver);
+  if (!plugin || plugin.adaptive) return; // an adaptive solve's steps are unknown in advance
+  const steps = o.stepSize === undefined ? 1 : Math.max(1, Math.ceil(o.T / o.stepSize - 1e-10));
+  const evaluations = steps * (plugin.stages ?? 4);
+  const perImage = o.blocks.reduce((s, b) => s + b.shape[0]! * b.shape[1]! * (b.shape[2]! + o.hidden.reduce((a, h) => a + h, 0)), 0);
+  const bytes = perImage * evaluations * o.batch * 4 * BACKPROP_IMAGE_COPIES;
+  const budget = o.budget ?? memoryBudget();
+  const what = `${o.where}: backprop through the solver (--adjoint backprop) over ${steps} ${o.solver} steps per block (${evaluations} evaluations kept on the tape) at batch ${o.batch}`;
+  const fix = 'use the adjoint (--adjoint backsolve: memory flat in the steps), a smaller --batch-size or a larger --step-size';
+  if (o.backend === 'wasm' && bytes > WASM_HEAP) {
+    throw new UsageError(`${what} would need about ${formatBytes(bytes)} of memory; the wasm backend's heap is ${formatBytes(WASM_HEAP)} at most: ${fix}`);
+  }
+  if (bytes > budget) refuse(what, bytes, budget, fix);
+}
