@@ -49,9 +49,9 @@ export async function runReproduce(experiment: string, f: ReproduceFlags, ctx: C
       extraArgs,
       onEvent: (e) => say(`  ${e.id}: ${e.type}${e.message ? ` (${e.message})` : ''}`),
     });
-    // A run that stopped with a training error (diverged, non-finite loss) is a result the report shows; one without metrics is not.
-    const lost = results.filter((r) => r.status === 'failed' && r.summary === null && !r.error?.match(/diverged|non-finite|NON_FINITE/i));
-    for (const r of lost) say(`  ${r.id}: ${r.error ?? 'failed'}`);
+    // A run that stopped with a training error (diverged, a non-finite loss) is a result the report shows;
+    // one that left no metrics is reported by readRuns below, naming it.
+    for (const r of results) if (r.status === 'failed') say(`  ${r.id} failed: ${r.error ?? 'no message'}`);
   }
 
   const data = readRuns(out, runs, command);
