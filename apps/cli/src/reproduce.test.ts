@@ -6,6 +6,7 @@ import { allRuns, experimentRuns, EXPERIMENTS } from './reproduce/experiments.js
 import { readRuns } from './reproduce/runs.js';
 import { buildExperiment } from './reproduce/report.js';
 import { writeJobResult } from './sweep/results.js';
+import { evalWatch } from './watch.js';
 
 // `rnode reproduce`: the experiments' runs are ordinary train runs shared between experiments,
 // every experiment writes its figure, data and report, the report is rebuilt from saved runs
@@ -132,6 +133,15 @@ describe('rnode reproduce all --scale tiny', () => {
     expect(fig4.length).toBe(4 * 3);
     for (const row of fig4) expect(row['mean_kinetic_energy']).toBeGreaterThan(0);
     expect(Object.values(attempts())).toEqual([1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  test('a figure\'s evaluation has its own time budget, however long the runs before it took', async () => {
+    // The process's evaluation clock started 700 s ago (the runs of a long reproduction): Figure 1's solves must not count it.
+    evalWatch.begin('the runs');
+    (evalWatch as unknown as { started: number }).started -= 700_000;
+    const options = { scale: 'tiny' as const };
+    const rep = await buildExperiment('fig1', { out, runs: readRuns(out, experimentRuns('fig1', options), 'x'), options, backend: 'cpu' });
+    expect(rep.files).toContain(join('fig1', 'trajectories.png'));
   });
 
   test('again: nothing is trained; --report-only rebuilds the same data from the saved runs', () => {

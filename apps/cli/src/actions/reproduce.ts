@@ -4,6 +4,7 @@
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { checkBackendName } from '../plugins.js';
+import { configureWatch } from '../watch.js';
 import { runJobsLocally } from '../sweep/local.js';
 import { EXPERIMENTS, allRuns, type Experiment, type ReproduceOptions } from '../reproduce/experiments.js';
 import { readRuns } from '../reproduce/runs.js';
@@ -27,6 +28,7 @@ function commandLine(experiment: string, f: ReproduceFlags, scale: string, out: 
 }
 
 export async function runReproduce(experiment: string, f: ReproduceFlags, ctx: CommandContext): Promise<void> {
+  configureWatch(f, ctx.io);
   const scale = f.scale ?? 'small';
   const outArg = f.out ?? `reproduce/${scale}`;
   const out = resolve(outArg);

@@ -10,6 +10,7 @@ import { plotFigures } from '../figures.js';
 import { imageGridPng } from '../image-run.js';
 import { sampleImageCheckpoint } from '../checkpoint-read.js';
 import { evalSolve } from '../eval-solve.js';
+import { evalWatch } from '../watch.js';
 import { importOptional } from '../optional.js';
 import { curvePlot, FIGURE_PACKAGES, writePng, type CurveSeries, type FigureFormat } from '../plot/index.js';
 import { CLAIMS, PAPER_TABLE1, experimentRuns, imageSets, type Experiment, type ExperimentRun, type ReproduceOptions } from './experiments.js';
@@ -71,7 +72,9 @@ const status = (d: RunData): string => (d.failure ? `stopped: ${d.failure}` : d.
 async function fig1(c: Ctx): Promise<Omit<ExperimentReport, 'experiment' | 'title' | 'claim' | 'files'>> {
   const [r, f] = experimentRuns('fig1', c.o).map((x) => run(c, x.id));
   if (r!.test && f!.test) {
-    const files = await plotFigures({ checkpoint: join(r!.dir, 'last.json'), compare: join(f!.dir, 'last.json'), backend: c.backend, seed: 0, grid: 60, samples: 2000, particles: 200, out: c.dir, svg: true });
+    // Each evaluation of a figure has its own time budget (the watch's clock would otherwise run since the runs began).
+    evalWatch.begin('Figure 1 (rnode plot)');
+    const files = await evalWatch.guard(() => plotFigures({ checkpoint: join(r!.dir, 'last.json'), compare: join(f!.dir, 'last.json'), backend: c.backend, seed: 0, grid: 60, samples: 2000, particles: 200, out: c.dir, svg: true }));
     c.files.push(...files);
   }
   const rows = [r!, f!].map((d) => ({ run: d.run.id, label: d.run.label, test_nll_nats: testScore(d), kinetic_energy_last10pct: tailMean(d, 'kineticEnergy'), jacobian_norm_last10pct: tailMean(d, 'jacobianNorm'), train_seconds: d.trainSeconds, status: status(d) }));
@@ -164,7 +167,7 @@ async function fig3(c: Ctx): Promise<Omit<ExperimentReport, 'experiment' | 'titl
       `- ${x.id} (${x.label}): ${pts.length} iterations, NFE per iteration ${Math.min(...nfe)}–${Math.max(...nfe)}, ‖J‖_F ${fmt(Math.min(...jf), 4)}–${fmt(Math.max(...jf), 4)}; Pearson r = ${fmt(r, 3)}, Spearman ρ = ${fmt(rho, 3)}`,
     );
     await writeFigure(c, `fig3-${x.id}`, (format) =>
-      curvePlot({ series: [{ name: `${x.id} (r = ${fmt(r, 2)})`, x: jf, y: nfe }], mark: 'point', xLabel: '‖J‖_F = √(∫ ‖∂f/∂z‖²_F dt / d), Hutchinson estimate', yLabel: 'function evaluations per iteration (forward + backward)', title: `NFE vs ‖J‖_F, vanilla FFJORD (${x.id})`, format }),
+      curvePlot({ series: [{ name: x.id, x: jf, y: nfe }], mark: 'point', xLabel: '‖J‖_F = √(∫ ‖∂f/∂z‖²_F dt / d), Hutchinson estimate', yLabel: 'function evaluations per iteration (forward + backward)', title: `NFE vs ‖J‖_F, vanilla FFJORD (${x.id}): Pearson r = ${fmt(r, 2)}`, format }),
     );
   }
   writeData(c, 'fig3', rows);
@@ -201,9 +204,11 @@ async function fig4(c: Ctx): Promise<Omit<ExperimentReport, 'experiment' | 'titl
   await writeFigure(c, 'fig4a-jacobian', (format) => curvePlot({ series: epochs(jf), xLabel: 'epoch', yLabel: 'mean ‖J‖²_F (integrated, per dimension)', title: 'Figure 4a: Jacobian norm during training (RK4, fixed grid)', logY: true, format }));
   await writeFigure(c, 'fig4b-kinetic', (format) => curvePlot({ series: epochs(ke), xLabel: 'epoch', yLabel: 'mean kinetic energy (integrated, per dimension)', title: 'Figure 4b: kinetic energy during training (RK4, fixed grid)', logY: true, format }));
   writeData(c, 'fig4', rows);
-  const last = (m: Map<string, number[]>, id: string) => m.get(id)!.filter(Number.isFinite).at(-1) ?? null;
+  // Compared at the last epoch every run reached (a run stopped by instability ends early).
+  const common = Math.min(...ds.map((d) => jf.get(d.run.id)!.length));
+  const last = (m: Map<string, number[]>, id: string) => (common > 0 && Number.isFinite(m.get(id)![common - 1]!) ? m.get(id)![common - 1]! : null);
   const measured = ds.map(
-    (d) => `- ${d.run.label} (${d.run.id}): ${status(d)}; last epoch's mean ‖J‖²_F ${fmt(last(jf, d.run.id), 6)}, kinetic energy ${fmt(last(ke, d.run.id), 6)} (${d.iterations.length} iterations, ${per} per epoch)`,
+    (d) => `- ${d.run.label} (${d.run.id}): ${status(d)}; mean ‖J‖²_F ${fmt(last(jf, d.run.id), 4)} and kinetic energy ${fmt(last(ke, d.run.id), 4)} in epoch ${common} (${d.iterations.length} iterations, ${per} per epoch)`,
   );
   const [none, keOnly, jfOnly, both] = ds.map((d) => d.run.id) as [string, string, string, string];
   const unstable = run(c, none).failure;
@@ -212,14 +217,13 @@ async function fig4(c: Ctx): Promise<Omit<ExperimentReport, 'experiment' | 'titl
   const vals = [none, keOnly, jfOnly, both].map((id) => last(jf, id));
   const kes = [none, keOnly, jfOnly, both].map((id) => last(ke, id));
   if (vals.some((v) => v === null) || kes.some((v) => v === null)) return { measured, verdict: 'not determined', why: 'a run has no monitored values' };
-  // Compared at the last epoch all runs reached (a stopped run ends early).
   const controlled = [keOnly, jfOnly, both].every((id) => last(jf, id)! < last(jf, none)!);
   const shorter = last(ke, keOnly)! < last(ke, none)! && last(ke, both)! < last(ke, none)!;
   const n = controlled && shorter ? 'holds' : controlled || shorter ? 'partly holds' : 'does not hold';
   return {
     measured,
     verdict: n,
-    why: `each regularizer ${controlled ? 'lowers' : 'does not lower'} ‖J‖²_F below the unregularized run's (${vals.map((v) => fmt(v, 6)).join(', ')} for none, KE, JF, both), and the kinetic-energy term ${shorter ? 'lowers' : 'does not lower'} the kinetic energy (${kes.map((v) => fmt(v, 6)).join(', ')}); instability ${unstable ? 'seen' : 'not seen at this scale'}`,
+    why: `in epoch ${common}, each regularizer ${controlled ? 'lowers' : 'does not lower'} ‖J‖²_F below the unregularized run's (${vals.map((v) => fmt(v, 4)).join(', ')} for none, KE, JF, both), and the kinetic-energy term ${shorter ? 'lowers' : 'does not lower'} the kinetic energy (${kes.map((v) => fmt(v, 4)).join(', ')}); instability ${unstable ? 'seen' : 'not seen at this scale'}`,
   };
 }
 
@@ -255,7 +259,8 @@ async function fig5(c: Ctx): Promise<Omit<ExperimentReport, 'experiment' | 'titl
     for (const id of [`${s.prefix}-rnode`, `${s.prefix}-ffjord`]) {
       const d = run(c, id);
       if (!d.test) continue;
-      const { pixels, shape } = await sampleImageCheckpoint(join(d.dir, 'last.json'), 64, 0, evalSolve({}));
+      evalWatch.begin(`Figure 5 samples of ${id}`);
+      const { pixels, shape } = await evalWatch.guard(() => sampleImageCheckpoint(join(d.dir, 'last.json'), 64, 0, evalSolve({})));
       const g = await imageGridPng(pixels, 64, shape, { scale: Math.max(1, Math.round(112 / shape[0])) });
       grids.push({ ...g, label: d.run.label });
       rows.push({ data: s.name, run: id, bits_per_dim: testScore(d), samples: 64, seed: 0 });
