@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { rnode } from './testing/run.js';
@@ -11,7 +12,7 @@ import { evalWatch } from './watch.js';
 // `rnode reproduce`: the experiments' runs are ordinary train runs shared between experiments,
 // every experiment writes its figure, data and report, the report is rebuilt from saved runs
 // alone, and the analyses (correlation, ablation, instability) read the numbers they claim to.
-const dir = mkdtempSync(join(process.cwd(), '.tmp', 'reproduce-'));
+const dir = mkdtempSync(join(tmpdir(), 'rnode-reproduce-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the experiments as runs', () => {
