@@ -32,7 +32,7 @@ export interface ExperimentReport {
 }
 
 interface Ctx {
-  out: string;
+  /** The experiment's folder, `<out>/<experiment>`. */
   dir: string;
   runs: Map<string, RunData>;
   o: ReproduceOptions;
@@ -291,10 +291,10 @@ const BUILDERS: Record<Experiment, (c: Ctx) => Promise<Omit<ExperimentReport, 'e
 
 /** Build one experiment's figure, data and report section into `<out>/<experiment>/`. */
 export async function buildExperiment(e: Experiment, o: { out: string; runs: Map<string, RunData>; options: ReproduceOptions; backend: string }): Promise<ExperimentReport> {
-  const c: Ctx = { out: o.out, dir: join(o.out, e), runs: o.runs, o: o.options, backend: o.backend, files: [] };
+  const c: Ctx = { dir: join(o.out, e), runs: o.runs, o: o.options, backend: o.backend, files: [] };
   const r = await BUILDERS[e](c);
   const report: ExperimentReport = { experiment: e, ...CLAIMS[e], ...r, files: c.files.map((f) => relative(o.out, f)) };
-  writeFileAtomic(join(c.dir, 'report.md'), markdownSection(report, o, 1, e), { what: 'report ' });
+  writeFileAtomic(join(c.dir, 'report.md'), markdownSection(report, 1, e), { what: 'report ' });
   return report;
 }
 
@@ -310,7 +310,7 @@ export interface ReportContext {
 }
 
 /** One experiment's section; image links relative to the experiment's folder (depth 1) or to the top (depth 0). */
-export function markdownSection(r: ExperimentReport, o: { out: string }, depth: 0 | 1, folder: string): string {
+export function markdownSection(r: ExperimentReport, depth: 0 | 1, folder: string): string {
   const link = (f: string) => (depth === 1 ? relative(folder, f) : f);
   const figures = r.files.filter((f) => f.endsWith('.png'));
   return [
@@ -345,7 +345,7 @@ export function writeReport(reports: readonly ExperimentReport[], c: ReportConte
     '|---|---|',
     ...reports.map((r) => `| ${r.title.split(' — ')[0]} | ${r.verdict} |`),
     '',
-    ...reports.map((r) => markdownSection(r, c, 0, r.experiment)),
+    ...reports.map((r) => markdownSection(r, 0, r.experiment)),
     '## Commands',
     '',
     'The whole reproduction:',
