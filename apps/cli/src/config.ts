@@ -135,7 +135,7 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  * duplicate silently, and a reviver only sees the surviving value, so the text is parsed with
  * momoa (ESLint's JSON parser), whose AST keeps every member with its line.
  */
-function checkJsonKeys(text: string, path: string): void {
+function checkJsonKeys(text: string, path: string, what: string): void {
   let ast;
   try {
     ast = parseJsonAst(text, { mode: 'json' });
@@ -149,9 +149,9 @@ function checkJsonKeys(text: string, path: string): void {
         const name = m.name.type === 'String' ? m.name.value : m.name.name;
         const line = m.name.loc.start.line;
         const here = at ? `${at}.${name}` : name;
-        if (FORBIDDEN_KEYS.has(name)) throw new UsageError(`config file ${path}, line ${line}: key "${here}" is not allowed (it would reach JavaScript's object prototype)`);
+        if (FORBIDDEN_KEYS.has(name)) throw new UsageError(`${what} ${path}, line ${line}: key "${here}" is not allowed (it would reach JavaScript's object prototype)`);
         const first = seen.get(name);
-        if (first !== undefined) throw new UsageError(`config file ${path}, line ${line}: key "${here}" is given twice (first on line ${first}); give it once`);
+        if (first !== undefined) throw new UsageError(`${what} ${path}, line ${line}: key "${here}" is given twice (first on line ${first}); give it once`);
         seen.set(name, line);
         walk(m.value, here);
       }
@@ -160,22 +160,30 @@ function checkJsonKeys(text: string, path: string): void {
   walk(ast.body, '');
 }
 
-/** Read and validate `--config file.json`. */
-export function readConfigFile(path: string): RunConfig {
+/**
+ * A JSON settings file (`what`: 'config file', 'grid file'): read, parsed, and refused when a key
+ * is given twice or is a prototype key; every error names the file (and the key and line).
+ */
+export function readJsonFile(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new UsageError(`${what} ${path} is not valid JSON: ${(e as Error).message}`);
   }
-  checkJsonKeys(text, path);
-  return parseRunConfig(raw, `config file ${path}`);
+  checkJsonKeys(text, path, what);
+  return raw;
+}
+
+/** Read and validate `--config file.json`. */
+export function readConfigFile(path: string): RunConfig {
+  return parseRunConfig(readJsonFile(path, 'config file'), `config file ${path}`);
 }
 
 /** The shorthands of `regularizers`: --lambda-k and --lambda-j. */

@@ -2,10 +2,8 @@
 // grid's lists (in key order, seeds last), each merged over `base` and checked as a config file
 // is (config.ts), each with an id that is the same on every machine.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { parse as parseJsonAst, type AnyNode } from '@humanwhocodes/momoa';
-import { foldRegularizers, parseIntList, parseRunConfig, runConfigSchema, TRAIN_KEYS, type RunConfig } from '../config.js';
+import { foldRegularizers, parseIntList, parseRunConfig, readJsonFile, runConfigSchema, TRAIN_KEYS, type RunConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 
 /** One job of a sweep: a complete train config, without `out` and `resume` (the sweep owns the run folder). */
@@ -192,48 +190,9 @@ const describePoint = (p: Record<string, unknown>) =>
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ') || '(the base)';
 
-/**
- * A key given twice in one object (JSON.parse would keep the last one silently): an error naming
- * the key, its lines and the file. The text is parsed with momoa, whose AST keeps every member.
- */
-function checkDuplicateKeys(text: string, path: string): void {
-  let ast;
-  try {
-    ast = parseJsonAst(text, { mode: 'json' });
-  } catch {
-    return; // JSON.parse has accepted it; nothing more to say
-  }
-  const walk = (node: AnyNode, at: string): void => {
-    if (node.type === 'Object') {
-      const seen = new Map<string, number>();
-      for (const m of node.members) {
-        const name = m.name.type === 'String' ? m.name.value : m.name.name;
-        const here = at ? `${at}.${name}` : name;
-        const first = seen.get(name);
-        if (first !== undefined) throw new UsageError(`grid file ${path}, line ${m.name.loc.start.line}: key "${here}" is given twice (first on line ${first}); give it once`);
-        seen.set(name, m.name.loc.start.line);
-        walk(m.value, here);
-      }
-    } else if (node.type === 'Array') node.elements.forEach((e, i) => walk(e.value, `${at}[${i}]`));
-  };
-  walk(ast.body, '');
-}
-
 /** Read and expand a grid file: its errors name the file (and the key); the sweep's name defaults to the file's. */
 export function readGridFile(path: string): SweepPlan {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read grid file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`grid file ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  checkDuplicateKeys(text, path);
+  const raw = readJsonFile(path, 'grid file');
   const stem = basename(path, extname(path)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
   return expandGrid(raw, `grid file ${path}`, stem ? { name: stem.slice(0, 64) } : {});
 }
