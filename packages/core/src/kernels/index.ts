@@ -7,3 +7,5 @@ export { hostTensorIO, HOST_BACKENDS } from './host-io.js';
 export type { HostTensorIO } from './host-io.js';
 export { decodeBase64, wasmKernelModule } from './wasm-module.js';
 export type { WasmKernelBinaries, WasmKernelModule, WasmVariant } from './wasm-module.js';
+export { webgpuKernelIO, workgroupGrid } from './webgpu-io.js';
+export type { WebgpuKernelIO, GpuDeviceLike } from './webgpu-io.js';
