@@ -4,21 +4,22 @@ import { RnodeError } from '@rnode/core';
 import { HOST_BACKENDS, hostTensorIO, registerKernels, type KernelSet } from '@rnode/core/kernels';
 import type { FieldProbe, FusedCnfField, VectorField } from '@rnode/estimators';
 import { cnfMlpKernelAvailable, cnfMlpVariantAvailable, createCnfMlpKernel, type CnfMlpKernel } from './cnf-mlp.js';
+import { activeWebgpuBackend, webgpuCnfKernels, webgpuFusable } from './cnf-mlp-webgpu.js';
 
 /**
  * The fused CNF probe as a tfjs op: one kernel call evaluates the dense ODE net
  * f(t, z), the probe's VJP g = εᵀ∂f/∂z and the per-sample sums Σ g⊙ε, Σ f², Σ g²
  * (Hutchinson divergence, kinetic energy, Jacobian Frobenius), and one kernel call
  * gives its exact VJP w.r.t. z and the packed parameters θ (the continuous adjoint's
- * augmented dynamics). The kernels are the wasm-SIMD CnfMlpKernel (AssemblyScript),
- * registered for the CPU-resident backends `cpu` and `wasm`; other backends keep the
- * op-level path (`OdeNet.vjp`).
+ * augmented dynamics). The kernels are the wasm-SIMD CnfMlpKernel (AssemblyScript) on the
+ * CPU-resident backends `cpu` and `wasm`, and WGSL compute shaders (cnf-mlp-webgpu.ts) on
+ * `webgpu`; other backends keep the op-level path (`OdeNet.vjp`).
  */
 
 export const CNF_MLP_PROBE = 'RnodeCnfMlpProbe';
 export const CNF_RATES = 'RnodeCnfRates';
 export const CNF_ADJOINT = 'RnodeCnfAdjoint';
-export const FUSED_BACKENDS: readonly string[] = HOST_BACKENDS;
+export const FUSED_BACKENDS: readonly string[] = [...HOST_BACKENDS, 'webgpu'];
 export type FusedLayerKind = 'concatsquash' | 'concat' | 'ignore';
 
 const SOURCE = 'kernel:cnf-mlp';
@@ -213,11 +214,14 @@ function forwardGradient(kernelName: string, cotangents: readonly string[]): tf.
   };
 }
 
-/** The three fused kernels on `cpu` and `wasm`, with the forward kernels' gradients. */
+/** The three fused kernels on `cpu`, `wasm` and `webgpu`, with the forward kernels' gradients. */
 const fusedKernels: KernelSet = {
   source: SOURCE,
   backends: FUSED_BACKENDS,
-  kernels: (backendName) => [
+  kernels: (backendName) =>
+    backendName === 'webgpu'
+      ? webgpuCnfKernels({ probe: CNF_MLP_PROBE, rates: CNF_RATES, adjoint: CNF_ADJOINT })
+      : [
     { kernelName: CNF_MLP_PROBE, kernelFunc: forwardKernel(backendName, true) as never },
     { kernelName: CNF_RATES, kernelFunc: forwardKernel(backendName, false) as never },
     { kernelName: CNF_ADJOINT, kernelFunc: adjointKernel(backendName) as never },
@@ -225,9 +229,14 @@ const fusedKernels: KernelSet = {
   gradients: [forwardGradient(CNF_MLP_PROBE, ['az', 'ag', 'adiv', 'akin', 'afrob']), forwardGradient(CNF_RATES, ['az', 'adiv', 'akin', 'afrob'])],
 };
 
-/** True when the fused kernels can run on the active backend (cpu or wasm, with WebAssembly SIMD). */
-export function fusedProbeAvailable(): boolean {
-  return FUSED_BACKENDS.includes(tf.getBackend()) && cnfMlpKernelAvailable();
+/**
+ * True when the fused kernels can run on the active backend: cpu or wasm with WebAssembly SIMD,
+ * or tfjs's webgpu backend (and, given a net, its widths fit the device's workgroup memory).
+ */
+export function fusedProbeAvailable(net?: { dims: readonly number[]; kind: FusedLayerKind }): boolean {
+  const gpu = activeWebgpuBackend();
+  if (gpu) return webgpuFusable(gpu, net ?? { dims: [1, 1], kind: 'ignore' });
+  return HOST_BACKENDS.includes(tf.getBackend()) && cnfMlpKernelAvailable();
 }
 
 /**
@@ -257,6 +266,10 @@ function runFused(name: string, inputs: Record<string, tf.Tensor>, attrs: ProbeA
   if (!FUSED_BACKENDS.includes(backendName)) {
     throw new RnodeError('BACKEND_UNAVAILABLE', `the fused CNF kernels run on ${FUSED_BACKENDS.join(', ')}, not on "${backendName}"`, { source: SOURCE });
   }
+  const gpu = activeWebgpuBackend();
+  if (gpu && !webgpuFusable(gpu, attrs)) {
+    throw new RnodeError('BACKEND_UNAVAILABLE', `the net ${attrs.dims.join('→')} does not fit the WebGPU device's limits for the fused CNF kernels`, { source: SOURCE });
+  }
   registerKernels(fusedKernels, backendName);
   return tf.engine().runKernel(name, inputs as never, attrs as never) as unknown as tf.Tensor[];
 }
@@ -273,7 +286,9 @@ export interface FusableNet {
  */
 export function canFuse(net: { readonly config: object; readonly params: readonly tf.Tensor[] }): net is FusableNet {
   const c = net.config as Partial<FusableNet['config']>;
-  return c.activation === 'tanh' && ['concatsquash', 'concat', 'ignore'].includes(c.layer ?? '') && fusedProbeAvailable();
+  if (c.activation !== 'tanh' || !['concatsquash', 'concat', 'ignore'].includes(c.layer ?? '')) return false;
+  if (typeof c.inputDim !== 'number' || !Array.isArray(c.hidden)) return false;
+  return fusedProbeAvailable({ dims: [c.inputDim, ...c.hidden, c.inputDim], kind: c.layer as FusedLayerKind });
 }
 
 /** The net's parameters as one flat vector, in the kernel's order (differentiable: a concat). */
@@ -322,8 +337,12 @@ export function fusedNetField(net: FusableNet, theta: tf.Tensor): VectorField {
   return field;
 }
 
-/** The kernel variant new fused kernels use here ('relaxed': FMA), or null without wasm SIMD. */
-export function fusedKernelVariant(): 'relaxed' | 'simd' | null {
+/**
+ * The fused kernels the active backend runs: on cpu/wasm the wasm variant ('relaxed': FMA; null
+ * without wasm SIMD), on webgpu 'wgsl' (null where its backend is not tfjs-webgpu 4.x).
+ */
+export function fusedKernelVariant(): 'relaxed' | 'simd' | 'wgsl' | null {
+  if (tf.getBackend() === 'webgpu') return fusedProbeAvailable() ? 'wgsl' : null;
   if (cnfMlpVariantAvailable('relaxed')) return 'relaxed';
   return cnfMlpKernelAvailable() ? 'simd' : null;
 }
