@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { RnodeError } from '@rnode/core';
-import { HOST_BACKENDS, hostTensorIO, registerKernels, type KernelSet } from '@rnode/core/kernels';
+import { HOST_BACKENDS, hostTensorIO, registerKernels, webgpuKernelIO, workgroupGrid, type CustomKernel, type KernelSet } from '@rnode/core/kernels';
 
 /**
  * `base + Σ cⱼ·xⱼ`: the Runge–Kutta stage combination, and the one linear-combination op of
  * rnode (the trainer's data-parallel gradient sums use it too). One kernel call on the host
- * backends (cpu, wasm) — a stage is one op per state leaf instead of two per term — and tfjs
- * ops elsewhere. Differentiable (it is linear: ∂/∂xⱼ = cⱼ, ∂/∂base = 1), to any order.
+ * backends (cpu, wasm) and one WGSL dispatch on webgpu (up to 7 tensors: a WebGPU device's
+ * default storage-buffer limit is 8) — a stage is one op per state leaf instead of two per term —
+ * and tfjs ops elsewhere. Differentiable (it is linear: ∂/∂xⱼ = cⱼ, ∂/∂base = 1), to any order.
  */
 const KERNEL = 'RnodeLinearCombination';
 
@@ -16,10 +17,48 @@ interface Attrs {
   hasBase: boolean;
 }
 
+/** Inputs (base and terms) of one WGSL dispatch: the output takes the eighth storage buffer. */
+const WEBGPU_MAX_INPUTS = 7;
+
+/** `out = base + Σ c_j x_j`, one invocation per element; the coefficients are uniforms. */
+function combinationWgsl(terms: number, hasBase: boolean): string {
+  const names = [...(hasBase ? ['base'] : []), ...Array.from({ length: terms }, (_, j) => `x${j}`)];
+  const sum = [hasBase ? 'base[i]' : '0.0', ...Array.from({ length: terms }, (_, j) => `u.c[${j >> 2}][${j & 3}] * x${j}[i]`)].join(' + ');
+  return `struct U { n: u32, nx: u32, pad0: u32, pad1: u32, c: array<vec4<f32>, 2> }
+${names.map((n, i) => `@group(0) @binding(${i}) var<storage, read> ${n}: array<f32>;`).join('\n')}
+@group(0) @binding(${names.length}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${names.length + 1}) var<uniform> u: U;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * u.nx * 64u;
+  if (i >= u.n) { return; }
+  out[i] = ${sum};
+}
+`;
+}
+
+const webgpuKernel: CustomKernel = {
+  kernelName: KERNEL,
+  kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: tf.KernelBackend; attrs?: NamedAttrMap }): TensorInfo => {
+    const { coefs, hasBase } = attrs as unknown as Attrs;
+    const io = webgpuKernelIO(backend);
+    if (!io) throw new RnodeError('BACKEND_UNAVAILABLE', 'the WGSL linear combination needs tfjs-backend-webgpu 4.x', { source: 'op:linearCombination' });
+    const ins = [...(hasBase ? [inputs['base']!] : []), ...coefs.map((_, j) => inputs[`x${j}`]!)];
+    const out = io.alloc(ins[0]!.shape.slice());
+    const n = ins[0]!.shape.reduce((a, b) => a * b, 1);
+    const grid = workgroupGrid(Math.ceil(n / 64), io.limits.maxComputeWorkgroupsPerDimension);
+    const buf = new ArrayBuffer(48);
+    new Uint32Array(buf, 0, 2).set([n, grid[0]]);
+    new Float32Array(buf, 16, 8).set(coefs);
+    io.dispatch({ key: `lincomb|${coefs.length}|${hasBase}`, code: () => combinationWgsl(coefs.length, hasBase), buffers: [...ins, out], uniforms: buf, workgroups: grid });
+    return out;
+  }) as unknown as tf.KernelFunc,
+};
+
 const kernels: KernelSet = {
   source: 'op:linearCombination',
-  backends: HOST_BACKENDS,
-  kernels: (backendName) => [
+  backends: [...HOST_BACKENDS, 'webgpu'],
+  kernels: (backendName) => backendName === 'webgpu' ? [webgpuKernel] : [
     {
       kernelName: KERNEL,
       kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: tf.KernelBackend; attrs?: NamedAttrMap }): TensorInfo => {
@@ -64,16 +103,19 @@ function combineTensor(base: tf.Tensor | null, terms: ReadonlyArray<readonly [nu
   if (live.length === 0) return base ? tf.clone(base) : tf.zerosLike(like);
   const backendName = tf.getBackend();
   const fusable =
-    HOST_BACKENDS.includes(backendName) &&
+    (HOST_BACKENDS.includes(backendName) || (backendName === 'webgpu' && live.length + (base ? 1 : 0) <= WEBGPU_MAX_INPUTS && webgpuKernelIO(tf.backend()) !== null)) &&
     like.dtype === 'float32' &&
     live.every(([, x]) => x.dtype === 'float32' && x.size === like.size && x.rank === like.rank);
   if (!fusable) {
-    let acc: tf.Tensor | undefined = base ?? undefined;
-    for (const [c, x] of live) {
-      const term = tf.mul(x, c);
-      acc = acc === undefined ? term : tf.add(acc, term);
-    }
-    return acc!;
+    // in a tidy: the partial sums and scaled terms are not left to the caller
+    return tf.tidy(() => {
+      let acc: tf.Tensor | undefined = base ?? undefined;
+      for (const [c, x] of live) {
+        const term = tf.mul(x, c);
+        acc = acc === undefined ? term : tf.add(acc, term);
+      }
+      return acc!;
+    });
   }
   registerKernels(kernels, backendName);
   const inputs: Record<string, tf.Tensor> = {};
