@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as z from 'zod/mini';
 import { RnodeError, numberOption, parseOptions } from '@rnode/core';
-import { HOST_BACKENDS, hostTensorIO, registerKernels, type KernelSet } from '@rnode/core/kernels';
+import { HOST_BACKENDS, hostTensorIO, registerKernels, webgpuKernelIO, workgroupGrid, type CustomKernel, type KernelSet } from '@rnode/core/kernels';
 import { base64ToFloat32, float32ToBase64 } from '@rnode/core';
 import { isShape, sizeOfShape, type EncodedArray } from './internal/shapes.js';
 
@@ -97,8 +97,8 @@ export class Adam {
     const bc1 = 1 - this.beta1 ** this.t;
     const bc2Sqrt = Math.sqrt(1 - this.beta2 ** this.t);
     const stepSize = lr / bc1;
-    if (HOST_BACKENDS.includes(tf.getBackend())) {
-      // One fused kernel per parameter on the host backends (instead of ~13 elementwise ops).
+    if (HOST_BACKENDS.includes(tf.getBackend()) || (tf.getBackend() === 'webgpu' && webgpuKernelIO(tf.backend()))) {
+      // One fused kernel per parameter on the host backends and WebGPU (instead of ~13 elementwise ops).
       registerKernels(adamKernels);
       const attrs = { beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bc2Sqrt, stepSize };
       tf.tidy(() => {
@@ -220,11 +220,63 @@ export function warmupLr(lr: number, warmup: number, itr: number): number {
 
 const ADAM_KERNEL = 'RnodeAdamUpdate';
 
-/** Adam's update of one parameter as one kernel on the host backends: outputs p′, m′, v′. */
+interface AdamAttrs {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  bc2Sqrt: number;
+  stepSize: number;
+}
+
+/** The update in WGSL, one invocation per element (the host kernel's arithmetic, in float32). */
+const adamWgsl = (scaled: boolean) => `struct U { n: u32, nx: u32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc2Sqrt: f32, stepSize: f32 }
+@group(0) @binding(0) var<storage, read> p: array<f32>;
+@group(0) @binding(1) var<storage, read> m: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+${scaled ? '@group(0) @binding(4) var<storage, read> scale: array<f32>;' : ''}
+@group(0) @binding(${scaled ? 5 : 4}) var<storage, read_write> p1: array<f32>;
+@group(0) @binding(${scaled ? 6 : 5}) var<storage, read_write> m1: array<f32>;
+@group(0) @binding(${scaled ? 7 : 6}) var<storage, read_write> v1: array<f32>;
+@group(0) @binding(${scaled ? 8 : 7}) var<uniform> u: U;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * u.nx * 64u;
+  if (i >= u.n) { return; }
+  let gi = g[i] * ${scaled ? 'scale[0]' : '1.0'} + u.wd * p[i];
+  let mi = u.beta1 * m[i] + (1.0 - u.beta1) * gi;
+  let vi = u.beta2 * v[i] + (1.0 - u.beta2) * gi * gi;
+  m1[i] = mi;
+  v1[i] = vi;
+  p1[i] = p[i] - (mi / (sqrt(vi) / u.bc2Sqrt + u.eps)) * u.stepSize;
+}
+`;
+
+const adamWebgpu: CustomKernel = {
+  kernelName: ADAM_KERNEL,
+  kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: tf.KernelBackend; attrs: AdamAttrs }) => {
+    const io = webgpuKernelIO(backend);
+    if (!io) throw new RnodeError('BACKEND_UNAVAILABLE', 'the WGSL Adam kernel needs tfjs-backend-webgpu 4.x', { source: SOURCE });
+    const shape = inputs['p']!.shape.slice();
+    const n = sizeOfShape(shape);
+    const outs = [io.alloc(shape), io.alloc(shape), io.alloc(shape)];
+    const scaled = !!inputs['scale'];
+    const grid = workgroupGrid(Math.ceil(n / 64), io.limits.maxComputeWorkgroupsPerDimension);
+    const buf = new ArrayBuffer(32);
+    new Uint32Array(buf, 0, 2).set([n, grid[0]]);
+    new Float32Array(buf, 8, 6).set([attrs.beta1, attrs.beta2, attrs.eps, attrs.weightDecay, attrs.bc2Sqrt, attrs.stepSize]);
+    const ins = ['p', 'm', 'v', 'g', ...(scaled ? ['scale'] : [])].map((k) => inputs[k]!);
+    io.dispatch({ key: `adam|${scaled}`, code: () => adamWgsl(scaled), buffers: [...ins, ...outs], uniforms: buf, workgroups: grid });
+    return outs;
+  }) as never,
+};
+
+/** Adam's update of one parameter as one kernel on the host backends and WebGPU: outputs p′, m′, v′. */
 const adamKernels: KernelSet = {
   source: 'optimizer:adam',
-  backends: HOST_BACKENDS,
-  kernels: (backendName) => [
+  backends: [...HOST_BACKENDS, 'webgpu'],
+  kernels: (backendName) => backendName === 'webgpu' ? [adamWebgpu] : [
     {
       kernelName: ADAM_KERNEL,
       kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: tf.KernelBackend; attrs: Record<string, number> }) => {
