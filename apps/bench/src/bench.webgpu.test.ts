@@ -31,6 +31,13 @@ describe.skipIf(process.env.RNODE_BACKEND !== 'webgpu')('every workload runs on 
       // the GPU work of an iteration, counted at the WebGPU API (gpu-work.ts)
       for (const k of ['dispatches', 'submits', 'uploads', 'upload_bytes', 'readbacks', 'readback_bytes']) expect(j[k], k).toBeGreaterThan(0);
     }
+    if (workload === 'toy2d-rnode') {
+      // the dense CNF net, the stage combinations and Adam on WGSL kernels: 439 dispatches per
+      // iteration (op-level: 7,538), one readback (the loss), none inside the fixed-grid solves
+      expect(j.fused_kernel).toBe('wgsl');
+      expect(j.dispatches).toBeLessThan(600);
+      expect(j.readbacks).toBe(1);
+    }
     if (workload === 'toy2d-ffjord') {
       expect(j.runner).toBe('async-adjoint'); // dopri5 without synchronous reads
       expect(j.nfe_backward).toBeGreaterThan(0);

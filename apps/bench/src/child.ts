@@ -67,8 +67,8 @@ export async function runJob(job: BenchJob, log: (line: string) => void): Promis
       wall_s: (performance.now() - t0) / 1000,
       tfjs_backend: tf.getBackend(),
       sync_read: syncRead,
-      // The wasm-SIMD kernels of the fused CNF path (dense tanh nets on cpu/wasm): 'relaxed' = FMA.
-      fused_kernel: ['cpu', 'wasm'].includes(tf.getBackend()) ? fusedKernelVariant() : null,
+      // The kernels of the fused CNF path (dense tanh nets): wasm SIMD on cpu/wasm ('relaxed' = FMA), 'wgsl' on webgpu.
+      fused_kernel: ['cpu', 'wasm', 'webgpu'].includes(tf.getBackend()) ? fusedKernelVariant() : null,
       // webgpu: the adapter it ran on (SwiftShader is a CPU emulation: correctness and counts, not speed)
       ...(tf.getBackend() === 'webgpu' ? { gpu_adapter: adapterName() } : {}),
       ...(f.extra ?? {}),
