@@ -4,7 +4,7 @@
 // in the middle of a job; every job must finish exactly once, bit-equal to a local run of the
 // same grid, the killed job resumed from its checkpoint, and no `rnode train` left running.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,6 +225,23 @@ describe('a local sweep', () => {
     const again = await runRnode(['sweep', grid, '--out', out]);
     expect(again.code, again.stderr).toBe(0);
     expect(readJson(join(runDir, 'result.json'))).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  test('a folder held by a run on another host whose lock stopped being renewed (a machine that went down) is taken over: the job runs and finishes there', async () => {
+    const raw = { ...TINY, name: 'foreign', grid: { lambdaK: [0.1] }, seeds: [4] };
+    const grid = writeJson('foreign.json', raw);
+    const out = join(tmp, 'foreign');
+    const [job] = expandGrid(raw, W).jobs;
+    const runDir = join(out, 'runs', job!.id);
+    mkdirSync(runDir, { recursive: true });
+    const lock = join(runDir, '.rnode.lock');
+    writeFileSync(lock, `${JSON.stringify({ pid: 4242, host: 'gone-host', started: '2026-01-01T00:00:00.000Z', command: 'rnode train', heartbeatMs: 30_000 })}\n`);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(lock, hourAgo, hourAgo);
+    const r = await runRnode(['sweep', grid, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readJson(join(runDir, 'result.json'))).toMatchObject({ status: 'done', attempts: 1 });
+    expect(existsSync(lock)).toBe(false);
   });
 });
 

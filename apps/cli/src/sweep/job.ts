@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appendFileDurable, writeFileAtomic } from '@rnode/core/node';
+import { appendFileDurable, waitForForeignRunLock, writeFileAtomic } from '@rnode/core/node';
 import { archiveRunFiles } from '../run-folder.js';
 import type { SweepJob } from './grid.js';
 import { readJobResult, RESULT_FILE, writeJobResult, type JobResult } from './results.js';
@@ -41,6 +41,8 @@ export interface RunJobOptions {
   onProgress?: (iteration: number, target: number) => void;
   /** Who runs it, recorded in attempts.jsonl (e.g. "rnode worker 1234"). */
   runner?: string;
+  /** Called with a line when the job waits for a run on another host that holds its folder. */
+  onWait?: (message: string) => void;
 }
 
 /**
@@ -89,6 +91,18 @@ export async function runJob(job: SweepJob, o: RunJobOptions): Promise<JobOutcom
   const stored = readJobResult(runDir);
   if (stored) return { kind: 'skipped', result: stored };
   mkdirSync(runDir, { recursive: true });
+  // A run on another host that still renews the folder's lock (a worker the queue gave up on, or a
+  // machine that just went down): wait until it ends or its lock goes stale, instead of spending
+  // this job's attempts on "in use" (the child takes a stale lock over, and resumes).
+  const waitedFor = await waitForForeignRunLock(runDir, {
+    ...(o.signal ? { signal: o.signal } : {}),
+    pollMs: 2_000,
+  });
+  if (waitedFor) {
+    o.onWait?.(`waited for pid ${waitedFor.pid} on ${waitedFor.host}, which held ${runDir}`);
+    const now = readJobResult(runDir);
+    if (now) return { kind: 'skipped', result: now };
+  }
   const configFile = join(runDir, 'job.json');
   writeFileAtomic(configFile, `${JSON.stringify(job.config, null, 2)}\n`, { what: 'job config ' });
   const last = join(runDir, 'last.json');

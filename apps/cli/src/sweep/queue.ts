@@ -221,6 +221,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
             ...(existsSync(d.cwd) ? { cwd: d.cwd } : {}),
             signal: ac.signal,
             runner: me,
+            onWait: (m) => o.log(`job ${job.id}: ${m}`),
             onStart: ({ pid, attempt, resumed }) => o.log(`job ${job.id}: started rnode train (pid ${pid}, attempt ${attempt}${resumed ? ', resuming its checkpoint' : ''}) in ${d.runDir}`),
             onProgress: (it, target) => {
               const pct = Math.floor((100 * it) / target);

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { isRnodeError } from '../errors.js';
-import { acquireRunLock, appendFileDurable, cleanTempFiles, ensureWritableDir, LOCK_FILE, writeFileAtomic } from './index.js';
+import { acquireRunLock, appendFileDurable, cleanTempFiles, ensureWritableDir, LOCK_FILE, waitForForeignRunLock, writeFileAtomic } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnode-core-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -108,6 +108,113 @@ test('acquireRunLock: a live holder is an error naming its pid; a dead one is ta
   lock.release();
   expect(existsSync(join(d, LOCK_FILE))).toBe(false);
   expect(readdirSync(d)).toEqual([]);
+});
+
+test('acquireRunLock on another host: a renewed lock is busy, one whose heartbeat stopped is taken over', () => {
+  const d = join(dir, 'lock-hosts');
+  ensureWritableDir(d);
+  const lockPath = join(d, LOCK_FILE);
+  const foreign = (heartbeatMs?: number) => JSON.stringify({ pid: 4242, host: 'elsewhere', started: 'then', command: 'rnode train', ...(heartbeatMs ? { heartbeatMs } : {}) });
+  const age = (ms: number) => {
+    const t = new Date(Date.now() - ms);
+    utimesSync(lockPath, t, t);
+  };
+  // renewed 10 s ago (heartbeat every 30 s): busy, and the message says when it would be taken over
+  writeFileSync(lockPath, foreign(30_000));
+  age(10_000);
+  expect(() => acquireRunLock(d, { heartbeatMs: 0 })).toThrow(/pid 4242 on elsewhere \(rnode train, started then, renewed 1\d s ago\) holds .*taken over once not renewed for 150 s/);
+  // an old lock without a heartbeat: whatever its age, another host cannot tell — busy, as before
+  writeFileSync(lockPath, foreign());
+  age(3_600_000);
+  expect(() => acquireRunLock(d, { heartbeatMs: 0 })).toThrow(/pid 4242 on elsewhere .*remove the lock if that process is gone/);
+  // not renewed for an hour: the machine went down with its run — taken over with a warning
+  writeFileSync(lockPath, foreign(30_000));
+  age(3_600_000);
+  const warnings: string[] = [];
+  const lock = acquireRunLock(d, { command: 'test', heartbeatMs: 0, warn: (m) => warnings.push(m) });
+  expect(warnings).toEqual([expect.stringMatching(/taking over the lock .* of pid 4242 on elsewhere .*not renewed for 36\d\d s \(its heartbeat is every 30 s\)/)]);
+  lock.release();
+  // a custom staleMs, floored at 4 heartbeats: 100 s silent with staleMs 60 s is stale for a 10 s heartbeat, not for a 40 s one
+  writeFileSync(lockPath, foreign(10_000));
+  age(100_000);
+  acquireRunLock(d, { heartbeatMs: 0, staleMs: 60_000 }).release();
+  writeFileSync(lockPath, foreign(40_000));
+  age(100_000);
+  expect(() => acquireRunLock(d, { heartbeatMs: 0, staleMs: 60_000 })).toThrow(/renewed 10\d s ago/);
+  rmSync(lockPath);
+});
+
+test('acquireRunLock renews its lock from a worker thread, even while the main thread is blocked', async () => {
+  const d = join(dir, 'lock-beat');
+  ensureWritableDir(d);
+  const lock = acquireRunLock(d, { command: 'test', heartbeatMs: 100 });
+  const bytes = readFileSync(lock.path, 'utf8');
+  expect(JSON.parse(bytes)).toMatchObject({ heartbeatMs: 100 });
+  await new Promise((r) => setTimeout(r, 300)); // the worker is up
+  const old = new Date(Date.now() - 3_600_000);
+  utimesSync(lock.path, old, old);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600); // a 600 ms synchronous step
+  expect(Date.now() - statSync(lock.path).mtimeMs).toBeLessThan(2_000); // renewed meanwhile
+  expect(readFileSync(lock.path, 'utf8')).toBe(bytes); // the same bytes, never torn
+  lock.release();
+  expect(existsSync(lock.path)).toBe(false);
+  // a lock that is no longer ours (taken over) is left alone by the old heartbeat
+  const lock2 = acquireRunLock(d, { command: 'test', heartbeatMs: 50 });
+  await new Promise((r) => setTimeout(r, 200));
+  writeFileSync(lock2.path, JSON.stringify({ pid: 4242, host: 'elsewhere', started: 'now', command: 'other' }));
+  await new Promise((r) => setTimeout(r, 300));
+  expect(JSON.parse(readFileSync(lock2.path, 'utf8'))).toMatchObject({ pid: 4242, host: 'elsewhere' });
+  lock2.release(); // not ours: stays
+  expect(existsSync(lock2.path)).toBe(true);
+  rmSync(lock2.path);
+});
+
+test('waitForForeignRunLock: waits while another host renews the lock, until it is released or goes stale', async () => {
+  const d = join(dir, 'lock-wait');
+  ensureWritableDir(d);
+  const lockPath = join(d, LOCK_FILE);
+  const foreign = JSON.stringify({ pid: 4242, host: 'elsewhere', started: 'then', command: 'rnode train', heartbeatMs: 50 });
+  // nothing to wait for: free, this host's lock, a lock without a heartbeat
+  expect(await waitForForeignRunLock(d)).toBeNull();
+  writeFileSync(lockPath, JSON.stringify({ pid: process.pid, host: hostname(), started: 'x', command: 'x', heartbeatMs: 50 }));
+  expect(await waitForForeignRunLock(d)).toBeNull();
+  writeFileSync(lockPath, JSON.stringify({ pid: 4242, host: 'elsewhere', started: 'x', command: 'x' }));
+  expect(await waitForForeignRunLock(d)).toBeNull();
+  // a live holder elsewhere renews it; it releases after ~600 ms: the wait ends then
+  writeFileSync(lockPath, foreign);
+  const renew = setInterval(() => {
+    const t = new Date();
+    if (existsSync(lockPath)) utimesSync(lockPath, t, t);
+  }, 50);
+  setTimeout(() => rmSync(lockPath, { force: true }), 600);
+  let t0 = Date.now();
+  expect(await waitForForeignRunLock(d, { pollMs: 50, staleMs: 300 })).toMatchObject({ pid: 4242, host: 'elsewhere' });
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
+  expect(Date.now() - t0).toBeLessThan(3_000);
+  clearInterval(renew);
+  // its heartbeat stops (the machine went down): the wait ends once it is stale (300 ms), and the lock can be taken over
+  writeFileSync(lockPath, foreign);
+  t0 = Date.now();
+  expect(await waitForForeignRunLock(d, { pollMs: 50, staleMs: 300 })).toMatchObject({ pid: 4242 });
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+  expect(Date.now() - t0).toBeLessThan(3_000);
+  const warnings: string[] = [];
+  acquireRunLock(d, { heartbeatMs: 0, staleMs: 300, warn: (m) => warnings.push(m) }).release();
+  expect(warnings).toEqual([expect.stringContaining('of pid 4242 on elsewhere')]);
+  // an abort ends the wait at once; maxWaitMs bounds it
+  writeFileSync(lockPath, foreign);
+  const renew2 = setInterval(() => utimesSync(lockPath, new Date(), new Date()), 50);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 200);
+  t0 = Date.now();
+  expect(await waitForForeignRunLock(d, { pollMs: 5_000, staleMs: 60_000, signal: ac.signal })).toMatchObject({ pid: 4242 });
+  expect(Date.now() - t0).toBeLessThan(1_500);
+  t0 = Date.now();
+  expect(await waitForForeignRunLock(d, { pollMs: 50, staleMs: 60_000, maxWaitMs: 300 })).toMatchObject({ pid: 4242 });
+  expect(Date.now() - t0).toBeLessThan(1_500);
+  clearInterval(renew2);
+  rmSync(lockPath);
+  expect(readdirSync(d)).toEqual([]); // no probe files left
 });
 
 test('ensureWritableDir: a file in the way is a usage error (INVALID_ARGUMENT) naming the path', () => {

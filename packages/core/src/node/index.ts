@@ -17,4 +17,4 @@ export {
   type WriteFileAtomicOptions,
   type WriteFs,
 } from './files.js';
-export { acquireRunLock, LOCK_FILE, type AcquireLockOptions, type LockInfo, type RunLock } from './lock.js';
+export { acquireRunLock, LOCK_FILE, waitForForeignRunLock, type AcquireLockOptions, type LockInfo, type RunLock, type WaitForLockOptions } from './lock.js';
