@@ -289,14 +289,7 @@ const adamKernels: KernelSet = {
         const g = io.read(inputs['g']!);
         const scale = inputs['scale'] ? io.read(inputs['scale'])[0]! : 1;
         const [p1, m1, v1] = outs.map((o) => io.view(o)) as [Float32Array, Float32Array, Float32Array];
-        const { beta1, beta2, eps, weightDecay, bc2Sqrt, stepSize } = attrs as unknown as {
-          beta1: number;
-          beta2: number;
-          eps: number;
-          weightDecay: number;
-          bc2Sqrt: number;
-          stepSize: number;
-        };
+        const { beta1, beta2, eps, weightDecay, bc2Sqrt, stepSize } = attrs as unknown as AdamAttrs;
         for (let i = 0; i < p.length; i++) {
           const gi = Math.fround(g[i]! * scale) + weightDecay * p[i]!;
           const mi = Math.fround(beta1 * m[i]! + (1 - beta1) * gi);

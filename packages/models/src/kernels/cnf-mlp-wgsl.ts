@@ -99,6 +99,16 @@ fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }`;
 
 const u32 = (n: number) => `${n}u`;
 
+/** `var s = Σ_k src[at + k] · θ_W[k, j]` over the layer's inputs (a column of the raw weights). */
+const colSum = (src: string, at: number, ly: { n: number; m: number; off: number }) =>
+  `var s = 0.0;
+    for (var k = 0u; k < ${u32(ly.n)}; k++) { s += ${src}[${at}u + k] * theta[${ly.off}u + k * ${u32(ly.m)} + j]; }`;
+
+/** `var s = Σ_j src[at + j] · W(t)[i, j]` over the layer's outputs (a row of the gated weights; `g` = the gates' offset). */
+const rowSum = (src: string, at: number, g: number, ly: { m: number; off: number }) =>
+  `var s = 0.0;
+    for (var j = 0u; j < ${u32(ly.m)}; j++) { s += ${src}[${at}u + j] * gate[${g}u + j] * theta[${ly.off}u + i * ${u32(ly.m)} + j]; }`;
+
 /**
  * The per-sample shader. Bindings: theta, z, e, then in forward mode f, [g], div, kin, frob (outputs;
  * `withG` in probe mode), in adjoint mode cot (packed, read) and ws (workspace); the uniforms last.
@@ -141,11 +151,10 @@ export function sampleShader(net: WgslNet, mode: 'probe' | 'rates' | 'adjoint'):
   body.push('workgroupBarrier();');
   // forward: a_l = tanh(c + gate ⊙ (a_{l-1} θ_W)) (no tanh on the last layer)
   for (const ly of o.layers) {
-    const { l, n, m, off } = ly;
+    const { l, m } = ly;
     const act = l < L ? 'tanh_(s)' : 's';
     body.push(`for (var j = lid; j < ${u32(m)}; j += ${u32(WG)}) {
-    var s = 0.0;
-    for (var k = 0u; k < ${u32(n)}; k++) { s += act[${o.aO(l - 1)}u + k] * theta[${off}u + k * ${u32(m)} + j]; }
+    ${colSum('act', o.aO(l - 1), ly)}
     ${adjoint ? `qv[${o.uO(l)}u + j] = s;` : ''}
     s = cv[${o.uO(l)}u + j] + gate[${o.uO(l)}u + j] * s;
     act[${o.aO(l)}u + j] = ${act};
@@ -154,11 +163,10 @@ export function sampleShader(net: WgslNet, mode: 'probe' | 'rates' | 'adjoint'):
   }
   // the probe's VJP: v_{l-1} = W(t) u_l, u_{l-1} = v_{l-1} ⊙ (1 − a_{l-1}²); u_L = ε
   for (let l = L; l >= 1; l--) {
-    const { n, m, off } = o.layers[l - 1]!;
+    const ly = o.layers[l - 1]!;
     const next = l - 1 >= 1 ? `let a = act[${o.aO(l - 1)}u + i]; uu[${o.uO(l - 1)}u + i] = s * (1.0 - a * a);` : '';
-    body.push(`for (var i = lid; i < ${u32(n)}; i += ${u32(WG)}) {
-    var s = 0.0;
-    for (var j = 0u; j < ${u32(m)}; j++) { s += uu[${o.uO(l)}u + j] * gate[${o.uO(l)}u + j] * theta[${off}u + i * ${u32(m)} + j]; }
+    body.push(`for (var i = lid; i < ${u32(ly.n)}; i += ${u32(WG)}) {
+    ${rowSum('uu', o.uO(l), o.uO(l), ly)}
     vv[${o.vO(l - 1)}u + i] = s;
     ${next}
   }
@@ -196,7 +204,7 @@ export function sampleShader(net: WgslNet, mode: 'probe' | 'rates' | 'adjoint'):
   workgroupBarrier();`);
     // reverse of the VJP pass: ub = W(t)ᵀ vb_l; vb_{l+1} = ub ⊙ (1 − a_l²); ab_l = −2 a_l ub v_l
     for (const ly of o.layers) {
-      const { l, n, m, off } = ly;
+      const { l, m } = ly;
       // ub_L feeds only dθ (through vb_L, u_L and r_L): no vb_{L+1}, no ab_L
       const next =
         l < L
@@ -206,8 +214,7 @@ export function sampleShader(net: WgslNet, mode: 'probe' | 'rates' | 'adjoint'):
     ab[${o.vO(l)}u + j] = -2.0 * a * ub * vv[${o.vO(l)}u + j];`
           : '';
       body.push(`for (var j = lid; j < ${u32(m)}; j += ${u32(WG)}) {
-    var s = 0.0;
-    for (var i = 0u; i < ${u32(n)}; i++) { s += vb[${o.vO(l - 1)}u + i] * theta[${off}u + i * ${u32(m)} + j]; }
+    ${colSum('vb', o.vO(l - 1), ly)}
     pv[${o.uO(l)}u + j] = s;
     ${next}
   }
@@ -215,11 +222,10 @@ export function sampleShader(net: WgslNet, mode: 'probe' | 'rates' | 'adjoint'):
     }
     // reverse of the forward pass: ab_{l-1} += W(t) sb_l; sb_{l-1} = ab_{l-1} ⊙ (1 − a_{l-1}²)
     for (let l = L; l >= 1; l--) {
-      const { n, m, off } = o.layers[l - 1]!;
+      const ly = o.layers[l - 1]!;
       const next = l - 1 >= 1 ? `let a = act[${o.aO(l - 1)}u + i]; sb[${o.uO(l - 1)}u + i] = t * (1.0 - a * a);` : '';
-      body.push(`for (var i = lid; i < ${u32(n)}; i += ${u32(WG)}) {
-    var s = 0.0;
-    for (var j = 0u; j < ${u32(m)}; j++) { s += sb[${o.uO(l)}u + j] * gate[${o.uO(l)}u + j] * theta[${off}u + i * ${u32(m)} + j]; }
+      body.push(`for (var i = lid; i < ${u32(ly.n)}; i += ${u32(WG)}) {
+    ${rowSum('sb', o.uO(l), o.uO(l), ly)}
     let t = ab[${o.vO(l - 1)}u + i] + s;
     ab[${o.vO(l - 1)}u + i] = t;
     ${next}

@@ -8,19 +8,9 @@ import { hutchinsonGaussianEstimator, jacobianFrobenius, kineticEnergy } from '@
 import { describe, expect, it } from 'vitest';
 import { createFlow, type FlowSolveOptions } from '../index.js';
 import { CNF_ADJOINT, CNF_RATES, canFuse, cnfMlpProbe } from './fused.js';
-import { refBackward, refForward, refParamCount, type RefNet } from './reference.js';
+import { refBackward, refForward, refParamCount, relDiff, type RefNet } from './reference.js';
 
 const gpu = process.env['RNODE_BACKEND'] === 'webgpu';
-
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / Math.max(den, 1e-30);
-}
 
 const read = async (t: tf.Tensor) => Float32Array.from(await t.data());
 

@@ -4,6 +4,7 @@ import { defineRegularizer, hutchinsonGaussianEstimator, jacobianFrobenius, kine
 import { describe, expect, it } from 'vitest';
 import { createFlow, type CreateFlowOptions, type FlowSolveOptions } from '../index.js';
 import { CNF_MLP_PROBE, canFuse, cnfMlpProbe, packNetParams } from './fused.js';
+import { relDiff } from './reference.js';
 
 const host = ['cpu', 'wasm'].includes(process.env['RNODE_BACKEND'] ?? '');
 
@@ -16,16 +17,6 @@ const solve = (seed: number, extra: Partial<FlowSolveOptions> = {}): FlowSolveOp
   noiseRng: new Random(seed),
   ...extra,
 });
-
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / Math.max(den, 1e-30);
-}
 
 /** Loss of the RNODE objective and its parameter gradients, fused or op-level. */
 function lossAndGrads(opts: CreateFlowOptions, fused: boolean, adjoint: 'backsolve' | 'backprop') {

@@ -253,3 +253,14 @@ export function refBackward(
   }
   return { dz, dtheta, out: tr.out };
 }
+
+/** max |a − b| / max |b|: the relative difference of two arrays as the kernel tests state it. */
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return num / Math.max(den, 1e-30);
+}
