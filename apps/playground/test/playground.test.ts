@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random, useBackend } from '@rnode/core';
@@ -135,9 +135,15 @@ describe.skipIf(!haveChromium)('playground in headless chromium', () => {
     const cliEval = JSON.parse(rnode(['eval', '--checkpoint', 'cli/last.json', '--json'], tmp).trim().split('\n').at(-1)!);
     const page = await open(HASH('wasm', '&paused'));
     try {
+      // Waits for this file's result: the panel names the file with its NLL (a second load would
+      // otherwise read the first one's number, or the '–' its fresh panel shows meanwhile).
       const loadAndRead = async (file: string) => {
         await page.locator('#load').setInputFiles(file);
-        await page.waitForFunction(() => /^-?\d/.test(document.getElementById('loaded-nll')?.textContent ?? ''), null, { timeout: 120_000 });
+        await page.waitForFunction(
+          (name) => (document.getElementById('loaded-note')?.textContent ?? '').startsWith(`${name}:`) && /^-?\d/.test(document.getElementById('loaded-nll')?.textContent ?? ''),
+          basename(file),
+          { timeout: 120_000 },
+        );
         return Number(await page.getByTestId('loaded-nll').textContent());
       };
       const shown = await loadAndRead(join(tmp, 'cli', 'last.json'));
