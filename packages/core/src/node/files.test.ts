@@ -186,11 +186,15 @@ test('waitForForeignRunLock: waits while another host renews the lock, until it 
     const t = new Date();
     if (existsSync(lockPath)) utimesSync(lockPath, t, t);
   }, 50);
-  setTimeout(() => rmSync(lockPath, { force: true }), 600);
+  // (maxWaitMs above the release time: with its default, twice the stale time = 600 ms, the wait could
+  // end by giving up just before the release, which would then delete the next case's lock)
+  const released = new Promise<void>((resolve) => setTimeout(() => (rmSync(lockPath, { force: true }), resolve()), 600));
   let t0 = Date.now();
-  expect(await waitForForeignRunLock(d, { pollMs: 50, staleMs: 300 })).toMatchObject({ pid: 4242, host: 'elsewhere' });
+  expect(await waitForForeignRunLock(d, { pollMs: 50, staleMs: 300, maxWaitMs: 5_000 })).toMatchObject({ pid: 4242, host: 'elsewhere' });
   expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
   expect(Date.now() - t0).toBeLessThan(3_000);
+  expect(existsSync(lockPath)).toBe(false); // it ended because the lock was released
+  await released;
   clearInterval(renew);
   // its heartbeat stops (the machine went down): the wait ends once it is stale (300 ms), and the lock can be taken over
   writeFileSync(lockPath, foreign);
