@@ -38,6 +38,13 @@ describe.skipIf(process.env.RNODE_BACKEND !== 'webgpu')('every workload runs on 
       expect(j.dispatches).toBeLessThan(600);
       expect(j.readbacks).toBe(1);
     }
+    if (workload === 'mnist-iter') {
+      // the conv net on WGSL kernels (9 dispatches per evaluation, 22 per adjoint one): 814 per
+      // iteration of this 1-block model (op-level: 3,757), one readback
+      expect(j.fused_kernel).toBe('wgsl');
+      expect(j.dispatches).toBeLessThan(1000);
+      expect(j.readbacks).toBe(1);
+    }
     if (workload === 'toy2d-ffjord') {
       expect(j.runner).toBe('async-adjoint'); // dopri5 without synchronous reads
       expect(j.nfe_backward).toBeGreaterThan(0);

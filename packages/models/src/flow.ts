@@ -73,9 +73,9 @@ export const flowSolveOptionsSchema = z.object({
   /** Options of the backward solve (adjointMethod, adjointRtol, adjointAtol, adjointStepSize, seminorm). */
   adjointOptions: z.optional(z.custom<z.input<typeof flowAdjointOptionsSchema>>()),
   /**
-   * Use the fused wasm-SIMD kernels for blocks whose net is dense with tanh on the `cpu` and
-   * `wasm` backends (default true; fixed-T blocks). Same numbers to float32 rounding; false
-   * forces the op-level path.
+   * Use the fused kernels for the blocks that have them (default true; fixed-T blocks): dense tanh
+   * nets on `cpu` and `wasm` (wasm SIMD) and on `webgpu` (WGSL), conv nets on `webgpu` (WGSL).
+   * Same numbers to float32 rounding; false forces the op-level path.
    */
   fused: z.optional(z.boolean()),
 });

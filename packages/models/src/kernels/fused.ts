@@ -5,6 +5,8 @@ import { HOST_BACKENDS, hostTensorIO, registerKernels, type KernelSet } from '@r
 import type { FieldProbe, FusedCnfField, VectorField } from '@rnode/estimators';
 import { cnfMlpKernelAvailable, cnfMlpVariantAvailable, createCnfMlpKernel, type CnfMlpKernel } from './cnf-mlp.js';
 import { activeWebgpuBackend, webgpuCnfKernels, webgpuFusable } from './cnf-mlp-webgpu.js';
+import { webgpuConvCnfKernels, webgpuConvFusable, type ConvKernelAttrs } from './conv-net-webgpu.js';
+import type { WgslConvActivation } from './conv-net-wgsl.js';
 
 /**
  * The fused CNF probe as a tfjs op: one kernel call evaluates the dense ODE net
@@ -13,12 +15,17 @@ import { activeWebgpuBackend, webgpuCnfKernels, webgpuFusable } from './cnf-mlp-
  * gives its exact VJP w.r.t. z and the packed parameters θ (the continuous adjoint's
  * augmented dynamics). The kernels are the wasm-SIMD CnfMlpKernel (AssemblyScript) on the
  * CPU-resident backends `cpu` and `wasm`, and WGSL compute shaders (cnf-mlp-webgpu.ts) on
- * `webgpu`; other backends keep the op-level path (`OdeNet.vjp`).
+ * `webgpu`; other backends keep the op-level path (`OdeNet.vjp`). The image flows' conv ODE net
+ * has the same three kernels on `webgpu` (conv-net-webgpu.ts: a few dispatches per layer); on the
+ * CPU backends it runs op-level on rnode's wasm conv kernels.
  */
 
 export const CNF_MLP_PROBE = 'RnodeCnfMlpProbe';
 export const CNF_RATES = 'RnodeCnfRates';
 export const CNF_ADJOINT = 'RnodeCnfAdjoint';
+export const CONV_CNF_PROBE = 'RnodeConvCnfProbe';
+export const CONV_CNF_RATES = 'RnodeConvCnfRates';
+export const CONV_CNF_ADJOINT = 'RnodeConvCnfAdjoint';
 export const FUSED_BACKENDS: readonly string[] = [...HOST_BACKENDS, 'webgpu'];
 export type FusedLayerKind = 'concatsquash' | 'concat' | 'ignore';
 
@@ -194,7 +201,7 @@ function adjointKernel(backendName: string) {
 }
 
 /** The gradient of a forward kernel: one adjoint kernel call (both dz and dθ from it). */
-function forwardGradient(kernelName: string, cotangents: readonly string[]): tf.GradConfig {
+function forwardGradient(kernelName: string, cotangents: readonly string[], adjointName = CNF_ADJOINT): tf.GradConfig {
   return {
     kernelName,
     inputsToSave: ['z', 'e', 'theta'],
@@ -208,7 +215,7 @@ function forwardGradient(kernelName: string, cotangents: readonly string[]): tf.
       const r = attrs as unknown as ProbeAttrs & Partial<RateAttrs>;
       const at = { ...r, cDiv: r.cDiv ?? 1, cKin: r.cKin ?? 1, cFrob: r.cFrob ?? 1, sign: 1, withForward: false, zeros: 0 };
       // Computed here, not in the thunks, so the engine's per-input tidy does not free the other.
-      const [dz, dtheta] = tf.engine().runKernel(CNF_ADJOINT, inputs as never, at as never) as unknown as [tf.Tensor, tf.Tensor];
+      const [dz, dtheta] = tf.engine().runKernel(adjointName, inputs as never, at as never) as unknown as [tf.Tensor, tf.Tensor];
       return { z: () => dz, theta: () => dtheta, e: () => tf.zerosLike(e) };
     },
   };
@@ -227,6 +234,17 @@ const fusedKernels: KernelSet = {
     { kernelName: CNF_ADJOINT, kernelFunc: adjointKernel(backendName) as never },
   ],
   gradients: [forwardGradient(CNF_MLP_PROBE, ['az', 'ag', 'adiv', 'akin', 'afrob']), forwardGradient(CNF_RATES, ['az', 'adiv', 'akin', 'afrob'])],
+};
+
+/** The conv net's three kernels (webgpu only), with the forward kernels' gradients. */
+const convKernels: KernelSet = {
+  source: 'kernel:conv-cnf',
+  backends: ['webgpu'],
+  kernels: () => webgpuConvCnfKernels({ probe: CONV_CNF_PROBE, rates: CONV_CNF_RATES, adjoint: CONV_CNF_ADJOINT }),
+  gradients: [
+    forwardGradient(CONV_CNF_PROBE, ['az', 'ag', 'adiv', 'akin', 'afrob'], CONV_CNF_ADJOINT),
+    forwardGradient(CONV_CNF_RATES, ['az', 'adiv', 'akin', 'afrob'], CONV_CNF_ADJOINT),
+  ],
 };
 
 /**
@@ -280,11 +298,26 @@ export interface FusableNet {
   readonly params: readonly tf.Tensor[];
 }
 
+/** The parts of a conv ODE net the fused path needs (structurally `ConvOdeNet`). */
+export interface FusableConvNet {
+  readonly config: { channels: number; hidden: readonly number[]; activation: string };
+  readonly params: readonly tf.Tensor[];
+}
+
+function isConvConfig(c: object): c is FusableConvNet['config'] {
+  const o = c as Partial<FusableConvNet['config']> & { layer?: unknown };
+  return typeof o.channels === 'number' && Array.isArray(o.hidden) && typeof o.activation === 'string' && o.layer === undefined;
+}
+
 /**
- * True when `net` can run on the fused kernels on the active backend (dense, tanh; cpu or wasm).
- * Any net may be asked: a conv net (no dense `layer` kind) is never fusable.
+ * True when `net` can run on the fused kernels on the active backend: a dense tanh net on cpu,
+ * wasm or webgpu; a conv net (softplus, tanh, sigmoid or identity) on webgpu. Any net may be asked.
  */
-export function canFuse(net: { readonly config: object; readonly params: readonly tf.Tensor[] }): net is FusableNet {
+export function canFuse(net: { readonly config: object; readonly params: readonly tf.Tensor[] }): net is FusableNet | FusableConvNet {
+  if (isConvConfig(net.config)) {
+    const gpu = activeWebgpuBackend();
+    return gpu !== null && webgpuConvFusable(gpu, net.config.activation);
+  }
   const c = net.config as Partial<FusableNet['config']>;
   if (c.activation !== 'tanh' || !['concatsquash', 'concat', 'ignore'].includes(c.layer ?? '')) return false;
   if (typeof c.inputDim !== 'number' || !Array.isArray(c.hidden)) return false;
@@ -292,7 +325,7 @@ export function canFuse(net: { readonly config: object; readonly params: readonl
 }
 
 /** The net's parameters as one flat vector, in the kernel's order (differentiable: a concat). */
-export function packNetParams(net: FusableNet): tf.Tensor1D {
+export function packNetParams(net: { readonly params: readonly tf.Tensor[] }): tf.Tensor1D {
   return tf.tidy(() => tf.concat(net.params.map((p) => tf.reshape(p, [-1])), 0) as tf.Tensor1D);
 }
 
@@ -300,10 +333,31 @@ export function packNetParams(net: FusableNet): tf.Tensor1D {
  * A VectorField over the packed parameters θ: every path (f, vjp, probe) runs the fused
  * kernel and depends on θ only, so gradients reach the net's variables through θ.
  */
-export function fusedNetField(net: FusableNet, theta: tf.Tensor): VectorField {
-  const c = net.config;
-  const spec = { dims: [c.inputDim, ...c.hidden, c.inputDim], kind: c.layer as FusedLayerKind };
-  const probe = (t: number, z: tf.Tensor, v: tf.Tensor): FieldProbe => cnfMlpProbe(spec, theta, t, z, v);
+export function fusedNetField(net: FusableNet | FusableConvNet, theta: tf.Tensor): VectorField {
+  if (isConvConfig(net.config)) {
+    const c = net.config;
+    const base = { dims: [c.channels, ...c.hidden, c.channels], activation: c.activation as WgslConvActivation };
+    return kernelField(theta, (name, inputs, attrs) => runConvFused(name, inputs, { ...base, ...attrs }), {
+      probe: CONV_CNF_PROBE,
+      rates: CONV_CNF_RATES,
+      adjoint: CONV_CNF_ADJOINT,
+    });
+  }
+  const c = (net as FusableNet).config;
+  const base = { dims: [c.inputDim, ...c.hidden, c.inputDim], kind: c.layer as FusedLayerKind };
+  return kernelField(theta, (name, inputs, attrs) => runFused(name, inputs, { ...base, ...attrs }), { probe: CNF_MLP_PROBE, rates: CNF_RATES, adjoint: CNF_ADJOINT });
+}
+
+/** The field over θ of one net's three kernels (`run` adds the net's attrs to t and the scales). */
+function kernelField(
+  theta: tf.Tensor,
+  run: (name: string, inputs: Record<string, tf.Tensor>, attrs: { t: number } & Record<string, unknown>) => tf.Tensor[],
+  names: { probe: string; rates: string; adjoint: string },
+): VectorField {
+  const probe = (t: number, z: tf.Tensor, v: tf.Tensor): FieldProbe => {
+    const [f, vjp, vDotVjp, fSquaredSum, vjpSquaredSum] = run(names.probe, { z, e: v, theta }, { t }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    return { f, vjp, vDotVjp, fSquaredSum, vjpSquaredSum };
+  };
   const field = ((t: number, z: tf.Tensor) =>
     tf.tidy(() => {
       const zero = tf.zerosLike(z);
@@ -315,12 +369,10 @@ export function fusedNetField(net: FusableNet, theta: tf.Tensor): VectorField {
       return { f: p.f, vjp: p.vjp };
     });
   field.probe = probe;
-  const run = (name: string, inputs: Record<string, tf.Tensor>, t: number, attrs: Record<string, unknown>) =>
-    runFused(name, inputs, { t, dims: [...spec.dims], kind: spec.kind, ...attrs });
   const fused: FusedCnfField = {
     params: [theta],
     rates(t, z, eps, c) {
-      const [f, div, kin, frob] = run(CNF_RATES, { z, e: eps, theta }, t, { ...c }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      const [f, div, kin, frob] = run(names.rates, { z, e: eps, theta }, { t, ...c }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
       return { f, div, kin, frob };
     },
     adjoint(t, z, eps, c, a, zeros) {
@@ -328,7 +380,7 @@ export function fusedNetField(net: FusableNet, theta: tf.Tensor): VectorField {
       if (a.div) inputs['adiv'] = a.div;
       if (a.kin) inputs['akin'] = a.kin;
       if (a.frob) inputs['afrob'] = a.frob;
-      const outs = run(CNF_ADJOINT, inputs, t, { ...c, sign: -1, withForward: true, zeros });
+      const outs = run(names.adjoint, inputs, { t, ...c, sign: -1, withForward: true, zeros });
       const [f, div, kin, frob, dz, dtheta, ...zs] = outs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, ...tf.Tensor[]];
       return { f, div, kin, frob, dz, dtheta, zeros: zs };
     },
@@ -345,4 +397,16 @@ export function fusedKernelVariant(): 'relaxed' | 'simd' | 'wgsl' | null {
   if (tf.getBackend() === 'webgpu') return fusedProbeAvailable() ? 'wgsl' : null;
   if (cnfMlpVariantAvailable('relaxed')) return 'relaxed';
   return cnfMlpKernelAvailable() ? 'simd' : null;
+}
+
+/** Run one of the conv net's kernels on the active backend (webgpu; registering them on first use). */
+function runConvFused(name: string, inputs: Record<string, tf.Tensor>, attrs: ConvKernelAttrs & Record<string, unknown>): tf.Tensor[] {
+  const gpu = activeWebgpuBackend();
+  if (!gpu || !webgpuConvFusable(gpu, attrs.activation)) {
+    throw new RnodeError('BACKEND_UNAVAILABLE', `the fused conv CNF kernels run on tfjs's webgpu backend (activations softplus, tanh, sigmoid, identity), not on "${tf.getBackend()}" with ${attrs.activation}`, {
+      source: 'kernel:conv-cnf',
+    });
+  }
+  registerKernels(convKernels, 'webgpu');
+  return tf.engine().runKernel(name, inputs as never, attrs as never) as unknown as tf.Tensor[];
 }
