@@ -10,6 +10,7 @@ import { webgpuKernelIO, workgroupGrid, type CustomKernel, type WebgpuKernelIO }
 import { WG, uniformWords } from './cnf-mlp-wgsl.js';
 import {
   CONV_MAX_BINDINGS,
+  GRAD_SLOTS,
   WGSL_CONV_ACTIVATIONS,
   convNetLayout,
   cotFReads,
@@ -195,7 +196,7 @@ function adjointKernel(args: KernelArgs): TensorInfo[] {
     const ly = o.layers[l - 1]!;
     const x = l === 1 ? z : fw.h[l - 2]!;
     const u = l === o.L ? [e] : [fw.w[l + 1]!, fw.s[l - 1]!];
-    run(`dtheta${l}`, () => paramGradShader(net, l), [x, pbar, wbar[l]!, ...u, dtheta], ly.slots);
+    run(`dtheta${l}`, () => paramGradShader(net, l), [x, pbar, wbar[l]!, ...u, dtheta], Math.ceil(ly.slots / GRAD_SLOTS) * WG);
     if (l === 1) {
       run(`rfwd1`, () => reverseForwardShader(net, 1), [theta, pbar, dz], px * ly.n);
     } else {

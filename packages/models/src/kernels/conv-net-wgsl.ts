@@ -258,57 +258,69 @@ export function reverseForwardShader(net: WgslConvNet, l: number): string {
   ${out}`, first ? '' : activationWgsl(net.activation));
 }
 
+/** Weights (or biases) per workgroup of the dθ shader; its WG invocations split their pixels into WG / GRAD_SLOTS lanes. */
+export const GRAD_SLOTS = 8;
+
 /**
- * Layer l's parameter gradient into dθ (sign·), one invocation per weight (tap, input channel incl. t,
- * output channel) and per bias: Σ over the batch and the pixels of [t, h_{l-1}] ⊗ p̄_l plus, for the
- * x channels, w̄_l ⊗ u_l (u_L = ε, u_l = w_{l+1} ⊙ s_l). Bindings: x (z or h_{l-1}), p̄_l, w̄_l,
- * ε or (w_{l+1}, s_l), then dθ, uniforms.
+ * Layer l's parameter gradient into dθ (sign·): per weight (tap, input channel incl. t, output
+ * channel) and per bias, the sum over the batch and the pixels of [t, h_{l-1}] ⊗ p̄_l plus, for the
+ * x channels, w̄_l ⊗ u_l (u_L = ε, u_l = w_{l+1} ⊙ s_l). A workgroup takes GRAD_SLOTS consecutive
+ * slots (neighbouring output channels: contiguous reads of p̄_l), each summed by WG / GRAD_SLOTS
+ * invocations over interleaved pixels and reduced in workgroup memory. Bindings: x (z or h_{l-1}),
+ * p̄_l, w̄_l, ε or (w_{l+1}, s_l), then dθ, uniforms.
  */
 export function paramGradShader(net: WgslConvNet, l: number): string {
   const o = convNetLayout(net);
   const ly = o.layers[l - 1]!;
-  const { n, m, wo, bo, slots } = ly;
+  const { n, m, wo, slots } = ly;
   const last = l === o.L;
   const H = net.height;
   const W = net.width;
+  const lanes = WG / GRAD_SLOTS;
   const reads = last ? ['xin', 'pbar', 'wbar', 'ein'] : ['xin', 'pbar', 'wbar', 'wnext', 'sl'];
   const uAt = (at: string) => (last ? `ein[${at}]` : `(wnext[${at}] * sl[${at}])`);
   return `${UNIFORMS_WGSL}
 ${bindings(reads, ['dtheta']).join('\n')}
+var<workgroup> part: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let k = (wid.x + wid.y * u.nx) * ${u32(WG)} + lid;
-  if (k >= ${u32(slots)}) { return; }
+  let k = (wid.x + wid.y * u.nx) * ${u32(GRAD_SLOTS)} + lid % ${u32(GRAD_SLOTS)};
+  let lane = lid / ${u32(GRAD_SLOTS)};
   var s = 0.0;
-  if (k >= ${u32(9 * (n + 1) * m)}) {
-    // the bias: Σ p̄_l
+  if (k >= ${u32(9 * (n + 1) * m)} && k < ${u32(slots)}) {
+    // a bias: Σ p̄_l
     let oc = k - ${u32(9 * (n + 1) * m)};
-    for (var p = 0u; p < u.B * ${u32(H * W)}; p++) { s += pbar[p * ${u32(m)} + oc]; }
-    dtheta[${u32(bo)} + oc] = u.sign * s;
-    return;
-  }
-  let oc = k % ${u32(m)};
-  let c1 = (k / ${u32(m)}) % ${u32(n + 1)};
-  let tap = i32(k / ${u32((n + 1) * m)});
-  let dy = tap / 3; let dx = tap % 3;
-  // output pixels whose tap lands inside the image
-  let y0 = max(0, 1 - dy); let y1 = min(${H}, ${H + 1} - dy);
-  let x0 = max(0, 1 - dx); let x1 = min(${W}, ${W + 1} - dx);
-  for (var b = 0u; b < u.B; b++) {
-    for (var y = y0; y < y1; y++) {
-      for (var x = x0; x < x1; x++) {
-        let po = (b * ${u32(H)} + u32(y)) * ${u32(W)} + u32(x);
-        let pi = (b * ${u32(H)} + u32(y + dy - 1)) * ${u32(W)} + u32(x + dx - 1);
-        if (c1 == 0u) {
-          s += u.t * pbar[po * ${u32(m)} + oc];
-        } else {
-          let c = c1 - 1u;
-          s += xin[pi * ${u32(n)} + c] * pbar[po * ${u32(m)} + oc] + wbar[pi * ${u32(n)} + c] * ${uAt(`po * ${u32(m)} + oc`)};
-        }
+    for (var p = lane; p < u.B * ${u32(H * W)}; p += ${u32(lanes)}) { s += pbar[p * ${u32(m)} + oc]; }
+  } else if (k < ${u32(9 * (n + 1) * m)}) {
+    let oc = k % ${u32(m)};
+    let c1 = (k / ${u32(m)}) % ${u32(n + 1)};
+    let tap = i32(k / ${u32((n + 1) * m)});
+    let dy = tap / 3; let dx = tap % 3;
+    // the output pixels whose tap lands inside the image: rows y0..y1, columns x0..x1
+    let y0 = max(0, 1 - dy); let ny = u32(min(${H}, ${H + 1} - dy) - y0);
+    let x0 = max(0, 1 - dx); let nxw = u32(min(${W}, ${W + 1} - dx) - x0);
+    for (var q = lane; q < u.B * ny * nxw; q += ${u32(lanes)}) {
+      let b = q / (ny * nxw);
+      let y = y0 + i32((q / nxw) % ny);
+      let x = x0 + i32(q % nxw);
+      let po = (b * ${u32(H)} + u32(y)) * ${u32(W)} + u32(x);
+      let pi = (b * ${u32(H)} + u32(y + dy - 1)) * ${u32(W)} + u32(x + dx - 1);
+      if (c1 == 0u) {
+        s += u.t * pbar[po * ${u32(m)} + oc];
+      } else {
+        let c = c1 - 1u;
+        s += xin[pi * ${u32(n)} + c] * pbar[po * ${u32(m)} + oc] + wbar[pi * ${u32(n)} + c] * ${uAt(`po * ${u32(m)} + oc`)};
       }
     }
   }
-  dtheta[${u32(wo)} + k] = u.sign * s;
+  part[lid] = s;
+  workgroupBarrier();
+  if (lane == 0u && k < ${u32(slots)}) {
+    var t = 0.0;
+    for (var j = 0u; j < ${u32(lanes)}; j++) { t += part[j * ${u32(GRAD_SLOTS)} + lid]; }
+    // the biases follow the weights in θ
+    dtheta[${u32(wo)} + k] = u.sign * t;
+  }
 }
 `;
 }
