@@ -91,6 +91,16 @@ function readLock(path: string): LockInfo | null {
 /** Seconds, for messages. */
 const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
 
+/** How long another host's lock may go without renewal: the stale time, and at least 4 of its heartbeats. */
+function staleAfterMs(staleMs: number | undefined, held: LockInfo | null): number {
+  return Math.max(staleMs ?? DEFAULT_STALE_MS, 4 * (held?.heartbeatMs ?? 0));
+}
+
+/** Since when the lock at `path` was last renewed, on the folder's clock: the mtime of `probe`, a file just written beside it. */
+function silenceMs(probe: string, path: string): number {
+  return statSync(probe).mtimeMs - statSync(path).mtimeMs;
+}
+
 /**
  * Take the lock of folder `dir` for this process, or throw RnodeError('IO_ERROR') naming the
  * holder's pid, host and start time when a live process holds it (on another host: one that has
@@ -131,12 +141,12 @@ export function acquireRunLock(dir: string, options: AcquireLockOptions = {}): R
       let silentMs: number | null = null;
       if (held && held.host !== info.host && held.heartbeatMs) {
         try {
-          silentMs = statSync(tmp).mtimeMs - statSync(path).mtimeMs;
+          silentMs = silenceMs(tmp, path);
         } catch {
           silentMs = null;
         }
       }
-      const staleAfter = Math.max(options.staleMs ?? DEFAULT_STALE_MS, 4 * (held?.heartbeatMs ?? 0));
+      const staleAfter = staleAfterMs(options.staleMs, held);
       const foreignStale = silentMs !== null && silentMs > staleAfter;
       if (held && ((held.host !== info.host && !foreignStale) || (held.host === info.host && processAlive(held.pid)))) {
         const renewed = silentMs !== null ? `, renewed ${secs(Math.max(0, silentMs))} ago` : '';
@@ -212,14 +222,14 @@ export async function waitForForeignRunLock(dir: string, options: WaitForLockOpt
   for (;;) {
     const held = readLock(path);
     if (!held || held.host === here || !held.heartbeatMs) return waited;
-    const staleAfter = Math.max(options.staleMs ?? DEFAULT_STALE_MS, 4 * held.heartbeatMs);
+    const staleAfter = staleAfterMs(options.staleMs, held);
     const maxWait = options.maxWaitMs ?? 2 * staleAfter;
     // this folder's clock: the mtime of a file written now, beside the lock
     const probe = join(dir, `${LOCK_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     let silentMs: number;
     try {
       writeFileSync(probe, '');
-      silentMs = statSync(probe).mtimeMs - statSync(path).mtimeMs;
+      silentMs = silenceMs(probe, path);
     } catch {
       return waited; // gone meanwhile, or the folder cannot be written: the run will say so
     } finally {

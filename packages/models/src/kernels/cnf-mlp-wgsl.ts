@@ -90,12 +90,15 @@ export function sampleWorkgroupBytes(net: WgslNet, adjoint: boolean): number {
   return 4 * (2 * o.SU + o.SA + o.SV + o.SU + (adjoint ? 2 * o.SV + 3 * o.SU : 0) + 4);
 }
 
-const TANH = `fn tanh_(x: f32) -> f32 {
+/** WGSL `sigm(x)`, the logistic function. */
+export const WGSL_SIGMOID = 'fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }';
+
+/** WGSL `tanh_(x)`, overflow-safe for any x. */
+export const WGSL_TANH = `fn tanh_(x: f32) -> f32 {
   let e = exp(-2.0 * abs(x));
   let r = (1.0 - e) / (1.0 + e);
   return select(-r, r, x >= 0.0);
-}
-fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }`;
+}`;
 
 const u32 = (n: number) => `${n}u`;
 
@@ -252,7 +255,8 @@ export function sampleShader(net: WgslNet, mode: 'probe' | 'rates' | 'adjoint'):
   return `${UNIFORMS_WGSL}
 ${bind.join('\n')}
 ${shared.join('\n')}
-${TANH}
+${WGSL_TANH}
+${WGSL_SIGMOID}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let valid = wid.x + wid.y * u.nx < u.B;
@@ -342,7 +346,7 @@ export function paramsShader(net: WgslNet): string {
 @group(0) @binding(1) var<storage, read> ws: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dtheta: array<f32>;
 @group(0) @binding(3) var<uniform> u: U;
-${TANH}
+${WGSL_SIGMOID}
 ${fns.join('\n')}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -12,7 +12,7 @@
 // w̄_{l+1} = ū_l ⊙ s_l, s̄_l = ū_l ⊙ w_{l+1}); the forward pass reversed (p̄_L = F̄,
 // h̄_{l-1} = convᵀ_l(p̄_l), p̄_{l-1} = h̄_{l-1} ⊙ s_{l-1} + s̄_{l-1} ⊙ σ''(pre_{l-1}), dz = h̄_0); and
 // per layer dW_l = Σ_batch,pixels [t, h_{l-1}] ⊗ p̄_l + w̄_l ⊗ u_l (shifted by the tap), db_l = Σ p̄_l.
-import { UNIFORMS_WGSL, WG } from './cnf-mlp-wgsl.js';
+import { UNIFORMS_WGSL, WG, WGSL_SIGMOID, WGSL_TANH } from './cnf-mlp-wgsl.js';
 
 /** Activations whose σ' and σ'' the shaders write from h = σ(x) and s = σ'(x). */
 export const WGSL_CONV_ACTIVATIONS = ['softplus', 'tanh', 'sigmoid', 'identity'] as const;
@@ -44,7 +44,7 @@ const u32 = (n: number) => `${n}u`;
 
 /** h = σ(x), s = σ'(x) and σ''(x) from (h, s). */
 function activationWgsl(a: WgslConvActivation): string {
-  const sigm = 'fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }';
+  const sigm = WGSL_SIGMOID;
   switch (a) {
     case 'softplus':
       return `${sigm}
@@ -52,8 +52,9 @@ fn act_h(x: f32) -> f32 { return max(x, 0.0) + log(1.0 + exp(-abs(x))); }
 fn act_s(x: f32) -> f32 { return sigm(x); }
 fn act_dd(h: f32, s: f32) -> f32 { return s * (1.0 - s); }`;
     case 'tanh':
-      return `fn act_h(x: f32) -> f32 { let e = exp(-2.0 * abs(x)); let r = (1.0 - e) / (1.0 + e); return select(-r, r, x >= 0.0); }
-fn act_s(x: f32) -> f32 { let h = act_h(x); return 1.0 - h * h; }
+      return `${WGSL_TANH}
+fn act_h(x: f32) -> f32 { return tanh_(x); }
+fn act_s(x: f32) -> f32 { let h = tanh_(x); return 1.0 - h * h; }
 fn act_dd(h: f32, s: f32) -> f32 { return -2.0 * h * s; }`;
     case 'sigmoid':
       return `${sigm}
