@@ -10,10 +10,10 @@ import { COTANGENTS, WG, gatherShader, netLayout, packShader, paramsShader, samp
 
 const SOURCE = 'kernel:cnf-mlp-webgpu';
 
-interface Attrs {
+/** The attrs every fused CNF kernel on webgpu reads (fused.ts's); each net adds its shape. */
+export interface WgslKernelAttrs {
   t: number;
   dims: number[];
-  kind: WgslNet['kind'];
   cDiv?: number;
   cKin?: number;
   cFrob?: number;
@@ -22,7 +22,12 @@ interface Attrs {
   zeros?: number;
 }
 
-type KernelArgs = { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap };
+interface Attrs extends WgslKernelAttrs {
+  kind: WgslNet['kind'];
+}
+
+/** What tfjs passes a kernel function. */
+export type KernelArgs = { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap };
 
 /** Storage buffers the widest shader binds (the probe: θ, z, ε and five outputs). */
 const MAX_BINDINGS = 8;
@@ -34,10 +39,30 @@ export function webgpuFusable(backend: KernelBackend | unknown, net: WgslNet): b
   return io.limits.maxStorageBuffersPerShaderStage >= MAX_BINDINGS && sampleWorkgroupBytes(net, true) <= io.limits.maxComputeWorkgroupStorageSize;
 }
 
-function ioOf(args: KernelArgs): WebgpuKernelIO {
+/** The kernel's raw dispatch access, or BACKEND_UNAVAILABLE naming `source`. */
+export function ioOf(args: KernelArgs, source = SOURCE): WebgpuKernelIO {
   const io = webgpuKernelIO(args.backend);
-  if (!io) throw new RnodeError('BACKEND_UNAVAILABLE', 'the WGSL CNF kernels need tfjs-backend-webgpu 4.x', { source: SOURCE });
+  if (!io) throw new RnodeError('BACKEND_UNAVAILABLE', `the WGSL CNF kernels (${source}) need tfjs-backend-webgpu 4.x`, { source });
   return io;
+}
+
+/** Release a kernel's temporaries (tfjs-webgpu defers it until the recorded work has been submitted). */
+export function releaseTemps(args: KernelArgs, infos: readonly TensorInfo[]): void {
+  const b = args.backend as unknown as { disposeData(id: object): void };
+  for (const t of infos) b.disposeData(t.dataId);
+}
+
+/** A net's probe, rates and adjoint kernels under fused.ts's names. */
+export function kernelTriple(
+  names: { probe: string; rates: string; adjoint: string },
+  forward: (probe: boolean) => (args: KernelArgs) => TensorInfo[],
+  adjoint: (args: KernelArgs) => TensorInfo[],
+): CustomKernel[] {
+  return [
+    { kernelName: names.probe, kernelFunc: forward(true) as never },
+    { kernelName: names.rates, kernelFunc: forward(false) as never },
+    { kernelName: names.adjoint, kernelFunc: adjoint as never },
+  ];
 }
 
 function netOf(a: Attrs, theta: TensorInfo, z: TensorInfo): { net: WgslNet; B: number; key: string } {
@@ -106,9 +131,7 @@ function adjointKernel(args: KernelArgs): TensorInfo[] {
     const gathered = a.withForward ? [...outs.slice(0, 4), dz] : [dz];
     io.dispatch({ key: `cnf-gather|${a.withForward ? 'f' : '-'}|${key}`, code: () => gatherShader(net, !!a.withForward), buffers: [ws, ...gathered], uniforms: uniforms(a, B, gnx), workgroups: gg });
   } finally {
-    const b = args.backend as unknown as { disposeData(id: object): void };
-    b.disposeData(cot.dataId);
-    b.disposeData(ws.dataId);
+    releaseTemps(args, [cot, ws]);
   }
   for (let k = 0; k < (a.zeros ?? 0); k++) outs.push(io.zeros([B]));
   return outs;
@@ -116,11 +139,7 @@ function adjointKernel(args: KernelArgs): TensorInfo[] {
 
 /** The three kernels for tfjs's `webgpu` backend, under the names of fused.ts. */
 export function webgpuCnfKernels(names: { probe: string; rates: string; adjoint: string }): CustomKernel[] {
-  return [
-    { kernelName: names.probe, kernelFunc: forwardKernel(true) as never },
-    { kernelName: names.rates, kernelFunc: forwardKernel(false) as never },
-    { kernelName: names.adjoint, kernelFunc: adjointKernel as never },
-  ];
+  return kernelTriple(names, forwardKernel, adjointKernel);
 }
 
 /** The active backend, when it is tfjs's webgpu backend (for availability checks). */

@@ -4,11 +4,10 @@
 // gradient of the probe op through tfjs's tape; the flow's fused solve equals its op-level solve.
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '@rnode/core';
-import { hutchinsonGaussianEstimator, jacobianFrobenius, kineticEnergy } from '@rnode/estimators';
 import { describe, expect, it } from 'vitest';
-import { createFlow, type FlowSolveOptions } from '../index.js';
+import { createFlow } from '../index.js';
 import { CNF_ADJOINT, CNF_RATES, canFuse, cnfMlpProbe } from './fused.js';
-import { refBackward, refForward, refParamCount, relDiff, type RefNet } from './reference.js';
+import { refBackward, refForward, refParamCount, relDiff, rnodeLossAndGrads, type RefNet } from './reference.js';
 
 const gpu = process.env['RNODE_BACKEND'] === 'webgpu';
 
@@ -102,24 +101,11 @@ describe.skipIf(!gpu)('fused CNF kernels in WGSL (webgpu)', () => {
   });
 
   it('a 2-D flow: the fused solve (RK4, KE + JF, continuous adjoint) equals the op-level one, loss and gradients', async () => {
-    const regs = [kineticEnergy({ reduction: 'sum', name: 'ke' }), jacobianFrobenius({ reduction: 'sum', name: 'jf' })];
     const opts = { dim: 2, hidden: [16, 16], layer: 'concatsquash' as const, activation: 'tanh' as const, zeroLast: 'none' as const };
-    const run = async (fused: boolean) => {
+    const run = (fused: boolean) => {
       const flow = createFlow(opts, new Random(4));
       expect(canFuse(flow.blocks[0]!.net)).toBe(true);
-      const x = new Random(9).normal([48, 2]);
-      const solve: FlowSolveOptions = { method: 'rk4', stepSize: 0.25, estimator: hutchinsonGaussianEstimator, regularizers: regs, noiseRng: new Random(1), fused, adjoint: 'backsolve' };
-      const { value, grads } = tf.variableGrads(() => {
-        const out = flow.forward(x, solve);
-        const lp = tf.sub(tf.mul(-0.5, tf.sum(tf.square(out.z), 1)), out.deltaLogp);
-        return tf.add(tf.neg(tf.mean(lp)), tf.mul(0.01, tf.add(tf.mean(out.regs['ke']!), tf.mean(out.regs['jf']!)))) as tf.Scalar;
-      }, flow.params);
-      const v = (await value.data())[0]!;
-      const g: number[] = [];
-      for (const p of flow.params) g.push(...(await grads[p.name]!.data()));
-      tf.dispose([value, x, ...Object.values(grads)]);
-      flow.dispose();
-      return { v, g };
+      return rnodeLossAndGrads(flow, new Random(9).normal([48, 2]), fused, 0.25);
     };
     const n0 = tf.memory().numTensors;
     const a = await run(true);

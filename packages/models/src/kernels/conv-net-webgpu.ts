@@ -4,9 +4,10 @@
 // adjoint evaluation (that forward again, then the cotangents, the VJP and the forward pass
 // reversed and dθ) 5L + 2, where the op-level net records ~120 tfjs programs per evaluation.
 // Nothing is read back. Browser-safe.
-import type { KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import { RnodeError } from '@rnode/core';
 import { webgpuKernelIO, workgroupGrid, type CustomKernel, type WebgpuKernelIO } from '@rnode/core/kernels';
+import { ioOf, kernelTriple, releaseTemps, type KernelArgs, type WgslKernelAttrs } from './cnf-mlp-webgpu.js';
 import { WG, uniformWords } from './cnf-mlp-wgsl.js';
 import {
   CONV_MAX_BINDINGS,
@@ -30,31 +31,15 @@ import {
 
 const SOURCE = 'kernel:conv-cnf-webgpu';
 
-export interface ConvKernelAttrs {
-  t: number;
-  /** Channels d_0 … d_L. */
-  dims: number[];
+/** dims: the channels d_0 … d_L. */
+export interface ConvKernelAttrs extends WgslKernelAttrs {
   activation: WgslConvActivation;
-  cDiv?: number;
-  cKin?: number;
-  cFrob?: number;
-  sign?: number;
-  withForward?: boolean;
-  zeros?: number;
 }
-
-type KernelArgs = { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap };
 
 /** Whether the WGSL conv kernels run on `backend` for this activation (tfjs-webgpu 4.x within the device's limits). */
 export function webgpuConvFusable(backend: KernelBackend | unknown, activation: string): boolean {
   const io = webgpuKernelIO(backend);
   return !!io && io.limits.maxStorageBuffersPerShaderStage >= CONV_MAX_BINDINGS && (WGSL_CONV_ACTIVATIONS as readonly string[]).includes(activation);
-}
-
-function ioOf(args: KernelArgs): WebgpuKernelIO {
-  const io = webgpuKernelIO(args.backend);
-  if (!io) throw new RnodeError('BACKEND_UNAVAILABLE', 'the WGSL conv CNF kernels need tfjs-backend-webgpu 4.x', { source: SOURCE });
-  return io;
 }
 
 /** The net the inputs describe, checked against θ. */
@@ -119,22 +104,17 @@ function sums(io: WebgpuKernelIO, net: WgslConvNet, run: ReturnType<typeof dispa
   return outs;
 }
 
-function release(args: KernelArgs, infos: readonly TensorInfo[]): void {
-  const b = args.backend as unknown as { disposeData(id: object): void };
-  for (const t of infos) b.disposeData(t.dataId);
-}
-
 /** RnodeConvCnfProbe [f, g, Σ g⊙ε, Σ f², Σ g²] and RnodeConvCnfRates [f, c·div, c·kin, c·frob]. */
 function forwardKernel(probe: boolean) {
   return (args: KernelArgs): TensorInfo[] => {
-    const io = ioOf(args);
+    const io = ioOf(args, SOURCE);
     const a = args.attrs as unknown as ConvKernelAttrs;
     const { z, e, theta } = args.inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
     const { net, B, key } = netOf(a, theta, z);
     const run = dispatcher(io, a, B, key);
     const fw = forwardPass(io, net, run, theta, z, e, B);
     const [div, kin, frob] = sums(io, net, run, fw.f, fw.g, e, B, probe);
-    release(args, [...fw.h, ...fw.s, ...fw.w.slice(2), ...(probe ? [] : [fw.g])]);
+    releaseTemps(args, [...fw.h, ...fw.s, ...fw.w.slice(2), ...(probe ? [] : [fw.g])]);
     return probe ? [fw.f, fw.g, div!, kin!, frob!] : [fw.f, div!, kin!, frob!];
   };
 }
@@ -144,7 +124,7 @@ function forwardKernel(probe: boolean) {
  * sums): [f, c·div, c·kin, c·frob]? (withForward), sign·dz, sign·dθ, then `zeros` [B] zeros.
  */
 function adjointKernel(args: KernelArgs): TensorInfo[] {
-  const io = ioOf(args);
+  const io = ioOf(args, SOURCE);
   const a = args.attrs as unknown as ConvKernelAttrs;
   const inputs = args.inputs;
   const { z, e, theta } = inputs as { z: TensorInfo; e: TensorInfo; theta: TensorInfo };
@@ -205,7 +185,7 @@ function adjointKernel(args: KernelArgs): TensorInfo[] {
       pbar = next;
     }
   }
-  release(args, temps);
+  releaseTemps(args, temps);
   outs.push(dz, dtheta);
   for (let k = 0; k < (a.zeros ?? 0); k++) outs.push(io.zeros([B]));
   return outs;
@@ -213,9 +193,5 @@ function adjointKernel(args: KernelArgs): TensorInfo[] {
 
 /** The three kernels for tfjs's `webgpu` backend, under the names fused.ts gives them. */
 export function webgpuConvCnfKernels(names: { probe: string; rates: string; adjoint: string }): CustomKernel[] {
-  return [
-    { kernelName: names.probe, kernelFunc: forwardKernel(true) as never },
-    { kernelName: names.rates, kernelFunc: forwardKernel(false) as never },
-    { kernelName: names.adjoint, kernelFunc: adjointKernel as never },
-  ];
+  return kernelTriple(names, forwardKernel, adjointKernel);
 }

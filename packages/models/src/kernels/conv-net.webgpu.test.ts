@@ -6,11 +6,10 @@
 // gradients fused vs op-level on webgpu, and the dispatches one evaluation takes.
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, useBackend } from '@rnode/core';
-import { hutchinsonGaussianEstimator, jacobianFrobenius, kineticEnergy } from '@rnode/estimators';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createConvOdeNet, createImageFlow, type ConvOdeNetConfig, type FlowSolveOptions } from '../index.js';
+import { createConvOdeNet, createImageFlow, type ConvOdeNetConfig } from '../index.js';
 import { CONV_CNF_ADJOINT, CONV_CNF_RATES, canFuse, fusedNetField, packNetParams } from './fused.js';
-import { relDiff } from './reference.js';
+import { relDiff, rnodeLossAndGrads } from './reference.js';
 
 const gpu = process.env['RNODE_BACKEND'] === 'webgpu';
 const read = async (t: tf.Tensor) => Array.from(await t.data());
@@ -147,23 +146,10 @@ describe.skipIf(!gpu)('fused conv CNF kernels in WGSL (webgpu)', () => {
 
   it('an image flow: the fused solve (RK4, KE + JF, continuous adjoint) equals the op-level one, loss and gradients', async () => {
     await useBackend('webgpu');
-    const regs = [kineticEnergy({ reduction: 'sum', name: 'ke' }), jacobianFrobenius({ reduction: 'sum', name: 'jf' })];
-    const run = async (fused: boolean) => {
+    const run = (fused: boolean) => {
       const flow = createImageFlow({ height: 4, width: 4, channels: 1, scales: 2, blocksPerScale: 1, hidden: [6, 6], zeroLast: 'none' }, new Random(4));
       expect(canFuse(flow.blocks[0]!.net)).toBe(true);
-      const x = tf.tidy(() => tf.sigmoid(new Random(9).normal([3, 4, 4, 1])));
-      const solve: FlowSolveOptions = { method: 'rk4', stepSize: 0.5, estimator: hutchinsonGaussianEstimator, regularizers: regs, noiseRng: new Random(1), fused, adjoint: 'backsolve' };
-      const { value, grads } = tf.variableGrads(() => {
-        const out = flow.forward(x, solve);
-        const lp = tf.sub(tf.mul(-0.5, tf.sum(tf.square(out.z), 1)), out.deltaLogp);
-        return tf.add(tf.neg(tf.mean(lp)), tf.mul(0.01, tf.add(tf.mean(out.regs['ke']!), tf.mean(out.regs['jf']!)))) as tf.Scalar;
-      }, flow.params);
-      const v = (await value.data())[0]!;
-      const g: number[] = [];
-      for (const p of flow.params) g.push(...(await grads[p.name]!.data()));
-      tf.dispose([value, x, ...Object.values(grads)]);
-      flow.dispose();
-      return { v, g };
+      return rnodeLossAndGrads(flow, tf.tidy(() => tf.sigmoid(new Random(9).normal([3, 4, 4, 1]))), fused, 0.5);
     };
     const n0 = tf.memory().numTensors;
     const a = await run(true);

@@ -1,5 +1,9 @@
 // Float64 reference of the CNF MLP kernel (src/kernels/cnf-mlp.ts): forward, VJP with the probe,
 // its statistics and the analytic backward, written plainly (no blocking, no padding). Test-only.
+import * as tf from '@tensorflow/tfjs-core';
+import { Random } from '@rnode/core';
+import { hutchinsonGaussianEstimator, jacobianFrobenius, kineticEnergy } from '@rnode/estimators';
+import type { FlowSolveOptions } from '../flow.js';
 
 export type RefKind = 'concatsquash' | 'concat' | 'ignore';
 
@@ -263,4 +267,32 @@ export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den = Math.max(den, Math.abs(b[i]!));
   }
   return num / Math.max(den, 1e-30);
+}
+
+/**
+ * The RNODE training loss of a flow (−mean log p + 0.01·(KE + JF), RK4 at step 0.25 … `stepSize`,
+ * continuous adjoint) and its parameter gradients, on the fused or the op-level path; disposes
+ * `flow` and `x`. Test-only: the fused-vs-op-level flow checks of the kernel tests.
+ */
+export async function rnodeLossAndGrads(flow: FlowLike, x: tf.Tensor, fused: boolean, stepSize: number): Promise<{ v: number; g: number[] }> {
+  const regs = [kineticEnergy({ reduction: 'sum', name: 'ke' }), jacobianFrobenius({ reduction: 'sum', name: 'jf' })];
+  const solve: FlowSolveOptions = { method: 'rk4', stepSize, estimator: hutchinsonGaussianEstimator, regularizers: regs, noiseRng: new Random(1), fused, adjoint: 'backsolve' };
+  const { value, grads } = tf.variableGrads(() => {
+    const out = flow.forward(x, solve);
+    const lp = tf.sub(tf.mul(-0.5, tf.sum(tf.square(out.z), 1)), out.deltaLogp);
+    return tf.add(tf.neg(tf.mean(lp)), tf.mul(0.01, tf.add(tf.mean(out.regs['ke']!), tf.mean(out.regs['jf']!)))) as tf.Scalar;
+  }, flow.params);
+  const v = (await value.data())[0]!;
+  const g: number[] = [];
+  for (const p of flow.params) g.push(...(await grads[p.name]!.data()));
+  tf.dispose([value, x, ...Object.values(grads)]);
+  flow.dispose();
+  return { v, g };
+}
+
+/** What `rnodeLossAndGrads` reads of a flow (the 2-D and the image flow alike). */
+export interface FlowLike {
+  forward(x: tf.Tensor, solve: FlowSolveOptions): { z: tf.Tensor; deltaLogp: tf.Tensor; regs: Record<string, tf.Tensor> };
+  readonly params: tf.Variable[];
+  dispose(): void;
 }
