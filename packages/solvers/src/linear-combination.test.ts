@@ -69,3 +69,48 @@ test('on lists of state leaves it combines leaf by leaf (what a solver step gets
   expect(tf.memory().numTensors).toBe(n0);
   expect(() => linearCombination(null, [])).toThrow(/needs a base or at least one term/);
 });
+
+test('several leaves are one kernel call on the host backends, bit for bit the per-leaf results, with gradients also where a leaf does not reach the loss', async () => {
+  const host = ['cpu', 'wasm'].includes(tf.getBackend());
+  const n0 = tf.memory().numTensors;
+  const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const y0 = [rnd([5, 3], 1), rnd([5], 2), rnd([5], 3)];
+  const k1 = [rnd([5, 3], 4), rnd([5], 5), rnd([5], 6)];
+  const k2 = [rnd([5, 3], 7), rnd([5], 8), rnd([5], 9)];
+  const coefs = [1 / 3, -0.7] as const;
+  let r: tf.Tensor[] = [];
+  const info = await tf.profile(() => {
+    r = linearCombination(y0, [
+      [coefs[0], k1],
+      [0, k1],
+      [coefs[1], k2],
+    ]);
+    return r;
+  });
+  expect(info.kernelNames).toEqual(host ? ['RnodeLinearCombinationLeaves'] : expect.any(Array));
+  for (let i = 0; i < 3; i++) {
+    const one = linearCombination(y0[i]!, [
+      [coefs[0], k1[i]!],
+      [coefs[1], k2[i]!],
+    ]);
+    expect(arr(r[i]!)).toEqual(arr(one)); // same loop, same order: the same bits
+    one.dispose();
+  }
+  const r2 = linearCombination(null, [[2, k1]]);
+  expect(r2.map(arr)).toEqual(k1.map((t) => arr(t).map((v) => Math.fround(2 * v))));
+  // ∂/∂ of a loss on leaves 0 and 2 only: leaf 1's inputs get zeros
+  const w = [rnd([5, 3], 10), rnd([5], 11)];
+  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => {
+    const o = linearCombination([a, b, c], [[coefs[0], [d, d.sum(1), d.sum(1)]]]);
+    return tf.add(tf.sum(tf.mul(o[0]!, w[0]!)), tf.sum(tf.mul(o[2]!, w[1]!)));
+  })([y0[0]!, y0[1]!, y0[2]!, k1[0]!]);
+  expect(arr(grads[0]!)).toEqual(arr(w[0]!));
+  expect(arr(grads[1]!)).toEqual([0, 0, 0, 0, 0]);
+  expect(arr(grads[2]!)).toEqual(arr(w[1]!));
+  const want = tf.tidy(() => tf.add(tf.mul(w[0]!, coefs[0]), tf.tile(tf.reshape(tf.mul(w[1]!, coefs[0]), [5, 1]), [1, 3])));
+  const got = arr(grads[3]!);
+  arr(want).forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
+  if (host) expect(tf.getKernel('RnodeLinearCombinationLeaves', tf.getBackend())).toBeDefined();
+  tf.dispose([...y0, ...k1, ...k2, ...r, ...r2, ...w, ...grads, want]);
+  expect(tf.memory().numTensors).toBe(n0);
+});

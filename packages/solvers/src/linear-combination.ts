@@ -11,10 +11,28 @@ import { HOST_BACKENDS, hostTensorIO, registerKernels, webgpuKernelIO, workgroup
  * and tfjs ops elsewhere. Differentiable (it is linear: ∂/∂xⱼ = cⱼ, ∂/∂base = 1), to any order.
  */
 const KERNEL = 'RnodeLinearCombination';
+/** The same on several state leaves at once (host backends): one kernel call per stage, not one per leaf. */
+const LEAVES_KERNEL = 'RnodeLinearCombinationLeaves';
 
 interface Attrs {
   coefs: number[];
   hasBase: boolean;
+}
+
+interface LeavesAttrs extends Attrs {
+  leaves: number;
+}
+
+/** `out = base + Σ c_j x_j` into `out` (base null: from zero), in this order: the one host loop. */
+function combineInto(out: Float32Array, base: Float32Array | null, coefs: readonly number[], xs: readonly Float32Array[]): void {
+  const n = out.length;
+  if (base) out.set(base);
+  else out.fill(0);
+  for (let j = 0; j < coefs.length; j++) {
+    const c = coefs[j]!;
+    const x = xs[j]!;
+    for (let i = 0; i < n; i++) out[i] = out[i]! + c * x[i]!;
+  }
 }
 
 /** Inputs (base and terms) of one WGSL dispatch: the output takes the eighth storage buffer. */
@@ -66,16 +84,26 @@ const kernels: KernelSet = {
         const io = hostTensorIO(backend, backendName);
         const first = (hasBase ? inputs['base'] : inputs['x0'])!;
         const out = io.alloc(first.shape.slice());
-        const o = io.view(out);
-        const n = o.length;
-        if (hasBase) o.set(io.read(inputs['base']!));
-        else o.fill(0);
-        for (let j = 0; j < coefs.length; j++) {
-          const c = coefs[j]!;
-          const x = io.read(inputs[`x${j}`]!);
-          for (let i = 0; i < n; i++) o[i] = o[i]! + c * x[i]!;
-        }
+        combineInto(io.view(out), hasBase ? io.read(inputs['base']!) : null, coefs, coefs.map((_, j) => io.read(inputs[`x${j}`]!)));
         return out;
+      }) as unknown as tf.KernelFunc,
+    },
+    {
+      // inputs, an array: per leaf its base (hasBase) and its terms in order; one output per leaf
+      kernelName: LEAVES_KERNEL,
+      kernelFunc: (({ inputs, backend, attrs }: { inputs: TensorInfo[]; backend: tf.KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
+        const { coefs, hasBase, leaves } = attrs as unknown as LeavesAttrs;
+        const io = hostTensorIO(backend, backendName);
+        const stride = coefs.length + (hasBase ? 1 : 0);
+        const outs: TensorInfo[] = [];
+        for (let i = 0; i < leaves; i++) {
+          const at = i * stride;
+          const xs = inputs.slice(at + (hasBase ? 1 : 0), at + stride);
+          const out = io.alloc(inputs[at]!.shape.slice());
+          combineInto(io.view(out), hasBase ? io.read(inputs[at]!) : null, coefs, xs.map((x) => io.read(x)));
+          outs.push(out);
+        }
+        return outs;
       }) as unknown as tf.KernelFunc,
     },
   ],
@@ -90,6 +118,27 @@ const kernels: KernelSet = {
         coefs.forEach((c, j) => {
           out[`x${j}`] = () => tf.mul(g, c);
         });
+        return out;
+      },
+    },
+    {
+      kernelName: LEAVES_KERNEL,
+      // all inputs saved: a leaf whose output does not reach the loss (dy null) still needs zero
+      // gradients of its inputs' shapes
+      saveAllInputs: true,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: NamedAttrMap) => {
+        const gs = dy as Array<tf.Tensor | null>;
+        const { coefs, hasBase, leaves } = attrs as unknown as LeavesAttrs;
+        const stride = coefs.length + (hasBase ? 1 : 0);
+        const out: Record<string, () => tf.Tensor> = {};
+        for (let i = 0; i < leaves; i++) {
+          const g = gs[i] ?? null;
+          for (let k = 0; k < stride; k++) {
+            const at = i * stride + k;
+            const c = hasBase ? (k === 0 ? 1 : coefs[k - 1]!) : coefs[k]!;
+            out[at] = !g ? () => tf.zerosLike(saved[at]!) : c === 1 ? () => tf.clone(g) : () => tf.mul(g, c);
+          }
+        }
         return out;
       },
     },
@@ -146,9 +195,39 @@ export function linearCombination(
   const b = base as readonly tf.Tensor[] | null;
   const ts = terms as ReadonlyArray<readonly [number, readonly tf.Tensor[]]>;
   const n = b ? b.length : (ts[0]?.[1].length ?? 0);
+  const together = combineLeaves(b, ts, n);
+  if (together) return together;
   const out: tf.Tensor[] = [];
   for (let i = 0; i < n; i++) {
     out.push(combineTensor(b ? b[i]! : null, ts.map(([c, k]) => [c, k[i]!] as const)));
   }
   return out;
+}
+
+/**
+ * Several leaves in one kernel call on the host backends (the per-leaf results, bit for bit):
+ * null where the per-leaf path applies (one leaf, another backend, no live term, a leaf whose
+ * terms differ from it in size or dtype).
+ */
+function combineLeaves(b: readonly tf.Tensor[] | null, ts: ReadonlyArray<readonly [number, readonly tf.Tensor[]]>, n: number): tf.Tensor[] | null {
+  const backendName = tf.getBackend();
+  if (n < 2 || !HOST_BACKENDS.includes(backendName)) return null;
+  const live = ts.filter(([c]) => c !== 0);
+  if (live.length === 0) return null;
+  for (let i = 0; i < n; i++) {
+    const like = b ? b[i] : live[0]![1][i];
+    if (!like || like.dtype !== 'float32') return null;
+    for (const [, k] of live) {
+      const x = k[i];
+      if (!x || x.dtype !== 'float32' || x.size !== like.size || x.rank !== like.rank) return null;
+    }
+  }
+  registerKernels(kernels, backendName);
+  const inputs: tf.Tensor[] = [];
+  for (let i = 0; i < n; i++) {
+    if (b) inputs.push(b[i]!);
+    for (const [, k] of live) inputs.push(k[i]!);
+  }
+  const attrs: LeavesAttrs = { coefs: live.map(([c]) => c), hasBase: b !== null, leaves: n };
+  return tf.engine().runKernel(LEAVES_KERNEL, inputs as never, attrs as never) as unknown as tf.Tensor[];
 }
