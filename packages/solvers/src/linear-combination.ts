@@ -145,6 +145,11 @@ const kernels: KernelSet = {
   ],
 };
 
+/** The kernels' condition: float32 terms of the base's size and rank. */
+function combinable(like: tf.Tensor, terms: ReadonlyArray<readonly [number, tf.Tensor]>): boolean {
+  return like.dtype === 'float32' && terms.every(([, x]) => x.dtype === 'float32' && x.size === like.size && x.rank === like.rank);
+}
+
 function combineTensor(base: tf.Tensor | null, terms: ReadonlyArray<readonly [number, tf.Tensor]>): tf.Tensor {
   const live = terms.filter(([c]) => c !== 0);
   const like = base ?? terms[0]?.[1];
@@ -153,8 +158,7 @@ function combineTensor(base: tf.Tensor | null, terms: ReadonlyArray<readonly [nu
   const backendName = tf.getBackend();
   const fusable =
     (HOST_BACKENDS.includes(backendName) || (backendName === 'webgpu' && live.length + (base ? 1 : 0) <= WEBGPU_MAX_INPUTS && webgpuKernelIO(tf.backend()) !== null)) &&
-    like.dtype === 'float32' &&
-    live.every(([, x]) => x.dtype === 'float32' && x.size === like.size && x.rank === like.rank);
+    combinable(like, live);
   if (!fusable) {
     // in a tidy: the partial sums and scaled terms are not left to the caller
     return tf.tidy(() => {
@@ -216,11 +220,8 @@ function combineLeaves(b: readonly tf.Tensor[] | null, ts: ReadonlyArray<readonl
   if (live.length === 0) return null;
   for (let i = 0; i < n; i++) {
     const like = b ? b[i] : live[0]![1][i];
-    if (!like || like.dtype !== 'float32') return null;
-    for (const [, k] of live) {
-      const x = k[i];
-      if (!x || x.dtype !== 'float32' || x.size !== like.size || x.rank !== like.rank) return null;
-    }
+    const terms = live.map(([c, k]) => [c, k[i]] as const);
+    if (!like || terms.some(([, x]) => !x) || !combinable(like, terms as ReadonlyArray<readonly [number, tf.Tensor]>)) return null;
   }
   registerKernels(kernels, backendName);
   const inputs: tf.Tensor[] = [];

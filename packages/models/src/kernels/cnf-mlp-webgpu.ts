@@ -80,7 +80,7 @@ function uniforms(a: Attrs, B: number, nx: number, over: Partial<{ cDiv: number;
 }
 
 /** A grid of workgroups of WG invocations covering n invocations, and its x extent. */
-function invocations(io: WebgpuKernelIO, n: number): [readonly [number, number, number], number] {
+export function invocations(io: WebgpuKernelIO, n: number): [readonly [number, number, number], number] {
   const g = workgroupGrid(Math.ceil(n / WG), io.limits.maxComputeWorkgroupsPerDimension);
   return [g, g[0]];
 }

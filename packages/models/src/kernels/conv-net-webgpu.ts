@@ -6,8 +6,8 @@
 // Nothing is read back. Browser-safe.
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import { RnodeError } from '@rnode/core';
-import { webgpuKernelIO, workgroupGrid, type CustomKernel, type WebgpuKernelIO } from '@rnode/core/kernels';
-import { ioOf, kernelTriple, releaseTemps, type KernelArgs, type WgslKernelAttrs } from './cnf-mlp-webgpu.js';
+import { webgpuKernelIO, type CustomKernel, type WebgpuKernelIO } from '@rnode/core/kernels';
+import { invocations, ioOf, kernelTriple, releaseTemps, type KernelArgs, type WgslKernelAttrs } from './cnf-mlp-webgpu.js';
 import { WG, uniformWords } from './cnf-mlp-wgsl.js';
 import {
   CONV_MAX_BINDINGS,
@@ -60,8 +60,8 @@ function netOf(a: ConvKernelAttrs, theta: TensorInfo, z: TensorInfo): { net: Wgs
 /** A dispatcher bound to one kernel call: a grid of WG-invocation workgroups over `n` items. */
 function dispatcher(io: WebgpuKernelIO, a: ConvKernelAttrs, B: number, key: string) {
   return (name: string, code: () => string, buffers: readonly TensorInfo[], n: number, over: { cDiv?: number; cKin?: number; cFrob?: number } = {}) => {
-    const g = workgroupGrid(Math.ceil(n / WG), io.limits.maxComputeWorkgroupsPerDimension);
-    const uniforms = uniformWords({ B, nx: g[0], t: a.t, cDiv: over.cDiv ?? a.cDiv ?? 1, cKin: over.cKin ?? a.cKin ?? 1, cFrob: over.cFrob ?? a.cFrob ?? 1, sign: a.sign ?? 1 });
+    const [g, nx] = invocations(io, n);
+    const uniforms = uniformWords({ B, nx, t: a.t, cDiv: over.cDiv ?? a.cDiv ?? 1, cKin: over.cKin ?? a.cKin ?? 1, cFrob: over.cFrob ?? a.cFrob ?? 1, sign: a.sign ?? 1 });
     io.dispatch({ key: `conv-cnf-${name}|${key}`, code, buffers, uniforms, workgroups: g });
   };
 }

@@ -268,13 +268,12 @@ export function cnfMlpProbe(
   z: tf.Tensor,
   e: tf.Tensor,
 ): FieldProbe {
-  const [f, vjp, vDotVjp, fSquaredSum, vjpSquaredSum] = runFused(CNF_MLP_PROBE, { z, e, theta }, { t, dims: [...net.dims], kind: net.kind }) as [
-    tf.Tensor,
-    tf.Tensor,
-    tf.Tensor,
-    tf.Tensor,
-    tf.Tensor,
-  ];
+  return probeOutputs(runFused(CNF_MLP_PROBE, { z, e, theta }, { t, dims: [...net.dims], kind: net.kind }));
+}
+
+/** A probe kernel's five outputs as a FieldProbe. */
+function probeOutputs(outs: tf.Tensor[]): FieldProbe {
+  const [f, vjp, vDotVjp, fSquaredSum, vjpSquaredSum] = outs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
   return { f, vjp, vDotVjp, fSquaredSum, vjpSquaredSum };
 }
 
@@ -354,10 +353,7 @@ function kernelField(
   run: (name: string, inputs: Record<string, tf.Tensor>, attrs: { t: number } & Record<string, unknown>) => tf.Tensor[],
   names: { probe: string; rates: string; adjoint: string },
 ): VectorField {
-  const probe = (t: number, z: tf.Tensor, v: tf.Tensor): FieldProbe => {
-    const [f, vjp, vDotVjp, fSquaredSum, vjpSquaredSum] = run(names.probe, { z, e: v, theta }, { t }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-    return { f, vjp, vDotVjp, fSquaredSum, vjpSquaredSum };
-  };
+  const probe = (t: number, z: tf.Tensor, v: tf.Tensor): FieldProbe => probeOutputs(run(names.probe, { z, e: v, theta }, { t }));
   const field = ((t: number, z: tf.Tensor) =>
     tf.tidy(() => {
       const zero = tf.zerosLike(z);
